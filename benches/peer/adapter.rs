@@ -1,0 +1,125 @@
+//! gosling's adapter for `../shared/peer-bench` (contract: that harness's
+//! `src/project.rs`). `run.sh --project .` copies this file over the
+//! harness's placeholder and builds it with a path dependency on this crate.
+//! Every type keeps the placeholder's name and contract and goes through
+//! gosling's public API only, as a user would. A type whose capability is
+//! not built yet says "not available".
+
+use crate::pools::Pool;
+use crate::workloads::w06_ratelimit::{DirectLimiter, KeyedLimiter, Quota};
+use crate::workloads::w07_pipeline::Pipeline;
+use crate::workloads::w08_cron_next::{CronSchedule, FireTimes};
+use crate::workloads::w09_durable_queue::DurableQueue;
+use crate::workloads::w10_circuit_breaker::Breaker;
+use std::io;
+use std::path::Path;
+
+/// Name of the project's implementation in every result row.
+pub const NAME: &str = "gosling";
+
+const NOT_AVAILABLE: &str = "not available: gosling does not have this capability yet";
+
+fn not_available<T>() -> Result<T, String> {
+    Err(NOT_AVAILABLE.to_string())
+}
+
+/// W1-W5. Real version: wrap gosling's pool with exactly `workers` threads.
+pub struct ProjectPool;
+
+impl Pool for ProjectPool {
+    const NAME: &'static str = NAME;
+    fn create(_workers: usize) -> Result<Self, String> {
+        not_available()
+    }
+    fn spawn<F>(&self, _job: F)
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        unreachable!("placeholder pool is never created")
+    }
+    // Override `call` if gosling has a native "submit and wait for result".
+}
+
+/// W6 direct limiter.
+pub struct ProjectLimiter;
+
+impl DirectLimiter for ProjectLimiter {
+    const NAME: &'static str = NAME;
+    fn create(_quota: Quota) -> Result<Self, String> {
+        not_available()
+    }
+    fn check(&self) -> bool {
+        unreachable!("placeholder limiter is never created")
+    }
+}
+
+/// W6 keyed limiter (u64 keys).
+pub struct ProjectKeyedLimiter;
+
+impl KeyedLimiter for ProjectKeyedLimiter {
+    fn create(_quota: Quota) -> Result<Self, String> {
+        not_available()
+    }
+    fn check_key(&self, _key: u64) -> bool {
+        unreachable!("placeholder limiter is never created")
+    }
+}
+
+/// W7: the 3-stage pipeline built from gosling's channels and/or pool.
+pub struct ProjectPipeline;
+
+impl Pipeline for ProjectPipeline {
+    const NAME: &'static str = NAME;
+    fn create(_capacity: usize) -> Result<Self, String> {
+        not_available()
+    }
+    fn run(&self, _n: u64) -> u64 {
+        unreachable!("placeholder pipeline is never created")
+    }
+}
+
+/// W8: gosling's cron schedule ("0 */5 * * * *", UTC).
+pub struct ProjectCron;
+
+impl CronSchedule for ProjectCron {
+    const NAME: &'static str = NAME;
+    fn parse(_expression: &str) -> Result<Self, String> {
+        not_available()
+    }
+    fn next_times(&self, _start_unix: i64, _count: u64) -> FireTimes {
+        unreachable!("placeholder schedule is never created")
+    }
+}
+
+/// W9: gosling's durable queue.
+pub struct ProjectQueue;
+
+impl DurableQueue for ProjectQueue {
+    const NAME: &'static str = NAME;
+    const FSYNC_POLICY: &'static str = "unknown (placeholder)";
+    fn open(_dir: &Path) -> Result<Self, String> {
+        not_available()
+    }
+    fn enqueue(&mut self, _payload: &[u8]) -> io::Result<()> {
+        unreachable!("placeholder queue is never created")
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        unreachable!("placeholder queue is never created")
+    }
+    fn dequeue_ack(&mut self, _out: &mut Vec<u8>) -> io::Result<bool> {
+        unreachable!("placeholder queue is never created")
+    }
+}
+
+/// W10: gosling's circuit breaker.
+pub struct ProjectBreaker;
+
+impl Breaker for ProjectBreaker {
+    const NAME: &'static str = NAME;
+    fn create() -> Result<Self, String> {
+        not_available()
+    }
+    fn call<F: FnOnce() -> Result<u64, ()>>(&self, _f: F) -> Option<u64> {
+        unreachable!("placeholder breaker is never created")
+    }
+}

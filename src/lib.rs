@@ -1,0 +1,4 @@
+//! gosling: task orchestration for synchronous Rust.
+pub mod context;
+mod sync;
+pub mod time;
