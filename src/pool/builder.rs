@@ -1,0 +1,340 @@
+//! [`Builder`]: every setting of a pool, checked by `build()`.
+
+use super::Pool;
+use super::error::{BuildError, BuildErrorKind};
+use crate::queue::{FullPolicy, QueueKind};
+use crate::task::TaskPanic;
+use crate::task::job::PanicHandler;
+use crate::time::Clock;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The queue capacity of a pool built without [`Builder::capacity`] or
+/// [`Builder::unbounded`]: 65,536 tasks. A bounded default means a runaway
+/// producer meets back-pressure instead of exhausting memory.
+pub const DEFAULT_CAPACITY: usize = 65_536;
+
+/// How long dropping a pool waits for its work to finish (see
+/// [`Builder::shutdown_timeout`]): 30 seconds.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub(crate) type ThreadHook = Arc<dyn Fn(usize) + Send + Sync>;
+
+/// Settings for a [`Pool`]; made by [`Pool::builder`].
+///
+/// | setting | default |
+/// |---|---|
+/// | [`workers`](Builder::workers) | available parallelism |
+/// | [`queue`](Builder::queue) | [`QueueKind::Fifo`] |
+/// | [`capacity`](Builder::capacity) | [`DEFAULT_CAPACITY`] (65,536), bounded |
+/// | [`when_full`](Builder::when_full) | [`FullPolicy::Block`] |
+/// | [`thread_name`](Builder::thread_name) | `"gosling-worker"` (threads are `gosling-worker-0`, `-1`, …) |
+/// | [`stack_size`](Builder::stack_size) | the platform's default |
+/// | [`shutdown_timeout`](Builder::shutdown_timeout) | [`DEFAULT_SHUTDOWN_TIMEOUT`] (30 s), used by `Drop` |
+/// | [`clock`](Builder::clock) | [`Clock::system`] |
+///
+/// # Examples
+///
+/// ```
+/// use gosling::{FullPolicy, Pool, QueueKind};
+///
+/// let pool = Pool::builder()
+///     .workers(4)
+///     .queue(QueueKind::Priority)
+///     .capacity(1_000)
+///     .when_full(FullPolicy::Reject)
+///     .thread_name("ingest")
+///     .build()?;
+/// assert_eq!(pool.stats().workers, 4);
+/// # Ok::<(), gosling::BuildError>(())
+/// ```
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct Builder {
+    pub(crate) workers: Option<usize>,
+    pub(crate) queue: QueueKind,
+    pub(crate) capacity: Option<usize>,
+    pub(crate) when_full: FullPolicy,
+    pub(crate) thread_name: String,
+    pub(crate) stack_size: Option<usize>,
+    pub(crate) on_thread_start: Option<ThreadHook>,
+    pub(crate) on_thread_stop: Option<ThreadHook>,
+    pub(crate) panic_handler: Option<PanicHandler>,
+    pub(crate) shutdown_timeout: Duration,
+    pub(crate) clock: Clock,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder {
+            workers: None,
+            queue: QueueKind::Fifo,
+            capacity: Some(DEFAULT_CAPACITY),
+            when_full: FullPolicy::Block,
+            thread_name: "gosling-worker".to_string(),
+            stack_size: None,
+            on_thread_start: None,
+            on_thread_stop: None,
+            panic_handler: None,
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+            clock: Clock::system(),
+        }
+    }
+}
+
+impl Builder {
+    /// Default settings (see the table above).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = gosling::Builder::new().workers(1).build()?;
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    pub fn new() -> Self {
+        Builder::default()
+    }
+
+    /// Number of worker threads. Zero is refused by [`build`](Builder::build).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = gosling::Pool::builder().workers(3).build()?;
+    /// assert_eq!(pool.stats().workers, 3);
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    pub fn workers(mut self, workers: usize) -> Self {
+        self.workers = Some(workers);
+        self
+    }
+
+    /// The order queued tasks start in.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gosling::{Pool, QueueKind};
+    /// let pool = Pool::builder().queue(QueueKind::Lifo).build()?;
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    pub fn queue(mut self, kind: QueueKind) -> Self {
+        self.queue = kind;
+        self
+    }
+
+    /// Bounds the queue to `capacity` waiting tasks (running tasks do not
+    /// count). Zero is refused by [`build`](Builder::build).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = gosling::Pool::builder().capacity(10).build()?;
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    pub fn capacity(mut self, capacity: usize) -> Self {
+        self.capacity = Some(capacity);
+        self
+    }
+
+    /// Lets the queue grow without bound: submissions never wait for room.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = gosling::Pool::builder().unbounded().build()?;
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    pub fn unbounded(mut self) -> Self {
+        self.capacity = None;
+        self
+    }
+
+    /// What a submitter meets when the bounded queue is full.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gosling::{FullPolicy, Pool};
+    /// let pool = Pool::builder().capacity(8).when_full(FullPolicy::Reject).build()?;
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    pub fn when_full(mut self, policy: FullPolicy) -> Self {
+        self.when_full = policy;
+        self
+    }
+
+    /// Worker threads are named `{prefix}-{index}`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = gosling::Pool::builder().workers(1).thread_name("indexer").build()?;
+    /// let name = pool.submit(|_| std::thread::current().name().map(String::from)).unwrap().wait();
+    /// assert_eq!(name, Ok(Some("indexer-0".to_string())));
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    pub fn thread_name(mut self, prefix: impl Into<String>) -> Self {
+        self.thread_name = prefix.into();
+        self
+    }
+
+    /// Stack size of each worker thread, in bytes. Zero is refused by
+    /// [`build`](Builder::build).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = gosling::Pool::builder().stack_size(4 << 20).build()?;
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    pub fn stack_size(mut self, bytes: usize) -> Self {
+        self.stack_size = Some(bytes);
+        self
+    }
+
+    /// Runs `hook(worker_index)` on each worker thread when it starts, before
+    /// it takes any task. A panic in the hook is caught and ignored.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// let started = Arc::new(AtomicUsize::new(0));
+    /// let count = started.clone();
+    /// let pool = gosling::Pool::builder()
+    ///     .workers(2)
+    ///     .on_thread_start(move |_index| { count.fetch_add(1, Ordering::SeqCst); })
+    ///     .build()?;
+    /// pool.shutdown(std::time::Duration::from_secs(5)).unwrap();
+    /// assert_eq!(started.load(Ordering::SeqCst), 2);
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    pub fn on_thread_start<H>(mut self, hook: H) -> Self
+    where
+        H: Fn(usize) + Send + Sync + 'static,
+    {
+        self.on_thread_start = Some(Arc::new(hook));
+        self
+    }
+
+    /// Runs `hook(worker_index)` on each worker thread just before it exits.
+    /// A panic in the hook is caught and ignored.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// let stopped = Arc::new(AtomicUsize::new(0));
+    /// let count = stopped.clone();
+    /// let pool = gosling::Pool::builder()
+    ///     .workers(2)
+    ///     .on_thread_stop(move |_| { count.fetch_add(1, Ordering::SeqCst); })
+    ///     .build()?;
+    /// pool.shutdown(std::time::Duration::from_secs(5)).unwrap();
+    /// assert_eq!(stopped.load(Ordering::SeqCst), 2);
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    pub fn on_thread_stop<H>(mut self, hook: H) -> Self
+    where
+        H: Fn(usize) + Send + Sync + 'static,
+    {
+        self.on_thread_stop = Some(Arc::new(hook));
+        self
+    }
+
+    /// Receives every caught task panic (with a handle or without), on the
+    /// worker that caught it, before the task's waiters are woken. A panic in
+    /// the handler is caught and ignored.
+    ///
+    /// # Examples
+    ///
+    /// See [`TaskPanic`].
+    pub fn panic_handler<H>(mut self, handler: H) -> Self
+    where
+        H: Fn(&TaskPanic) + Send + Sync + 'static,
+    {
+        self.panic_handler = Some(Arc::new(handler));
+        self
+    }
+
+    /// How long dropping the pool waits for queued and running work before it
+    /// cancels what is left (see [`Pool::shutdown`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let pool = gosling::Pool::builder().shutdown_timeout(Duration::from_secs(2)).build()?;
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// The clock task contexts, deadlines and handle waits read (a
+    /// [`ManualClock`](crate::time::ManualClock) in tests). Shutdown timeouts
+    /// always use real time: they bound how long threads are waited for.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gosling::time::ManualClock;
+    /// let manual = ManualClock::new();
+    /// let pool = gosling::Pool::builder().clock(manual.clock()).build()?;
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Checks the settings and starts the workers; every worker is running
+    /// when this returns.
+    ///
+    /// # Errors
+    ///
+    /// [`BuildError`] for zero workers, a zero capacity or stack size, or when
+    /// the operating system refuses a thread (the workers already started are
+    /// stopped and joined first).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(gosling::Pool::builder().workers(0).build().is_err());
+    /// ```
+    pub fn build(self) -> Result<Pool, BuildError> {
+        let workers = match self.workers {
+            Some(0) => return Err(BuildError::new(BuildErrorKind::ZeroWorkers)),
+            Some(n) => n,
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        };
+        if self.capacity == Some(0) {
+            return Err(BuildError::new(BuildErrorKind::ZeroCapacity));
+        }
+        if self.stack_size == Some(0) {
+            return Err(BuildError::new(BuildErrorKind::ZeroStackSize));
+        }
+        Pool::start(self, workers)
+    }
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("workers", &self.workers)
+            .field("queue", &self.queue)
+            .field("capacity", &self.capacity)
+            .field("when_full", &self.when_full)
+            .field("thread_name", &self.thread_name)
+            .field("stack_size", &self.stack_size)
+            .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("clock", &self.clock)
+            .finish_non_exhaustive()
+    }
+}

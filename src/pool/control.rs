@@ -1,0 +1,418 @@
+//! Controlling a running pool: resizing, statistics, waiting for idle, and
+//! the three ways to stop (close, shutdown, shutdown_now).
+
+use super::error::{ResizeError, ShutdownError, ShutdownReport};
+use super::worker::{self, is_worker_of};
+use super::{Inner, Pool, State};
+use crate::context::CancelReason;
+use crate::sync::MutexGuard;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+/// A snapshot of a pool's workers and counters, from [`Pool::stats`].
+///
+/// At rest (nothing queued or running, e.g. after [`Pool::wait_idle`]) the
+/// counters reconcile exactly:
+/// `submitted = succeeded + failed + panicked + cancelled + timed_out + queued + busy`.
+/// A snapshot taken while tasks finish may briefly count a finishing task
+/// both as busy and as finished.
+///
+/// # Examples
+///
+/// ```
+/// let pool = gosling::Pool::new(2)?;
+/// for i in 0..10 {
+///     pool.spawn(move |_| if i == 3 { panic!("three") }).unwrap();
+/// }
+/// pool.wait_idle();
+/// let s = pool.stats();
+/// assert_eq!((s.submitted, s.succeeded, s.panicked), (10, 9, 1));
+/// assert_eq!(s.submitted, s.succeeded + s.failed + s.panicked + s.cancelled + s.timed_out + s.queued as u64 + s.busy as u64);
+/// # Ok::<(), gosling::BuildError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Live worker threads.
+    pub workers: usize,
+    /// Workers running a task.
+    pub busy: usize,
+    /// Workers not running a task.
+    pub idle: usize,
+    /// Accepted tasks waiting to start (cancelled ones excluded).
+    pub queued: usize,
+    /// Tasks accepted since the pool started.
+    pub submitted: u64,
+    /// Tasks that returned a value.
+    pub succeeded: u64,
+    /// Tasks that returned an error.
+    pub failed: u64,
+    /// Tasks that panicked.
+    pub panicked: u64,
+    /// Tasks cancelled (through handles or by shutdown).
+    pub cancelled: u64,
+    /// Tasks that passed their deadline.
+    pub timed_out: u64,
+    /// Submissions refused (closed pool, full queue, timeout).
+    pub rejected: u64,
+    /// Time workers spent busy, summed over workers.
+    pub busy_time: Duration,
+}
+
+impl Stats {
+    /// Tasks accepted and not yet finished (queued or running).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = gosling::Pool::new(1)?;
+    /// pool.wait_idle();
+    /// assert_eq!(pool.stats().in_flight(), 0);
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    #[must_use]
+    pub fn in_flight(&self) -> u64 {
+        self.submitted.saturating_sub(self.finished())
+    }
+
+    /// Tasks in a terminal state.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = gosling::Pool::new(1)?;
+    /// pool.submit(|_| ()).unwrap().wait().unwrap();
+    /// assert_eq!(pool.stats().finished(), 1);
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    #[must_use]
+    pub fn finished(&self) -> u64 {
+        self.succeeded + self.failed + self.panicked + self.cancelled + self.timed_out
+    }
+}
+
+impl Pool {
+    /// Counters and worker figures, read under the pool's lock.
+    ///
+    /// # Examples
+    ///
+    /// See [`Stats`].
+    #[must_use]
+    pub fn stats(&self) -> Stats {
+        let inner = &self.inner;
+        let state = inner.state.lock();
+        let mut totals = state.retired;
+        let mut busy_nanos = state.retired_busy_nanos;
+        for entry in &state.workers {
+            entry.slot.tally.add_to(&mut totals);
+            busy_nanos = busy_nanos.saturating_add(entry.slot.busy_nanos(inner.epoch));
+        }
+        inner.tally.add_to(&mut totals);
+        let [succeeded, failed, panicked, cancelled, timed_out] = totals;
+        let finished = succeeded + failed + panicked + cancelled + timed_out;
+        let queued = state
+            .submitted
+            .saturating_sub(finished)
+            .saturating_sub(state.running as u64);
+        Stats {
+            workers: state.live,
+            busy: state.running,
+            idle: state.live.saturating_sub(state.running),
+            queued: usize::try_from(queued).unwrap_or(usize::MAX),
+            submitted: state.submitted,
+            succeeded,
+            failed,
+            panicked,
+            cancelled,
+            timed_out,
+            rejected: state.rejected,
+            busy_time: Duration::from_nanos(busy_nanos),
+        }
+    }
+
+    /// Changes the number of workers while tasks run. Growing starts threads
+    /// at once; shrinking lets surplus workers exit as they become free —
+    /// a running task is never interrupted.
+    ///
+    /// # Errors
+    ///
+    /// [`ResizeError`]: zero workers, a closed pool, or a thread the
+    /// operating system refused.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = gosling::Pool::new(1)?;
+    /// pool.resize(4).unwrap();
+    /// assert_eq!(pool.stats().workers, 4);
+    /// pool.resize(2).unwrap(); // the two surplus workers exit when idle
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    pub fn resize(&self, workers: usize) -> Result<(), ResizeError> {
+        if workers == 0 {
+            return Err(ResizeError::ZeroWorkers);
+        }
+        let inner = &self.inner;
+        let mut state = inner.state.lock();
+        if state.closed {
+            return Err(ResizeError::Closed);
+        }
+        state.target = workers;
+        while state.live < state.target {
+            state.live += 1;
+            if let Err(e) = worker::spawn_worker(inner, &mut state) {
+                state.live -= 1;
+                state.target = state.live;
+                return Err(ResizeError::Spawn(e));
+            }
+        }
+        if state.live > state.target && state.sleeping > 0 {
+            inner.work_cv.notify_all();
+        }
+        Ok(())
+    }
+
+    /// Blocks until nothing is queued or running. Called from one of this
+    /// pool's own tasks, it does not count the calling task.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = gosling::Pool::new(2)?;
+    /// for _ in 0..50 { pool.spawn(|_| ()).unwrap(); }
+    /// pool.wait_idle();
+    /// assert_eq!(pool.stats().succeeded, 50);
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    pub fn wait_idle(&self) {
+        let _ = self.wait_idle_until(None);
+    }
+
+    /// Like [`wait_idle`](Pool::wait_idle), for at most `timeout` (real
+    /// time); true when the pool became idle.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let pool = gosling::Pool::new(1)?;
+    /// assert!(pool.wait_idle_timeout(Duration::from_secs(1)));
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    #[must_use]
+    pub fn wait_idle_timeout(&self, timeout: Duration) -> bool {
+        self.wait_idle_until(Instant::now().checked_add(timeout))
+    }
+
+    fn wait_idle_until(&self, deadline: Option<Instant>) -> bool {
+        let inner = &self.inner;
+        let own = usize::from(is_worker_of(inner));
+        let mut state = inner.state.lock();
+        loop {
+            if (state.queue.is_empty() && state.running <= own) || state.live == 0 {
+                return true;
+            }
+            let timed_out;
+            (state, timed_out) = wait_real(inner, state, deadline);
+            if timed_out {
+                return state.queue.is_empty() && state.running <= own;
+            }
+        }
+    }
+
+    /// Stops accepting tasks; queued and running tasks go on. Idempotent,
+    /// returns at once. Submitters blocked on a full queue are released with
+    /// their tasks handed back ([`SubmitErrorKind::Closed`](crate::SubmitErrorKind::Closed)).
+    /// Workers exit once the queue is empty.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = gosling::Pool::new(1)?;
+    /// pool.close();
+    /// pool.close(); // idempotent
+    /// assert!(pool.is_closed());
+    /// assert!(pool.spawn(|_| ()).is_err());
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    pub fn close(&self) {
+        let inner = &self.inner;
+        let state = inner.state.lock();
+        close_locked(inner, state);
+    }
+
+    /// True once [`close`](Pool::close) (or a shutdown) was called.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = gosling::Pool::new(1)?;
+    /// assert!(!pool.is_closed());
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    #[must_use]
+    pub fn is_closed(&self) -> bool {
+        self.inner.state.lock().closed
+    }
+
+    /// Closes the pool, lets queued and running tasks finish, and joins the
+    /// workers. If `timeout` (real time) passes first, it cancels what is
+    /// left — queued tasks end [`TaskError::ShutDown`](crate::TaskError::ShutDown)
+    /// without running, running tasks see their context cancelled with
+    /// [`CancelReason::Shutdown`] — and returns at once with a report.
+    ///
+    /// It always returns within `timeout` plus a few milliseconds, even if a
+    /// task never finishes: a thread cannot be killed, so such a task keeps
+    /// its worker thread (detached) until it returns; the report counts it.
+    /// Idempotent and safe to call from several threads at once; called from
+    /// one of the pool's own tasks, it does not wait for that task.
+    ///
+    /// # Errors
+    ///
+    /// [`ShutdownError`] with the report when the timeout passed with work
+    /// left.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let pool = gosling::Pool::new(2)?;
+    /// let handle = pool.submit(|_| 1).unwrap();
+    /// pool.shutdown(Duration::from_secs(5)).unwrap();
+    /// assert_eq!(handle.wait(), Ok(1)); // queued work was drained, not dropped
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    pub fn shutdown(&self, timeout: Duration) -> Result<(), ShutdownError> {
+        let inner = &self.inner;
+        let deadline = Instant::now().checked_add(timeout);
+        let own = usize::from(is_worker_of(inner));
+        let mut state = inner.state.lock();
+        state = close_locked_keep(inner, state);
+        loop {
+            if state.live <= own {
+                break;
+            }
+            let timed_out;
+            (state, timed_out) = wait_real(inner, state, deadline);
+            if timed_out && state.live > own {
+                let report = stop_now(inner, state, own);
+                return Err(ShutdownError { report });
+            }
+        }
+        let threads = std::mem::take(&mut state.exited);
+        drop(state);
+        for thread in threads {
+            let _ = thread.join();
+        }
+        Ok(())
+    }
+
+    /// Closes the pool, cancels every queued task (they end
+    /// [`TaskError::ShutDown`](crate::TaskError::ShutDown) without running)
+    /// and cancels the contexts of running tasks; returns at once with what
+    /// it cancelled and what is still running. Idempotent.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gosling::{Pool, TaskError};
+    /// let pool = Pool::new(1)?;
+    /// let (release, gate) = std::sync::mpsc::channel::<()>();
+    /// pool.spawn(move |_| { let _ = gate.recv(); }).unwrap();
+    /// # while pool.stats().busy == 0 { std::thread::yield_now(); }
+    /// let queued = pool.submit(|_| 1).unwrap();
+    /// let report = pool.shutdown_now();
+    /// assert_eq!(report.cancelled(), 1);
+    /// assert_eq!(queued.wait(), Err(TaskError::ShutDown));
+    /// release.send(()).unwrap();
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    pub fn shutdown_now(&self) -> ShutdownReport {
+        let inner = &self.inner;
+        let own = usize::from(is_worker_of(inner));
+        let state = inner.state.lock();
+        let state = close_locked_keep(inner, state);
+        stop_now(inner, state, own)
+    }
+}
+
+/// Waits on `idle_cv` until notified or `deadline` (real time); the flag is
+/// true once the deadline has passed.
+fn wait_real<'a>(
+    inner: &'a Inner,
+    mut state: MutexGuard<'a, State>,
+    deadline: Option<Instant>,
+) -> (MutexGuard<'a, State>, bool) {
+    state.idle_waiters += 1;
+    let timed_out = match deadline {
+        None => {
+            state = inner.idle_cv.wait(state);
+            false
+        }
+        Some(deadline) => {
+            let now = Instant::now();
+            if now >= deadline {
+                true
+            } else {
+                (state, _) = inner.idle_cv.wait_timeout(state, deadline - now);
+                Instant::now() >= deadline
+            }
+        }
+    };
+    state.idle_waiters -= 1;
+    (state, timed_out)
+}
+
+fn close_locked(inner: &Inner, state: MutexGuard<'_, State>) {
+    drop(close_locked_keep(inner, state));
+}
+
+fn close_locked_keep<'a>(
+    inner: &'a Inner,
+    mut state: MutexGuard<'a, State>,
+) -> MutexGuard<'a, State> {
+    if !state.closed {
+        state.closed = true;
+        // ORDERING: a hint for spinners; `State::closed` is the truth.
+        inner.closed_hint.store(true, Ordering::Relaxed);
+        if state.room_waiters > 0 {
+            inner.room_cv.notify_all();
+        }
+        if state.sleeping > 0 {
+            inner.work_cv.notify_all();
+        }
+    }
+    state
+}
+
+/// Cancels everything queued and the contexts of everything running;
+/// returns what it cancelled and what still runs (not counting the caller's
+/// own task, `own`).
+fn stop_now(inner: &Inner, mut state: MutexGuard<'_, State>, own: usize) -> ShutdownReport {
+    let queued = state.queue.drain_all();
+    inner.publish_len(0);
+    let running: Vec<_> = state
+        .workers
+        .iter()
+        .filter_map(|w| w.slot.current.lock().clone())
+        .collect();
+    let still_running = state.running.saturating_sub(own);
+    drop(state);
+    inner.root.cancel_with(CancelReason::Shutdown);
+    for ctx in running {
+        ctx.cancel_with(CancelReason::Shutdown);
+    }
+    let mut cancelled = 0usize;
+    for job in queued {
+        cancelled += usize::from(job.abandon(&inner.tally));
+    }
+    let state = inner.state.lock();
+    if state.idle_waiters > 0 {
+        inner.idle_cv.notify_all();
+    }
+    drop(state);
+    ShutdownReport {
+        cancelled,
+        still_running,
+    }
+}

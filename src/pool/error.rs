@@ -1,0 +1,347 @@
+//! The pool's errors: one per operation, each naming its cause.
+
+use std::error::Error;
+use std::fmt;
+use std::io;
+
+/// Why a submission was refused. The refused task is inside: take it back
+/// with [`into_inner`](SubmitError::into_inner) — nothing is dropped.
+///
+/// # Examples
+///
+/// ```
+/// use gosling::{Pool, SubmitErrorKind};
+///
+/// let pool = Pool::new(1)?;
+/// pool.close();
+/// let err = pool.submit(|_| 1).unwrap_err();
+/// assert_eq!(err.kind(), SubmitErrorKind::Closed);
+/// let task = err.into_inner(); // the very closure we submitted
+/// assert_eq!(task(&gosling::context::Context::new()), 1);
+/// # Ok::<(), gosling::BuildError>(())
+/// ```
+pub struct SubmitError<T> {
+    kind: SubmitErrorKind,
+    task: T,
+}
+
+/// The cause of a [`SubmitError`].
+///
+/// # Examples
+///
+/// ```
+/// use gosling::SubmitErrorKind;
+/// assert_eq!(SubmitErrorKind::Full.to_string(), "the queue is full");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SubmitErrorKind {
+    /// The pool is closed (or shutting down) and accepts nothing more.
+    Closed,
+    /// The queue is full and the submission was not allowed to wait (or the
+    /// batch is larger than the queue's capacity).
+    Full,
+    /// The queue stayed full until the submission's timeout or deadline.
+    Timeout,
+}
+
+impl fmt::Display for SubmitErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SubmitErrorKind::Closed => "the pool is closed",
+            SubmitErrorKind::Full => "the queue is full",
+            SubmitErrorKind::Timeout => "timed out waiting for room in the queue",
+        })
+    }
+}
+
+impl<T> SubmitError<T> {
+    pub(crate) fn new(kind: SubmitErrorKind, task: T) -> Self {
+        SubmitError { kind, task }
+    }
+
+    /// Why the submission was refused.
+    ///
+    /// # Examples
+    ///
+    /// See [`SubmitError`].
+    #[must_use]
+    pub fn kind(&self) -> SubmitErrorKind {
+        self.kind
+    }
+
+    /// The refused task, handed back.
+    ///
+    /// # Examples
+    ///
+    /// See [`SubmitError`].
+    pub fn into_inner(self) -> T {
+        self.task
+    }
+
+    /// True when the pool was closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = gosling::Pool::new(1)?;
+    /// pool.close();
+    /// assert!(pool.spawn(|_| ()).unwrap_err().is_closed());
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    #[must_use]
+    pub fn is_closed(&self) -> bool {
+        self.kind == SubmitErrorKind::Closed
+    }
+
+    /// True when the queue was full (or stayed full until a timeout).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gosling::{FullPolicy, Pool};
+    /// let pool = Pool::builder().workers(1).capacity(1).when_full(FullPolicy::Reject).build()?;
+    /// let (release, gate) = std::sync::mpsc::channel::<()>();
+    /// pool.spawn(move |_| { let _ = gate.recv(); }).unwrap(); // runs, holding the worker
+    /// # while pool.stats().busy == 0 { std::thread::yield_now(); }
+    /// pool.spawn(|_| ()).unwrap(); // fills the queue
+    /// assert!(pool.spawn(|_| ()).unwrap_err().is_full());
+    /// release.send(()).unwrap();
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    #[must_use]
+    pub fn is_full(&self) -> bool {
+        matches!(self.kind, SubmitErrorKind::Full | SubmitErrorKind::Timeout)
+    }
+
+    pub(crate) fn map<U>(self, f: impl FnOnce(T) -> U) -> SubmitError<U> {
+        SubmitError {
+            kind: self.kind,
+            task: f(self.task),
+        }
+    }
+}
+
+impl<T> fmt::Debug for SubmitError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SubmitError")
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> fmt::Display for SubmitError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "task refused: {}", self.kind)
+    }
+}
+
+impl<T> Error for SubmitError<T> {}
+
+/// Why [`Builder::build`](crate::Builder::build) failed.
+///
+/// # Examples
+///
+/// ```
+/// let err = gosling::Pool::builder().workers(0).build().unwrap_err();
+/// assert_eq!(err.to_string(), "a pool needs at least one worker");
+/// ```
+#[derive(Debug)]
+pub struct BuildError {
+    kind: BuildErrorKind,
+}
+
+#[derive(Debug)]
+pub(crate) enum BuildErrorKind {
+    ZeroWorkers,
+    ZeroCapacity,
+    ZeroStackSize,
+    Spawn(io::Error),
+}
+
+impl BuildError {
+    pub(crate) fn new(kind: BuildErrorKind) -> Self {
+        BuildError { kind }
+    }
+
+    /// True when the settings were invalid (as opposed to the operating system
+    /// refusing to start a thread).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(gosling::Pool::builder().capacity(0).build().unwrap_err().is_invalid_setting());
+    /// ```
+    #[must_use]
+    pub fn is_invalid_setting(&self) -> bool {
+        !matches!(self.kind, BuildErrorKind::Spawn(_))
+    }
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            BuildErrorKind::ZeroWorkers => f.write_str("a pool needs at least one worker"),
+            BuildErrorKind::ZeroCapacity => {
+                f.write_str("a bounded queue needs a capacity of at least one")
+            }
+            BuildErrorKind::ZeroStackSize => f.write_str("a worker stack size must not be zero"),
+            BuildErrorKind::Spawn(e) => write!(f, "could not start a worker thread: {e}"),
+        }
+    }
+}
+
+impl Error for BuildError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match &self.kind {
+            BuildErrorKind::Spawn(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// Why [`Pool::resize`](crate::Pool::resize) failed.
+///
+/// # Examples
+///
+/// ```
+/// use gosling::{Pool, ResizeError};
+/// let pool = Pool::new(2)?;
+/// assert!(matches!(pool.resize(0), Err(ResizeError::ZeroWorkers)));
+/// # Ok::<(), gosling::BuildError>(())
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ResizeError {
+    /// A pool needs at least one worker.
+    ZeroWorkers,
+    /// The pool is closed; its workers are winding down.
+    Closed,
+    /// The operating system refused a new thread; the pool keeps the workers
+    /// it had plus any started before the failure.
+    Spawn(io::Error),
+}
+
+impl fmt::Display for ResizeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ResizeError::ZeroWorkers => f.write_str("a pool needs at least one worker"),
+            ResizeError::Closed => f.write_str("the pool is closed"),
+            ResizeError::Spawn(e) => write!(f, "could not start a worker thread: {e}"),
+        }
+    }
+}
+
+impl Error for ResizeError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match self {
+            ResizeError::Spawn(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// What a shutdown left behind.
+///
+/// # Examples
+///
+/// ```
+/// let pool = gosling::Pool::new(1)?;
+/// let report = pool.shutdown_now();
+/// assert_eq!(report.cancelled(), 0);
+/// assert_eq!(report.still_running(), 0);
+/// # Ok::<(), gosling::BuildError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ShutdownReport {
+    pub(crate) cancelled: usize,
+    pub(crate) still_running: usize,
+}
+
+impl ShutdownReport {
+    /// Queued tasks that were cancelled without running (their handles report
+    /// [`TaskError::ShutDown`](crate::TaskError::ShutDown)).
+    ///
+    /// # Examples
+    ///
+    /// See [`ShutdownReport`].
+    #[must_use]
+    pub fn cancelled(&self) -> usize {
+        self.cancelled
+    }
+
+    /// Tasks still running when the shutdown returned. Their contexts are
+    /// cancelled; a thread cannot be killed, so a task that ignores its
+    /// context keeps its (detached) worker thread until it returns.
+    ///
+    /// # Examples
+    ///
+    /// See [`ShutdownReport`].
+    #[must_use]
+    pub fn still_running(&self) -> usize {
+        self.still_running
+    }
+
+    /// True when nothing was left behind.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(gosling::ShutdownReport::default().is_clean());
+    /// ```
+    #[must_use]
+    pub fn is_clean(&self) -> bool {
+        self.cancelled == 0 && self.still_running == 0
+    }
+}
+
+impl fmt::Display for ShutdownReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} queued task(s) cancelled, {} task(s) still running",
+            self.cancelled, self.still_running
+        )
+    }
+}
+
+/// [`Pool::shutdown`](crate::Pool::shutdown) ran out of time; the report says
+/// what it had to cancel or leave running.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// let pool = gosling::Pool::new(1)?;
+/// let (tx, rx) = std::sync::mpsc::channel::<()>();
+/// pool.spawn(move |ctx| { let _ = rx.recv(); }).unwrap(); // never finishes by itself
+/// # while pool.stats().busy == 0 { std::thread::yield_now(); }
+/// let err = pool.shutdown(Duration::from_millis(20)).unwrap_err();
+/// assert_eq!(err.report().still_running(), 1);
+/// drop(tx); // lets the detached worker finish
+/// # Ok::<(), gosling::BuildError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShutdownError {
+    pub(crate) report: ShutdownReport,
+}
+
+impl ShutdownError {
+    /// What was left behind.
+    ///
+    /// # Examples
+    ///
+    /// See [`ShutdownError`].
+    #[must_use]
+    pub fn report(&self) -> ShutdownReport {
+        self.report
+    }
+}
+
+impl fmt::Display for ShutdownError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "shutdown timed out: {}", self.report)
+    }
+}
+
+impl Error for ShutdownError {}

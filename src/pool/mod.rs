@@ -1,0 +1,767 @@
+//! Pool: worker threads that take tasks from one queue and run them.
+//!
+//! - `mod.rs`: [`Pool`] and submission (`spawn`, `submit`, batches, the
+//!   non-blocking and timed forms), and the state every worker shares.
+//! - `builder.rs`: [`Builder`], the settings.
+//! - `worker.rs`: the worker loop and its spin-then-sleep protocol.
+//! - `control.rs`: resizing, statistics, waiting for idle, and shutdown.
+//! - `scope.rs`: [`Scope`], tasks that borrow from the caller's stack.
+//! - `error.rs`: the errors of each operation.
+//!
+//! One mutex (`Inner::state`) guards the queue and every count that must
+//! agree with it; task bodies never run under it. See `README.md` beside
+//! this file for the sleep/wake and shutdown protocols.
+
+mod builder;
+mod control;
+mod error;
+mod scope;
+mod worker;
+
+pub use builder::{Builder, DEFAULT_CAPACITY, DEFAULT_SHUTDOWN_TIMEOUT};
+pub use control::Stats;
+pub use error::{
+    BuildError, ResizeError, ShutdownError, ShutdownReport, SubmitError, SubmitErrorKind,
+};
+pub use scope::Scope;
+
+use crate::context::Context;
+use crate::queue::{FullPolicy, QueueKind, TaskQueue};
+use crate::sync::{CachePadded, Condvar, Mutex, MutexGuard, Wake};
+use crate::task::handle::{Callback, Shared};
+use crate::task::job::{Body, Fallible, HandleJob, Job, PanicHandler, Plain, SpawnJob, Tally};
+use crate::task::{Task, TaskHandle, TaskId};
+use crate::time::Clock;
+use builder::ThreadHook;
+use error::BuildErrorKind;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+use worker::WorkerEntry;
+
+/// A pool of worker threads running tasks from one queue.
+///
+/// Submit fire-and-forget work with [`spawn`](Pool::spawn), work whose
+/// result you want with [`submit`](Pool::submit) (a [`TaskHandle`]), and
+/// work with options with [`submit_task`](Pool::submit_task). Every task
+/// receives a [`Context`] it can poll for cancellation.
+///
+/// Every accepted task ends in exactly one terminal state; a refused one is
+/// handed back inside the [`SubmitError`]. Dropping the pool shuts it down
+/// gracefully: it stops taking work, lets queued and running tasks finish
+/// for up to [`Builder::shutdown_timeout`], then cancels what is left.
+///
+/// # Examples
+///
+/// ```
+/// use gosling::Pool;
+///
+/// let pool = Pool::new(4)?;
+/// let handles: Vec<_> = (1..=4u64)
+///     .map(|n| pool.submit(move |_ctx| n * n).unwrap())
+///     .collect();
+/// let squares: Vec<u64> = handles.into_iter().map(|h| h.wait().unwrap()).collect();
+/// assert_eq!(squares, [1, 4, 9, 16]);
+/// # Ok::<(), gosling::BuildError>(())
+/// ```
+///
+/// A task body must be `Send`:
+///
+/// ```compile_fail
+/// let pool = gosling::Pool::new(1).unwrap();
+/// let not_send = std::rc::Rc::new(5);
+/// pool.spawn(move |_| println!("{not_send}")).unwrap();
+/// ```
+pub struct Pool {
+    inner: Arc<Inner>,
+}
+
+/// Settings fixed at build time.
+pub(crate) struct Config {
+    pub(crate) queue: QueueKind,
+    pub(crate) when_full: FullPolicy,
+    pub(crate) thread_name: String,
+    pub(crate) stack_size: Option<usize>,
+    pub(crate) on_thread_start: Option<ThreadHook>,
+    pub(crate) on_thread_stop: Option<ThreadHook>,
+    pub(crate) panic_handler: Option<PanicHandler>,
+    pub(crate) shutdown_timeout: Duration,
+}
+
+/// What the pool handle and its workers share.
+pub(crate) struct Inner {
+    pub(crate) state: Mutex<State>,
+    /// Workers sleep here; notified under `state` rules (see `State::waking`).
+    pub(crate) work_cv: Condvar,
+    /// Submitters blocked on a full queue sleep here.
+    pub(crate) room_cv: Condvar,
+    /// `wait_idle` callers and shutdowns waiting for workers to exit.
+    pub(crate) idle_cv: Condvar,
+    /// Mirror of the queue length, for spinning workers (written under `state`).
+    len_hint: CachePadded<AtomicUsize>,
+    /// Mirror of `State::closed`, for spinning workers.
+    closed_hint: AtomicBool,
+    /// Workers spinning for work right now.
+    spinning: CachePadded<AtomicUsize>,
+    max_spinning: usize,
+    /// Passed to fire-and-forget tasks; cancelled when the pool stops.
+    pub(crate) root: Context,
+    pub(crate) clock: Clock,
+    /// Cancellations made from outside a worker (handles, shutdown).
+    pub(crate) tally: Arc<Tally>,
+    pub(crate) epoch: Instant,
+    pub(crate) config: Config,
+}
+
+/// Everything the state lock protects.
+pub(crate) struct State {
+    pub(crate) queue: TaskQueue<Box<dyn Job>>,
+    /// Maximum queued tasks; `usize::MAX` when unbounded.
+    pub(crate) capacity: usize,
+    pub(crate) closed: bool,
+    /// Workers wanted; live workers above it exit.
+    pub(crate) target: usize,
+    /// Worker threads that have not exited.
+    pub(crate) live: usize,
+    /// Tasks being run.
+    pub(crate) running: usize,
+    /// Workers waiting on `work_cv`.
+    pub(crate) sleeping: usize,
+    /// Sleeping workers already notified but not yet awake: a submitter
+    /// wakes another only when the queue holds more than they will take.
+    pub(crate) waking: usize,
+    pub(crate) room_waiters: usize,
+    pub(crate) idle_waiters: usize,
+    pub(crate) submitted: u64,
+    pub(crate) rejected: u64,
+    pub(crate) next_worker_index: usize,
+    pub(crate) workers: Vec<WorkerEntry>,
+    /// Outcome counts and busy time of workers that have exited.
+    pub(crate) retired: [u64; 5],
+    pub(crate) retired_busy_nanos: u64,
+    /// Threads of exited workers, for shutdown to join.
+    pub(crate) exited: Vec<std::thread::JoinHandle<()>>,
+}
+
+/// How long a submission may wait for room.
+#[derive(Clone, Copy)]
+enum Wait {
+    /// The pool's [`FullPolicy`].
+    Policy,
+    Never,
+    Until(Instant),
+}
+
+impl Wake for Inner {
+    fn wake(&self) {
+        // A manual clock moved: submitters waiting for a deadline re-check.
+        let _state = self.state.lock();
+        self.room_cv.notify_all();
+    }
+}
+
+impl Inner {
+    #[inline]
+    pub(crate) fn publish_len(&self, len: usize) {
+        // ORDERING: a hint for spinners; the queue itself is read under the lock.
+        self.len_hint.store(len, Ordering::Relaxed);
+    }
+
+    #[inline]
+    pub(crate) fn len_hint(&self) -> usize {
+        // ORDERING: see `publish_len`.
+        self.len_hint.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn closed_hint(&self) -> bool {
+        // ORDERING: a hint; `State::closed` is the truth.
+        self.closed_hint.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn try_start_spinning(&self) -> bool {
+        // ORDERING: bounds how many spin; no data is published through it.
+        self.spinning
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                (n < self.max_spinning).then_some(n + 1)
+            })
+            .is_ok()
+    }
+
+    pub(crate) fn stop_spinning(&self) {
+        // ORDERING: see `try_start_spinning`.
+        self.spinning.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    fn spinning(&self) -> usize {
+        // ORDERING: see `try_start_spinning`.
+        self.spinning.load(Ordering::Relaxed)
+    }
+
+    /// Called by a worker thread as it exits.
+    fn worker_exited(&self, slot: &Arc<worker::WorkerSlot>) {
+        let mut state = self.state.lock();
+        state.live -= 1;
+        if let Some(at) = state
+            .workers
+            .iter()
+            .position(|w| Arc::ptr_eq(&w.slot, slot))
+        {
+            let entry = state.workers.swap_remove(at);
+            let mut retired = state.retired;
+            entry.slot.tally.add_to(&mut retired);
+            state.retired = retired;
+            state.retired_busy_nanos = state
+                .retired_busy_nanos
+                .saturating_add(entry.slot.busy_nanos(self.epoch));
+            if let Some(thread) = entry.thread {
+                state.exited.push(thread);
+            }
+        }
+        if state.idle_waiters > 0 {
+            self.idle_cv.notify_all();
+        }
+    }
+
+    /// Puts one job in the queue, waiting for room as `wait` allows; on
+    /// refusal the job comes back with the reason.
+    #[inline]
+    fn push<J: Job + 'static>(
+        &self,
+        job: Box<J>,
+        priority: i32,
+        wait: Wait,
+    ) -> Result<(), (SubmitErrorKind, Box<J>)> {
+        self.push_with(job, priority, wait, |job| job)
+    }
+
+    /// [`push`](Inner::push), with the conversion to a queue entry supplied
+    /// (the scope erases a lifetime there); it runs only once the job is
+    /// accepted, so a refused job comes back as its own type.
+    #[inline]
+    fn push_with<J: Job>(
+        &self,
+        job: Box<J>,
+        priority: i32,
+        wait: Wait,
+        into_entry: fn(Box<J>) -> Box<dyn Job>,
+    ) -> Result<(), (SubmitErrorKind, Box<J>)> {
+        let mut state = self.state.lock();
+        if state.queue.len() >= state.capacity || state.closed {
+            let deadline = match self.resolve(wait) {
+                Some(deadline) => deadline,
+                None => {
+                    return Err((self.refuse(&mut state, SubmitErrorKind::Full), job));
+                }
+            };
+            state = match self.wait_for_room(state, 1, deadline) {
+                Ok(state) => state,
+                Err(kind) => return Err((kind, job)),
+            };
+        }
+        state.queue.push(into_entry(job), priority);
+        state.submitted += 1;
+        self.wake_for(state);
+        Ok(())
+    }
+
+    /// The deadline a wait may block until: `None` for never,
+    /// `Some(None)` for forever.
+    fn resolve(&self, wait: Wait) -> Option<Option<Instant>> {
+        match wait {
+            Wait::Never => None,
+            Wait::Until(deadline) => Some(Some(deadline)),
+            Wait::Policy => match self.config.when_full {
+                FullPolicy::Block => Some(None),
+                FullPolicy::Reject => None,
+                FullPolicy::Timeout(timeout) => Some(self.clock.now().checked_add(timeout)),
+            },
+        }
+    }
+
+    /// Counts a refusal; closed wins over full.
+    fn refuse(&self, state: &mut State, kind: SubmitErrorKind) -> SubmitErrorKind {
+        state.rejected += 1;
+        if state.closed {
+            SubmitErrorKind::Closed
+        } else {
+            kind
+        }
+    }
+
+    /// Waits until `needed` more tasks fit, the pool closes, or `deadline`.
+    fn wait_for_room<'a>(
+        &'a self,
+        mut state: MutexGuard<'a, State>,
+        needed: usize,
+        deadline: Option<Instant>,
+    ) -> Result<MutexGuard<'a, State>, SubmitErrorKind> {
+        loop {
+            if state.closed {
+                return Err(self.refuse(&mut state, SubmitErrorKind::Closed));
+            }
+            if state.capacity - state.queue.len() >= needed {
+                return Ok(state);
+            }
+            state.room_waiters += 1;
+            let reached;
+            (state, reached) = self.clock.wait_until(&self.room_cv, state, deadline);
+            state.room_waiters -= 1;
+            if reached && !state.closed && state.capacity - state.queue.len() < needed {
+                return Err(self.refuse(&mut state, SubmitErrorKind::Timeout));
+            }
+        }
+    }
+
+    /// After a push: publish the length and wake as many sleeping workers as
+    /// there is work that awake ones will not take. Releases the lock.
+    #[inline]
+    fn wake_for(&self, mut state: MutexGuard<'_, State>) {
+        let len = state.queue.len();
+        self.publish_len(len);
+        let available = state.waking + self.spinning();
+        let mut to_wake = 0;
+        while state.sleeping > state.waking && len > available + to_wake {
+            state.waking += 1;
+            to_wake += 1;
+        }
+        drop(state);
+        for _ in 0..to_wake {
+            self.work_cv.notify_one();
+        }
+    }
+
+    fn new_handle_job<B, T, E>(
+        &self,
+        body: B,
+        id: Option<TaskId>,
+        on_complete: Option<Callback<T, E>>,
+    ) -> Box<HandleJob<B, T, E>>
+    where
+        B: Body<T, E> + 'static,
+        T: Send + 'static,
+        E: Send + 'static,
+    {
+        let ctx = Context::with_clock(self.clock.clone());
+        let id = id.unwrap_or_else(TaskId::generate);
+        Box::new(HandleJob {
+            body,
+            shared: Shared::new(id, ctx, Arc::clone(&self.tally), on_complete),
+        })
+    }
+
+    fn submit_body<B, T, E>(&self, body: B, wait: Wait) -> Result<TaskHandle<T, E>, SubmitError<B>>
+    where
+        B: Body<T, E> + 'static,
+        T: Send + 'static,
+        E: Send + 'static,
+    {
+        let job = self.new_handle_job(body, None, None);
+        let shared = Arc::clone(&job.shared);
+        match self.push(job, 0, wait) {
+            Ok(()) => Ok(TaskHandle::new(shared)),
+            Err((kind, job)) => Err(SubmitError::new(kind, job.body)),
+        }
+    }
+}
+
+impl Pool {
+    /// A pool of `workers` threads with default settings (see [`Builder`]).
+    ///
+    /// # Errors
+    ///
+    /// [`BuildError`] for zero workers, or when a thread cannot be started.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = gosling::Pool::new(2)?;
+    /// assert!(gosling::Pool::new(0).is_err());
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    pub fn new(workers: usize) -> Result<Pool, BuildError> {
+        Builder::new().workers(workers).build()
+    }
+
+    /// Settings for a new pool.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = gosling::Pool::builder().workers(2).unbounded().build()?;
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    fn start(builder: Builder, workers: usize) -> Result<Pool, BuildError> {
+        let clock = builder.clock.clone();
+        let inner = Arc::new(Inner {
+            state: Mutex::new(State {
+                queue: TaskQueue::new(builder.queue),
+                capacity: builder.capacity.unwrap_or(usize::MAX),
+                closed: false,
+                target: workers,
+                live: 0,
+                running: 0,
+                sleeping: 0,
+                waking: 0,
+                room_waiters: 0,
+                idle_waiters: 0,
+                submitted: 0,
+                rejected: 0,
+                next_worker_index: 0,
+                workers: Vec::with_capacity(workers),
+                retired: [0; 5],
+                retired_busy_nanos: 0,
+                exited: Vec::new(),
+            }),
+            work_cv: Condvar::new(),
+            room_cv: Condvar::new(),
+            idle_cv: Condvar::new(),
+            len_hint: CachePadded::default(),
+            closed_hint: AtomicBool::new(false),
+            spinning: CachePadded::default(),
+            max_spinning: workers.div_ceil(2),
+            root: Context::with_clock(clock.clone()),
+            clock: clock.clone(),
+            tally: Arc::new(Tally::default()),
+            epoch: Instant::now(),
+            config: Config {
+                queue: builder.queue,
+                when_full: builder.when_full,
+                thread_name: builder.thread_name,
+                stack_size: builder.stack_size,
+                on_thread_start: builder.on_thread_start,
+                on_thread_stop: builder.on_thread_stop,
+                panic_handler: builder.panic_handler,
+                shutdown_timeout: builder.shutdown_timeout,
+            },
+        });
+        let weak: Weak<Inner> = Arc::downgrade(&inner);
+        clock.subscribe(weak);
+        let pool = Pool { inner };
+        {
+            let mut state = pool.inner.state.lock();
+            for _ in 0..workers {
+                state.live += 1;
+                if let Err(e) = worker::spawn_worker(&pool.inner, &mut state) {
+                    state.live -= 1;
+                    drop(state);
+                    // The guard: stop and join the workers already started.
+                    let _ = pool.shutdown(Duration::from_secs(5));
+                    return Err(BuildError::new(BuildErrorKind::Spawn(e)));
+                }
+            }
+        }
+        Ok(pool)
+    }
+
+    /// Queues a fire-and-forget task. It receives the pool's context, which
+    /// is cancelled when the pool stops. This is the fast path: one
+    /// allocation, no handle.
+    ///
+    /// A full queue is met according to the pool's [`FullPolicy`].
+    ///
+    /// # Errors
+    ///
+    /// [`SubmitError`] holding `task` when the pool is closed or the queue is
+    /// full (or stayed full until the policy's timeout).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// let pool = gosling::Pool::new(2)?;
+    /// let hits = Arc::new(AtomicUsize::new(0));
+    /// for _ in 0..100 {
+    ///     let hits = hits.clone();
+    ///     pool.spawn(move |_ctx| { hits.fetch_add(1, Ordering::Relaxed); }).unwrap();
+    /// }
+    /// pool.wait_idle();
+    /// assert_eq!(hits.load(Ordering::Relaxed), 100);
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    #[inline]
+    pub fn spawn<F>(&self, task: F) -> Result<(), SubmitError<F>>
+    where
+        F: FnOnce(&Context) + Send + 'static,
+    {
+        self.inner
+            .push(Box::new(SpawnJob(task)), 0, Wait::Policy)
+            .map_err(|(kind, job)| SubmitError::new(kind, job.0))
+    }
+
+    /// Queues a task and returns a handle to its result. A full queue is met
+    /// according to the pool's [`FullPolicy`].
+    ///
+    /// # Errors
+    ///
+    /// [`SubmitError`] holding `task` when the pool is closed or the queue is
+    /// full.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = gosling::Pool::new(1)?;
+    /// let handle = pool.submit(|_ctx| "hello".len()).unwrap();
+    /// assert_eq!(handle.wait(), Ok(5));
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    pub fn submit<F, T>(&self, task: F) -> Result<TaskHandle<T>, SubmitError<F>>
+    where
+        F: FnOnce(&Context) -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.inner
+            .submit_body(Plain(task), Wait::Policy)
+            .map_err(|e| e.map(|b| b.0))
+    }
+
+    /// Queues a task whose body returns a `Result`; an `Err` ends it
+    /// [`Failed`](crate::TaskStatus::Failed), and [`TaskHandle::wait`]
+    /// returns [`TaskError::Failed`](crate::TaskError::Failed) with it.
+    ///
+    /// # Errors
+    ///
+    /// [`SubmitError`] holding `task` when the pool is closed or the queue is
+    /// full.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gosling::TaskError;
+    /// let pool = gosling::Pool::new(1)?;
+    /// let ok = pool.submit_fallible(|_| "42".parse::<u8>()).unwrap();
+    /// let bad = pool.submit_fallible(|_| "x".parse::<u8>()).unwrap();
+    /// assert_eq!(ok.wait(), Ok(42));
+    /// assert!(matches!(bad.wait(), Err(TaskError::Failed(_))));
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    pub fn submit_fallible<F, T, E>(&self, task: F) -> Result<TaskHandle<T, E>, SubmitError<F>>
+    where
+        F: FnOnce(&Context) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: Send + 'static,
+    {
+        self.inner
+            .submit_body(Fallible(task), Wait::Policy)
+            .map_err(|e| e.map(|b| b.0))
+    }
+
+    /// Like [`submit`](Pool::submit), but never waits: a full queue refuses
+    /// at once, whatever the pool's policy.
+    ///
+    /// # Errors
+    ///
+    /// [`SubmitError`] (`Full` or `Closed`) holding `task`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = gosling::Pool::new(1)?;
+    /// match pool.try_submit(|_| 1) {
+    ///     Ok(handle) => assert_eq!(handle.wait(), Ok(1)),
+    ///     Err(refused) => println!("busy: {refused}"),
+    /// }
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    pub fn try_submit<F, T>(&self, task: F) -> Result<TaskHandle<T>, SubmitError<F>>
+    where
+        F: FnOnce(&Context) -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.inner
+            .submit_body(Plain(task), Wait::Never)
+            .map_err(|e| e.map(|b| b.0))
+    }
+
+    /// Like [`submit`](Pool::submit), waiting at most `timeout` for room.
+    ///
+    /// # Errors
+    ///
+    /// [`SubmitError`] (`Timeout` or `Closed`) holding `task`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let pool = gosling::Pool::new(1)?;
+    /// let handle = pool.submit_timeout(|_| 1, Duration::from_millis(100)).unwrap();
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    pub fn submit_timeout<F, T>(
+        &self,
+        task: F,
+        timeout: Duration,
+    ) -> Result<TaskHandle<T>, SubmitError<F>>
+    where
+        F: FnOnce(&Context) -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let wait = match self.inner.clock.now().checked_add(timeout) {
+            Some(deadline) => Wait::Until(deadline),
+            None => Wait::Policy,
+        };
+        self.inner
+            .submit_body(Plain(task), wait)
+            .map_err(|e| e.map(|b| b.0))
+    }
+
+    /// Like [`submit`](Pool::submit), waiting for room until `deadline` (on
+    /// the pool's clock).
+    ///
+    /// # Errors
+    ///
+    /// [`SubmitError`] (`Timeout` or `Closed`) holding `task`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let pool = gosling::Pool::new(1)?;
+    /// let deadline = Instant::now() + Duration::from_millis(100);
+    /// let handle = pool.submit_deadline(|_| 1, deadline).unwrap();
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    pub fn submit_deadline<F, T>(
+        &self,
+        task: F,
+        deadline: Instant,
+    ) -> Result<TaskHandle<T>, SubmitError<F>>
+    where
+        F: FnOnce(&Context) -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.inner
+            .submit_body(Plain(task), Wait::Until(deadline))
+            .map_err(|e| e.map(|b| b.0))
+    }
+
+    /// Queues a [`Task`] with its id, priority and completion callback. A full
+    /// queue is met according to the pool's [`FullPolicy`].
+    ///
+    /// # Errors
+    ///
+    /// [`SubmitError`] holding the task (callback included) when the pool is
+    /// closed or the queue is full.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gosling::{Pool, Task};
+    /// let pool = Pool::new(1)?;
+    /// let handle = pool.submit_task(Task::new(|_| 7).priority(3)).unwrap();
+    /// assert_eq!(handle.wait(), Ok(7));
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    pub fn submit_task<T, E>(
+        &self,
+        task: Task<T, E>,
+    ) -> Result<TaskHandle<T, E>, SubmitError<Task<T, E>>>
+    where
+        T: Send + 'static,
+        E: Send + 'static,
+    {
+        let Task {
+            body,
+            id,
+            priority,
+            on_complete,
+        } = task;
+        let job = self.inner.new_handle_job(body, id, on_complete);
+        let shared = Arc::clone(&job.shared);
+        match self.inner.push(job, priority, Wait::Policy) {
+            Ok(()) => Ok(TaskHandle::new(shared)),
+            Err((kind, job)) => {
+                let HandleJob { body, shared } = *job;
+                let task = Task {
+                    body,
+                    id,
+                    priority,
+                    on_complete: shared.take_callback(),
+                };
+                Err(SubmitError::new(kind, task))
+            }
+        }
+    }
+
+    /// Queues many tasks under one acquisition of the queue lock, all or
+    /// none: with a bounded queue it waits (per the pool's [`FullPolicy`])
+    /// until the whole batch fits. The handles come back in input order.
+    ///
+    /// # Errors
+    ///
+    /// [`SubmitError`] holding every task, in input order, when the pool is
+    /// closed, the queue stays full, or the batch is larger than the queue's
+    /// capacity (`Full`: it could never fit).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = gosling::Pool::new(2)?;
+    /// let handles = pool.submit_batch((0..10u32).map(|i| move |_: &gosling::context::Context| i * 2)).unwrap();
+    /// let total: u32 = handles.into_iter().map(|h| h.wait().unwrap()).sum();
+    /// assert_eq!(total, 90);
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    pub fn submit_batch<I, F, T>(&self, tasks: I) -> Result<Vec<TaskHandle<T>>, SubmitError<Vec<F>>>
+    where
+        I: IntoIterator<Item = F>,
+        F: FnOnce(&Context) -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let jobs: Vec<Box<HandleJob<Plain<F>, T, _>>> = tasks
+            .into_iter()
+            .map(|f| self.inner.new_handle_job(Plain(f), None, None))
+            .collect();
+        let give_back = |kind, jobs: Vec<Box<HandleJob<Plain<F>, T, _>>>| {
+            SubmitError::new(kind, jobs.into_iter().map(|job| job.body.0).collect())
+        };
+        let inner = &self.inner;
+        let mut state = inner.state.lock();
+        if state.capacity - state.queue.len() < jobs.len() || state.closed {
+            if jobs.len() > state.capacity {
+                let kind = inner.refuse(&mut state, SubmitErrorKind::Full);
+                return Err(give_back(kind, jobs));
+            }
+            let Some(deadline) = inner.resolve(Wait::Policy) else {
+                let kind = inner.refuse(&mut state, SubmitErrorKind::Full);
+                return Err(give_back(kind, jobs));
+            };
+            state = match inner.wait_for_room(state, jobs.len(), deadline) {
+                Ok(state) => state,
+                Err(kind) => return Err(give_back(kind, jobs)),
+            };
+        }
+        state.queue.reserve(jobs.len());
+        let mut handles = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            handles.push(TaskHandle::new(Arc::clone(&job.shared)));
+            state.queue.push(job, 0);
+        }
+        state.submitted += handles.len() as u64;
+        inner.wake_for(state);
+        Ok(handles)
+    }
+}
+
+impl Drop for Pool {
+    /// Graceful shutdown: see [`Pool::shutdown`] with the pool's
+    /// [`shutdown_timeout`](Builder::shutdown_timeout).
+    fn drop(&mut self) {
+        let _ = self.shutdown(self.inner.config.shutdown_timeout);
+    }
+}
+
+impl fmt::Debug for Pool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pool")
+            .field("queue", &self.inner.config.queue)
+            .field("stats", &self.stats())
+            .finish()
+    }
+}

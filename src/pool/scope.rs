@@ -1,0 +1,249 @@
+//! [`Scope`]: tasks that borrow from the caller's stack, joined before
+//! [`Pool::scope`] returns.
+//!
+//! The one use of `unsafe` in the pool: a scope task's closure borrows data
+//! living for `'scope`, yet the queue holds `'static` jobs. The lifetime is
+//! erased when the job enters the queue; soundness rests on `Pool::scope`
+//! not returning (nor unwinding) before every job it queued has been run or
+//! dropped, which the pending count below guarantees on every path.
+
+use super::{Pool, SubmitError, Wait};
+use crate::context::Context;
+use crate::sync::{Condvar, Mutex};
+use crate::task::TaskPanic;
+use crate::task::error::panic_message;
+use crate::task::job::{Job, RunEnv, Tally};
+use std::any::Any;
+use std::fmt;
+use std::marker::PhantomData;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::sync::Arc;
+
+/// A scope for tasks that borrow from the stack; see [`Pool::scope`].
+///
+/// # Examples
+///
+/// ```
+/// let pool = gosling::Pool::new(2)?;
+/// let words = vec!["alpha", "beta", "gamma"];
+/// let mut lengths = vec![0; words.len()];
+/// pool.scope(|s| {
+///     for (word, slot) in words.iter().zip(lengths.iter_mut()) {
+///         s.spawn(move |_| *slot = word.len()).unwrap();
+///     }
+/// });
+/// assert_eq!(lengths, [5, 4, 5]);
+/// # Ok::<(), gosling::BuildError>(())
+/// ```
+pub struct Scope<'scope, 'env: 'scope> {
+    pool: &'scope Pool,
+    state: Arc<ScopeState>,
+    /// Invariant in both lifetimes, as `std::thread::Scope` is.
+    _marker: PhantomData<(&'scope mut &'scope (), &'env mut &'env ())>,
+}
+
+struct ScopeState {
+    /// Jobs queued and not yet run or dropped.
+    pending: Mutex<usize>,
+    /// Notified under `pending` when it reaches zero.
+    done: Condvar,
+    /// The first panic of a scope task, re-raised after the join.
+    panic: Mutex<Option<Box<dyn Any + Send>>>,
+}
+
+impl ScopeState {
+    fn finish_one(&self) {
+        let mut pending = self.pending.lock();
+        *pending -= 1;
+        if *pending == 0 {
+            self.done.notify_all();
+        }
+    }
+
+    fn wait_all(&self) {
+        let mut pending = self.pending.lock();
+        while *pending > 0 {
+            pending = self.done.wait(pending);
+        }
+    }
+}
+
+/// A scope task in the queue. Its drop signals the scope, after the closure
+/// (and everything it borrows) is gone — whether the job ran, was abandoned
+/// by a shutdown, or was dropped with the queue.
+struct ScopeJob<F> {
+    body: Option<F>,
+    scope: Arc<ScopeState>,
+}
+
+impl<F> Drop for ScopeJob<F> {
+    fn drop(&mut self) {
+        let body = self.body.take();
+        let _ = catch_unwind(AssertUnwindSafe(move || drop(body)));
+        self.scope.finish_one();
+    }
+}
+
+impl<F> Job for ScopeJob<F>
+where
+    F: FnOnce(&Context) + Send,
+{
+    fn run(mut self: Box<Self>, env: &RunEnv<'_>) {
+        let Some(body) = self.body.take() else {
+            return;
+        };
+        match catch_unwind(AssertUnwindSafe(|| body(env.root))) {
+            Ok(()) => env.tally.count_succeeded(),
+            Err(payload) => {
+                if let Some(handler) = env.panic_handler {
+                    let report = TaskPanic {
+                        task: None,
+                        message: panic_message(&*payload),
+                    };
+                    let _ = catch_unwind(AssertUnwindSafe(|| handler(&report)));
+                }
+                env.tally.count_panicked();
+                let mut first = self.scope.panic.lock();
+                if first.is_none() {
+                    *first = Some(payload);
+                } else {
+                    drop(first);
+                    let _ = catch_unwind(AssertUnwindSafe(move || drop(payload)));
+                }
+            }
+        }
+    }
+
+    fn abandon(self: Box<Self>, tally: &Tally) -> bool {
+        drop(self);
+        tally.count_cancelled();
+        true
+    }
+}
+
+/// Erases a scope job's lifetime so the queue can hold it.
+fn erase<'scope, F>(job: Box<ScopeJob<F>>) -> Box<dyn Job>
+where
+    F: FnOnce(&Context) + Send + 'scope,
+{
+    let job: Box<dyn Job + 'scope> = job;
+    // SAFETY: only the lifetime changes (same type, same vtable). The job
+    // borrows data valid for 'scope; `Pool::scope` does not return or unwind
+    // before this job is dropped (its `Drop` decrements the pending count that
+    // `Pool::scope` waits on, on every path), so the job is never used after
+    // 'scope ends.
+    unsafe { std::mem::transmute::<Box<dyn Job + 'scope>, Box<dyn Job + 'static>>(job) }
+}
+
+impl<'scope> Scope<'scope, '_> {
+    /// Queues a task that may borrow anything that outlives the scope. It
+    /// receives the pool's context. A full queue is met according to the
+    /// pool's [`FullPolicy`](crate::FullPolicy).
+    ///
+    /// # Errors
+    ///
+    /// [`SubmitError`] holding `task` when the pool is closed or the queue is
+    /// full.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU32, Ordering};
+    /// let pool = gosling::Pool::new(2)?;
+    /// let total = AtomicU32::new(0);
+    /// pool.scope(|s| {
+    ///     for n in 1..=4 {
+    ///         let total = &total;
+    ///         s.spawn(move |_| { total.fetch_add(n, Ordering::Relaxed); }).unwrap();
+    ///     }
+    /// });
+    /// assert_eq!(total.into_inner(), 10);
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    pub fn spawn<F>(&'scope self, task: F) -> Result<(), SubmitError<F>>
+    where
+        F: FnOnce(&Context) + Send + 'scope,
+    {
+        *self.state.pending.lock() += 1;
+        let job = Box::new(ScopeJob {
+            body: Some(task),
+            scope: Arc::clone(&self.state),
+        });
+        match self.pool.inner.push_with(job, 0, Wait::Policy, erase) {
+            Ok(()) => Ok(()),
+            Err((kind, mut job)) => {
+                // Dropping the job below decrements the pending count.
+                let task = job.body.take();
+                drop(job);
+                match task {
+                    Some(task) => Err(SubmitError::new(kind, task)),
+                    None => Ok(()),
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Scope<'_, '_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Scope")
+            .field("pending", &*self.state.pending.lock())
+            .finish()
+    }
+}
+
+impl Pool {
+    /// Runs `f` with a [`Scope`] whose tasks may borrow from the caller's
+    /// stack, and returns after every task spawned in it has finished — on
+    /// every path, including a panic in `f`. If a scope task panicked, the
+    /// first panic is re-raised here after the join (as
+    /// [`std::thread::scope`] does); a panic of `f` itself takes precedence.
+    ///
+    /// Scope tasks count in [`stats`](Pool::stats) like spawned ones. Calling
+    /// `scope` from a task of the same pool waits for workers like any other
+    /// caller: if every worker is blocked in such a wait, nothing progresses.
+    ///
+    /// # Panics
+    ///
+    /// Re-raises the panic of `f`, or else of the first scope task that
+    /// panicked.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = gosling::Pool::new(2)?;
+    /// let mut data = vec![1, 2, 3, 4];
+    /// pool.scope(|s| {
+    ///     for chunk in data.chunks_mut(2) {
+    ///         s.spawn(move |_| chunk.iter_mut().for_each(|x| *x *= 10)).unwrap();
+    ///     }
+    /// });
+    /// assert_eq!(data, [10, 20, 30, 40]);
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    pub fn scope<'env, F, R>(&self, f: F) -> R
+    where
+        F: for<'scope> FnOnce(&'scope Scope<'scope, 'env>) -> R,
+    {
+        let scope = Scope {
+            pool: self,
+            state: Arc::new(ScopeState {
+                pending: Mutex::new(0),
+                done: Condvar::new(),
+                panic: Mutex::new(None),
+            }),
+            _marker: PhantomData,
+        };
+        let result = catch_unwind(AssertUnwindSafe(|| f(&scope)));
+        scope.state.wait_all();
+        match result {
+            Err(payload) => resume_unwind(payload),
+            Ok(value) => {
+                if let Some(payload) = scope.state.panic.lock().take() {
+                    resume_unwind(payload);
+                }
+                value
+            }
+        }
+    }
+}

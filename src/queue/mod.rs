@@ -1,0 +1,161 @@
+//! Queue: the order in which accepted tasks wait for a worker, and what a
+//! full queue does to a submitter.
+//!
+//! - [`QueueKind`] picks the order: FIFO (default), LIFO, or priority
+//!   (higher first, FIFO among equal priorities; `priority.rs`, a binary
+//!   heap).
+//! - [`FullPolicy`] picks what a submitter meets when a bounded queue is full.
+//! - `TaskQueue` (crate-private) is the storage, one variant per kind; the pool
+//!   keeps it under its state lock, so the variants need no synchronisation of
+//!   their own.
+
+#![forbid(unsafe_code)]
+
+mod priority;
+
+use priority::PriorityQueue;
+use std::collections::VecDeque;
+use std::time::Duration;
+
+/// The order in which queued tasks are started.
+///
+/// # Examples
+///
+/// ```
+/// use gosling::{Pool, QueueKind};
+///
+/// let pool = Pool::builder().workers(1).queue(QueueKind::Priority).build()?;
+/// # Ok::<(), gosling::BuildError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum QueueKind {
+    /// First in, first out (the default).
+    #[default]
+    Fifo,
+    /// Last in, first out: the newest task starts first (cache-warm work).
+    Lifo,
+    /// Highest priority first; first in, first out among equal priorities.
+    Priority,
+}
+
+/// What a submitter meets when the bounded queue is full.
+///
+/// The per-call forms (`try_submit`, `submit_timeout`, `submit_deadline`)
+/// override the pool's policy for that call.
+///
+/// # Examples
+///
+/// ```
+/// use gosling::{FullPolicy, Pool};
+/// use std::time::Duration;
+///
+/// let pool = Pool::builder()
+///     .workers(2)
+///     .capacity(100)
+///     .when_full(FullPolicy::Timeout(Duration::from_millis(50)))
+///     .build()?;
+/// # Ok::<(), gosling::BuildError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum FullPolicy {
+    /// Wait until there is room or the pool closes (the default).
+    #[default]
+    Block,
+    /// Refuse at once with [`SubmitErrorKind::Full`](crate::SubmitErrorKind::Full).
+    Reject,
+    /// Wait at most this long, then refuse with
+    /// [`SubmitErrorKind::Timeout`](crate::SubmitErrorKind::Timeout).
+    Timeout(Duration),
+}
+
+/// Storage for queued items of one [`QueueKind`].
+pub(crate) enum TaskQueue<T> {
+    Fifo(VecDeque<T>),
+    Lifo(Vec<T>),
+    Priority(PriorityQueue<T>),
+}
+
+impl<T> TaskQueue<T> {
+    pub(crate) fn new(kind: QueueKind) -> Self {
+        match kind {
+            QueueKind::Fifo => TaskQueue::Fifo(VecDeque::new()),
+            QueueKind::Lifo => TaskQueue::Lifo(Vec::new()),
+            QueueKind::Priority => TaskQueue::Priority(PriorityQueue::new()),
+        }
+    }
+
+    /// Adds an item; `priority` matters only to the priority kind.
+    #[inline]
+    pub(crate) fn push(&mut self, item: T, priority: i32) {
+        match self {
+            TaskQueue::Fifo(q) => q.push_back(item),
+            TaskQueue::Lifo(q) => q.push(item),
+            TaskQueue::Priority(q) => q.push(item, priority),
+        }
+    }
+
+    /// Removes the item that should start next.
+    #[inline]
+    pub(crate) fn pop(&mut self) -> Option<T> {
+        match self {
+            TaskQueue::Fifo(q) => q.pop_front(),
+            TaskQueue::Lifo(q) => q.pop(),
+            TaskQueue::Priority(q) => q.pop(),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            TaskQueue::Fifo(q) => q.len(),
+            TaskQueue::Lifo(q) => q.len(),
+            TaskQueue::Priority(q) => q.len(),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Reserves room for `additional` more items (batch submission).
+    pub(crate) fn reserve(&mut self, additional: usize) {
+        match self {
+            TaskQueue::Fifo(q) => q.reserve(additional),
+            TaskQueue::Lifo(q) => q.reserve(additional),
+            TaskQueue::Priority(q) => q.reserve(additional),
+        }
+    }
+
+    /// Removes every item, in start order.
+    pub(crate) fn drain_all(&mut self) -> Vec<T> {
+        let mut out = Vec::with_capacity(self.len());
+        while let Some(item) = self.pop() {
+            out.push(item);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order(kind: QueueKind, items: &[(u32, i32)]) -> Vec<u32> {
+        let mut q = TaskQueue::new(kind);
+        for &(item, priority) in items {
+            q.push(item, priority);
+        }
+        q.drain_all()
+    }
+
+    #[test]
+    fn fifo_lifo_priority_orders() {
+        let items = [(1, 0), (2, 5), (3, 0), (4, 5), (5, -1)];
+        assert_eq!(order(QueueKind::Fifo, &items), [1, 2, 3, 4, 5]);
+        assert_eq!(order(QueueKind::Lifo, &items), [5, 4, 3, 2, 1]);
+        assert_eq!(order(QueueKind::Priority, &items), [2, 4, 1, 3, 5]);
+    }
+}

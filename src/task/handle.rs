@@ -1,0 +1,433 @@
+//! [`TaskHandle`] and the state it shares with whoever runs the task.
+//!
+//! State machine (one compare-and-swap decides every transition; see
+//! `README.md` beside this file):
+//!
+//! | from      | to                                        | by                        |
+//! |-----------|-------------------------------------------|---------------------------|
+//! | `QUEUED`  | `RUNNING`                                 | the worker that pops it   |
+//! | `QUEUED`  | `CANCELLED`                               | `cancel()`, or shutdown   |
+//! | `RUNNING` | `SUCCEEDED` `FAILED` `PANICKED` `CANCELLED` | the worker, after the body |
+//!
+//! The winner of a transition into a terminal state — and only it — counts
+//! the outcome, runs the completion callback, stores the result and wakes the
+//! waiters, in that order. So counters, callbacks and waiters all see the one
+//! terminal state, and a waiter that returns sees the callback's effects.
+
+use super::job::Tally;
+use super::{TaskError, TaskId, TaskStatus};
+use crate::context::Context;
+use crate::sync::{Backoff, Condvar, Mutex, Wake};
+use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+pub(crate) const QUEUED: u8 = 0;
+pub(crate) const RUNNING: u8 = 1;
+pub(crate) const SUCCEEDED: u8 = 2;
+pub(crate) const FAILED: u8 = 3;
+pub(crate) const PANICKED: u8 = 4;
+pub(crate) const CANCELLED: u8 = 5;
+pub(crate) const TIMED_OUT: u8 = 6;
+
+pub(crate) fn status_of(code: u8) -> TaskStatus {
+    match code {
+        QUEUED => TaskStatus::Queued,
+        RUNNING => TaskStatus::Running,
+        SUCCEEDED => TaskStatus::Succeeded,
+        FAILED => TaskStatus::Failed,
+        PANICKED => TaskStatus::Panicked,
+        CANCELLED => TaskStatus::Cancelled,
+        _ => TaskStatus::TimedOut,
+    }
+}
+
+pub(crate) type Callback<T, E> = Box<dyn FnOnce(&Result<T, TaskError<E>>) + Send>;
+
+/// What a task's handle and its runner share.
+pub(crate) struct Shared<T, E> {
+    pub(crate) id: TaskId,
+    /// The lifecycle state; see the table in the module docs.
+    state: AtomicU8,
+    /// The context the body receives; cancelled by `cancel()` while running.
+    pub(crate) ctx: Context,
+    /// Set (under `slot`) once the result is stored: lets waiters spin
+    /// without taking the lock.
+    ready: AtomicBool,
+    /// Protected by its own lock: the result, and who waits for it.
+    slot: Mutex<Slot<T, E>>,
+    /// Waiters for the result; notified under `slot`.
+    cv: Condvar,
+    /// Taken by the winner of the terminal transition.
+    on_complete: Mutex<Option<Callback<T, E>>>,
+    /// The pool's counter for cancellations made through handles.
+    tally: Arc<Tally>,
+}
+
+struct Slot<T, E> {
+    result: Option<Result<T, TaskError<E>>>,
+    waiters: u32,
+    clock_subscribed: bool,
+}
+
+impl<T, E> Wake for Shared<T, E>
+where
+    T: Send,
+    E: Send,
+{
+    fn wake(&self) {
+        let _slot = self.slot.lock();
+        self.cv.notify_all();
+    }
+}
+
+impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
+    pub(crate) fn new(
+        id: TaskId,
+        ctx: Context,
+        tally: Arc<Tally>,
+        on_complete: Option<Callback<T, E>>,
+    ) -> Arc<Self> {
+        Arc::new(Shared {
+            id,
+            state: AtomicU8::new(QUEUED),
+            ctx,
+            ready: AtomicBool::new(false),
+            slot: Mutex::new(Slot {
+                result: None,
+                waiters: 0,
+                clock_subscribed: false,
+            }),
+            cv: Condvar::new(),
+            on_complete: Mutex::new(on_complete),
+            tally,
+        })
+    }
+
+    /// Takes the callback back out of a task that was never queued.
+    pub(crate) fn take_callback(&self) -> Option<Callback<T, E>> {
+        self.on_complete.lock().take()
+    }
+
+    #[inline]
+    pub(crate) fn state(&self) -> u8 {
+        // ORDERING: Acquire pairs with the AcqRel of `transition`.
+        self.state.load(Ordering::Acquire)
+    }
+
+    /// Moves `from` → `to`; true for the one caller that did it.
+    #[inline]
+    pub(crate) fn transition(&self, from: u8, to: u8) -> bool {
+        // ORDERING: AcqRel: Release publishes what the winner did before the
+        // transition (e.g. counting); Acquire orders what it does after.
+        self.state
+            .compare_exchange(from, to, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    /// Runs the completion callback, stores the result and wakes waiters.
+    /// Called once, by the winner of the terminal transition.
+    pub(crate) fn deliver(&self, result: Result<T, TaskError<E>>) {
+        let callback = self.on_complete.lock().take();
+        if let Some(callback) = callback {
+            // A panicking callback must not take the worker down, nor stop
+            // the result from reaching the waiters.
+            let _ = catch_unwind(AssertUnwindSafe(|| callback(&result)));
+        }
+        let mut slot = self.slot.lock();
+        slot.result = Some(result);
+        // ORDERING: Release pairs with the Acquire spin in `wait_until`.
+        self.ready.store(true, Ordering::Release);
+        let waiters = slot.waiters;
+        drop(slot);
+        if waiters > 0 {
+            self.cv.notify_all();
+        }
+    }
+
+    /// Waits until the result is stored or `deadline` passes (on the task
+    /// context's clock), then takes the result if it is there.
+    fn wait_until(self: &Arc<Self>, deadline: Option<Instant>) -> Option<Result<T, TaskError<E>>> {
+        // Spin briefly first: a short task's result often arrives within a
+        // microsecond, far sooner than a sleep-and-wake round trip.
+        let mut backoff = Backoff::new();
+        // ORDERING: Acquire pairs with the Release in `deliver`.
+        while !self.ready.load(Ordering::Acquire) && !backoff.is_completed() {
+            backoff.snooze();
+        }
+        let clock = self.ctx.clock();
+        let mut slot = self.slot.lock();
+        loop {
+            if let Some(result) = slot.result.take() {
+                return Some(result);
+            }
+            if clock.is_manual() && !slot.clock_subscribed {
+                slot.clock_subscribed = true;
+                let weak: Weak<Shared<T, E>> = Arc::downgrade(self);
+                clock.subscribe(weak);
+            }
+            slot.waiters += 1;
+            let reached;
+            (slot, reached) = clock.wait_until(&self.cv, slot, deadline);
+            slot.waiters -= 1;
+            if reached {
+                return slot.result.take();
+            }
+        }
+    }
+}
+
+/// The submitter's view of one task: its id, its status, its result, and a
+/// way to cancel it.
+///
+/// `T` is the task's value, `E` its error type ([`Infallible`](std::convert::Infallible)
+/// for plain tasks). Dropping a handle neither cancels the task nor leaks
+/// anything: the task runs, its result is dropped.
+///
+/// The waiting methods that can time out take the handle by value and give it
+/// back on timeout, so a result can only ever be taken once.
+///
+/// # Examples
+///
+/// ```
+/// use gosling::Pool;
+///
+/// let pool = Pool::new(2)?;
+/// let handle = pool.submit(|_| (1..=10).sum::<u32>()).unwrap();
+/// assert_eq!(handle.wait(), Ok(55));
+/// # Ok::<(), gosling::BuildError>(())
+/// ```
+#[must_use = "dropping a handle does not cancel the task; use `spawn` for fire-and-forget"]
+pub struct TaskHandle<T, E = std::convert::Infallible> {
+    shared: Arc<Shared<T, E>>,
+}
+
+impl<T: Send + 'static, E: Send + 'static> TaskHandle<T, E> {
+    pub(crate) fn new(shared: Arc<Shared<T, E>>) -> Self {
+        TaskHandle { shared }
+    }
+
+    /// The task's id.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gosling::{Pool, Task, TaskId};
+    /// let pool = Pool::new(1)?;
+    /// let handle = pool.submit_task(Task::new(|_| ()).id(TaskId::from(9))).unwrap();
+    /// assert_eq!(handle.id(), TaskId::from(9));
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    #[must_use]
+    pub fn id(&self) -> TaskId {
+        self.shared.id
+    }
+
+    /// The task's current status.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gosling::{Pool, TaskStatus};
+    /// let pool = Pool::new(1)?;
+    /// let handle = pool.submit(|_| 1).unwrap();
+    /// pool.wait_idle();
+    /// assert_eq!(handle.status(), TaskStatus::Succeeded);
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    #[must_use]
+    pub fn status(&self) -> TaskStatus {
+        status_of(self.shared.state())
+    }
+
+    /// True once the result (or error) is available to take without waiting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = gosling::Pool::new(1)?;
+    /// let handle = pool.submit(|_| 1).unwrap();
+    /// pool.wait_idle();
+    /// assert!(handle.is_finished());
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    #[must_use]
+    pub fn is_finished(&self) -> bool {
+        // ORDERING: Acquire pairs with the Release in `deliver`.
+        self.shared.ready.load(Ordering::Acquire)
+    }
+
+    /// The context the task's body receives.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = gosling::Pool::new(1)?;
+    /// let handle = pool.submit(|ctx| ctx.is_cancelled()).unwrap();
+    /// assert!(!handle.context().is_cancelled());
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    #[must_use]
+    pub fn context(&self) -> &Context {
+        &self.shared.ctx
+    }
+
+    /// Cancels the task. Returns true when this call prevented it from
+    /// running: it was still queued, it will never run, and its outcome is
+    /// [`TaskError::Cancelled`]. Returns false when it already started or
+    /// finished; a running task's context is cancelled all the same, which a
+    /// cooperative body observes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gosling::{Pool, TaskError};
+    /// use std::sync::mpsc;
+    ///
+    /// let pool = Pool::new(1)?;
+    /// let (release, gate) = mpsc::channel::<()>();
+    /// pool.spawn(move |_| { let _ = gate.recv(); }).unwrap(); // occupies the only worker
+    /// let queued = pool.submit(|_| "never runs").unwrap();
+    /// assert!(queued.cancel());
+    /// release.send(()).unwrap();
+    /// assert_eq!(queued.wait(), Err(TaskError::Cancelled));
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    pub fn cancel(&self) -> bool {
+        let shared = &self.shared;
+        if shared.transition(QUEUED, CANCELLED) {
+            shared.ctx.cancel();
+            shared.tally.count_cancelled();
+            deliver_cancelled(shared);
+            return true;
+        }
+        if shared.state() == RUNNING {
+            shared.ctx.cancel();
+        }
+        false
+    }
+
+    /// Blocks until the task finishes and returns its value or why there is none.
+    ///
+    /// # Errors
+    ///
+    /// [`TaskError`]: failed (with the task's error), panicked (with the
+    /// message), cancelled, shut down or timed out.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = gosling::Pool::new(1)?;
+    /// assert_eq!(pool.submit(|_| "done").unwrap().wait(), Ok("done"));
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    pub fn wait(self) -> Result<T, TaskError<E>> {
+        loop {
+            if let Some(result) = self.shared.wait_until(None) {
+                return result;
+            }
+        }
+    }
+
+    /// Waits at most `timeout`; gives the handle back if the task has not
+    /// finished by then.
+    ///
+    /// # Errors
+    ///
+    /// `Err(handle)` when the timeout passed first. The inner `Result` is the
+    /// task's outcome, as from [`wait`](TaskHandle::wait).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let pool = gosling::Pool::new(1)?;
+    /// let mut handle = pool.submit(|_| 5).unwrap();
+    /// let value = loop {
+    ///     match handle.wait_timeout(Duration::from_millis(10)) {
+    ///         Ok(outcome) => break outcome,
+    ///         Err(back) => handle = back, // not yet: do something else, then retry
+    ///     }
+    /// };
+    /// assert_eq!(value, Ok(5));
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    pub fn wait_timeout(self, timeout: Duration) -> Result<Result<T, TaskError<E>>, Self> {
+        match self.shared.ctx.clock().now().checked_add(timeout) {
+            Some(deadline) => self.wait_deadline(deadline),
+            None => Ok(self.wait()),
+        }
+    }
+
+    /// Waits until `deadline` (on the pool's clock); gives the handle back if
+    /// the task has not finished by then.
+    ///
+    /// # Errors
+    ///
+    /// `Err(handle)` when the deadline passed first.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let pool = gosling::Pool::new(1)?;
+    /// let handle = pool.submit(|_| 5).unwrap();
+    /// let outcome = handle.wait_deadline(Instant::now() + Duration::from_secs(10));
+    /// assert_eq!(outcome.ok(), Some(Ok(5)));
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    pub fn wait_deadline(self, deadline: Instant) -> Result<Result<T, TaskError<E>>, Self> {
+        match self.shared.wait_until(Some(deadline)) {
+            Some(result) => Ok(result),
+            None => Err(self),
+        }
+    }
+
+    /// Takes the outcome if the task has finished; gives the handle back
+    /// otherwise. Never blocks.
+    ///
+    /// # Errors
+    ///
+    /// `Err(handle)` while the task has not finished.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = gosling::Pool::new(1)?;
+    /// let handle = pool.submit(|_| 5).unwrap();
+    /// pool.wait_idle();
+    /// assert_eq!(handle.try_result().ok(), Some(Ok(5)));
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    pub fn try_result(self) -> Result<Result<T, TaskError<E>>, Self> {
+        let taken = self.shared.slot.lock().result.take();
+        match taken {
+            Some(result) => Ok(result),
+            None => Err(self),
+        }
+    }
+}
+
+/// Delivers the outcome of a task cancelled before it ran: `Cancelled`, or
+/// `ShutDown` when its context was cancelled by a shutdown.
+pub(crate) fn deliver_cancelled<T: Send + 'static, E: Send + 'static>(shared: &Shared<T, E>) {
+    let error = match shared.ctx.reason() {
+        Some(crate::context::CancelReason::Shutdown) => TaskError::ShutDown,
+        _ => TaskError::Cancelled,
+    };
+    shared.deliver(Err(error));
+}
+
+impl<T, E> fmt::Debug for TaskHandle<T, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskHandle")
+            .field("id", &self.shared.id)
+            .field(
+                "status",
+                &status_of(self.shared.state.load(Ordering::Acquire)),
+            )
+            .finish()
+    }
+}
