@@ -23,21 +23,42 @@ fn not_available<T>() -> Result<T, String> {
     Err(NOT_AVAILABLE.to_string())
 }
 
-/// W1-W5. Real version: wrap gosling's pool with exactly `workers` threads.
-pub struct ProjectPool;
+/// W1-W5: a gosling pool with exactly `workers` threads and an unbounded
+/// queue (the harness requires that `spawn` never blocks).
+pub struct ProjectPool(gosling::Pool);
 
 impl Pool for ProjectPool {
     const NAME: &'static str = NAME;
-    fn create(_workers: usize) -> Result<Self, String> {
-        not_available()
+    fn create(workers: usize) -> Result<Self, String> {
+        gosling::Pool::builder()
+            .workers(workers)
+            .unbounded()
+            .build()
+            .map(ProjectPool)
+            .map_err(|e| e.to_string())
     }
-    fn spawn<F>(&self, _job: F)
+    #[inline]
+    fn spawn<F>(&self, job: F)
     where
         F: FnOnce() + Send + 'static,
     {
-        unreachable!("placeholder pool is never created")
+        if self.0.spawn(move |_| job()).is_err() {
+            panic!("gosling refused a task: the pool is closed");
+        }
     }
-    // Override `call` if gosling has a native "submit and wait for result".
+    fn call<R, F>(&self, job: F) -> R
+    where
+        R: Send + 'static,
+        F: FnOnce() -> R + Send + 'static,
+    {
+        match self.0.submit(move |_| job()) {
+            Ok(handle) => match handle.wait() {
+                Ok(value) => value,
+                Err(e) => panic!("gosling task failed: {e}"),
+            },
+            Err(e) => panic!("gosling refused a task: {e}"),
+        }
+    }
 }
 
 /// W6 direct limiter.
