@@ -98,7 +98,7 @@ fn child_process() {
             say("ready");
             // "Work" until cancelled.
             assert!(ctx.wait_cancelled(HANG_GUARD));
-            let first = signals.recv();
+            let first = signals.recv().unwrap();
             say(&format!("draining after {first} ({:?})", ctx.reason()));
             if mode == "force" {
                 let second = signals.recv_timeout(HANG_GUARD).expect("a second signal");
@@ -207,4 +207,18 @@ fn dropping_the_listener_restores_the_default() {
     assert_eq!(kid.line(), "ready");
     send(kid.pid(), "TERM");
     assert_eq!(kid.wait().signal(), Some(15)); // killed by SIGTERM, as by default
+}
+
+#[test]
+fn close_releases_waiting_receivers() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let signals = signal::listen().unwrap();
+    std::thread::scope(|s| {
+        // Whether it waits before or after `close`, it must return None.
+        let waiter = s.spawn(|| signals.recv());
+        signals.close();
+        assert_eq!(waiter.join().unwrap(), None);
+    });
+    assert_eq!(signals.recv_timeout(HANG_GUARD), None); // no waiting once closed
+    assert!(!signals.context().is_cancelled());
 }

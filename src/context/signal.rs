@@ -218,6 +218,8 @@ pub fn listen_with_parent(parent: &Context) -> Result<SignalListener, ListenErro
 ///   / [`try_recv`](SignalListener::try_recv): each signal, in arrival order,
 ///   once — the first starts a graceful shutdown, a second can force it.
 /// - [`count`](SignalListener::count): how many have arrived.
+/// - [`close`](SignalListener::close): releases threads waiting in `recv`
+///   (the graceful path won; no force needed).
 ///
 /// Dropping it stops its watcher thread and restores the previous signal
 /// dispositions; the context keeps whatever state it had.
@@ -236,7 +238,7 @@ pub fn listen_with_parent(parent: &Context) -> Result<SignalListener, ListenErro
 ///     while ctx.sleep(Duration::from_millis(100)).is_ok() { /* work */ }
 ///     // drain...
 /// });
-/// let first = signals.recv();
+/// let first = signals.recv().expect("not closed");
 /// println!("{first}: draining; send it again to force");
 /// if let Some(second) = signals.recv_timeout(Duration::from_secs(10)) {
 ///     println!("{second}: forcing the stop");
@@ -273,6 +275,8 @@ struct State {
     /// Set by the listener's drop before it wakes the watcher for the last
     /// time.
     stopping: bool,
+    /// Set by `close`: receivers return `None` once the queue is empty.
+    closed: bool,
 }
 
 struct Claim;
@@ -381,22 +385,22 @@ impl SignalListener {
     /// Waits for the next signal not yet received. Each signal is received
     /// once; the first is also the one that cancelled the context.
     ///
+    /// Returns `None` once [`close`](SignalListener::close) has been called
+    /// and every signal delivered before it has been received, so that a
+    /// thread waiting for a "force" signal can be released when the graceful
+    /// path finished first.
+    ///
     /// # Examples
     ///
     /// ```no_run
     /// let signals = gosling::context::signal::listen().unwrap();
-    /// let sig = signals.recv(); // blocks until Ctrl-C or `kill`
-    /// println!("got {sig}");
+    /// if let Some(sig) = signals.recv() { // blocks until Ctrl-C or `kill`
+    ///     println!("got {sig}");
+    /// }
     /// ```
     #[must_use]
-    pub fn recv(&self) -> Signal {
-        let mut state = self.shared.state.lock();
-        loop {
-            if let Some(sig) = state.queue.pop_front() {
-                return sig;
-            }
-            state = self.shared.arrived.wait(state);
-        }
+    pub fn recv(&self) -> Option<Signal> {
+        self.recv_deadline(None)
     }
 
     /// As [`recv`](SignalListener::recv), giving up after `timeout` (real
@@ -414,11 +418,17 @@ impl SignalListener {
     /// ```
     #[must_use]
     pub fn recv_timeout(&self, timeout: Duration) -> Option<Signal> {
-        let until = Instant::now().checked_add(timeout);
+        self.recv_deadline(Instant::now().checked_add(timeout))
+    }
+
+    fn recv_deadline(&self, until: Option<Instant>) -> Option<Signal> {
         let mut state = self.shared.state.lock();
         loop {
             if let Some(sig) = state.queue.pop_front() {
                 return Some(sig);
+            }
+            if state.closed {
+                return None;
             }
             match until {
                 None => state = self.shared.arrived.wait(state),
@@ -431,6 +441,30 @@ impl SignalListener {
                 }
             }
         }
+    }
+
+    /// Releases every thread waiting in [`recv`](SignalListener::recv) or
+    /// [`recv_timeout`](SignalListener::recv_timeout) and makes later calls
+    /// return `None` once the signals already delivered are received.
+    /// Signals keep being counted and the handlers stay installed until the
+    /// listener is dropped. Idempotent.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[cfg(unix)] {
+    /// let signals = gosling::context::signal::listen().unwrap();
+    /// std::thread::scope(|s| {
+    ///     let forcer = s.spawn(|| signals.recv()); // waits for a "force" signal
+    ///     // ... the graceful shutdown finished on its own ...
+    ///     signals.close();
+    ///     assert_eq!(forcer.join().unwrap(), None);
+    /// });
+    /// # }
+    /// ```
+    pub fn close(&self) {
+        self.shared.state.lock().closed = true;
+        self.shared.arrived.notify_all();
     }
 }
 
