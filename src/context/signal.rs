@@ -906,3 +906,24 @@ mod sys {
         }
     }
 }
+
+#[cfg(all(test, unix, not(miri)))]
+mod tests {
+    use super::*;
+
+    /// A delivery whose byte never reached the watcher (socket buffer full)
+    /// is made up from the counter at the next wake-up.
+    #[test]
+    fn lost_bytes_are_made_up_from_the_counters() {
+        let signals = listen().unwrap();
+        let _ = note(Signal::Terminate); // counted, no byte written
+        signals.installed.wake_watcher(); // a bare wake-up (the stop byte)
+        assert_eq!(
+            signals.recv_timeout(Duration::from_secs(120)),
+            Some(Signal::Terminate)
+        );
+        assert_eq!(signals.count(), 1);
+        assert_eq!(signals.context().reason(), Some(CancelReason::Shutdown));
+        assert_eq!(signals.try_recv(), None);
+    }
+}
