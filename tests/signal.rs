@@ -6,7 +6,7 @@
 //! picks the test it runs), read its "ready" line before signalling it, and
 //! check from its output and exit status what it did.
 
-#![cfg(all(unix, not(miri)))]
+#![cfg(all(any(target_os = "linux", target_os = "macos"), not(miri)))]
 
 use gosling::context::signal::{self, ListenError};
 use gosling::context::{CancelReason, Signal};

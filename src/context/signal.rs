@@ -173,7 +173,7 @@ const STOP: u8 = 0;
 ///
 /// ```
 /// use gosling::context::signal;
-/// # #[cfg(unix)] {
+/// # #[cfg(any(target_os = "linux", target_os = "macos"))] {
 ///
 /// let signals = signal::listen().expect("no other listener");
 /// let ctx = signals.context().clone();
@@ -197,7 +197,7 @@ pub fn listen() -> Result<SignalListener, ListenError> {
 ///
 /// ```
 /// use gosling::context::{signal, Context};
-/// # #[cfg(unix)] {
+/// # #[cfg(any(target_os = "linux", target_os = "macos"))] {
 ///
 /// let app = Context::new();
 /// let signals = signal::listen_with_parent(&app).unwrap();
@@ -326,7 +326,7 @@ impl SignalListener {
     /// # Examples
     ///
     /// ```
-    /// # #[cfg(unix)] {
+    /// # #[cfg(any(target_os = "linux", target_os = "macos"))] {
     /// let signals = gosling::context::signal::listen().unwrap();
     /// let for_worker = signals.context().child();
     /// assert!(!for_worker.is_cancelled());
@@ -342,7 +342,7 @@ impl SignalListener {
     /// # Examples
     ///
     /// ```
-    /// # #[cfg(unix)] {
+    /// # #[cfg(any(target_os = "linux", target_os = "macos"))] {
     /// let signals = gosling::context::signal::listen().unwrap();
     /// assert_eq!(signals.count(), 0);
     /// # }
@@ -357,7 +357,7 @@ impl SignalListener {
     /// # Examples
     ///
     /// ```
-    /// # #[cfg(unix)] {
+    /// # #[cfg(any(target_os = "linux", target_os = "macos"))] {
     /// let signals = gosling::context::signal::listen().unwrap();
     /// assert_eq!(signals.first(), None);
     /// # }
@@ -372,7 +372,7 @@ impl SignalListener {
     /// # Examples
     ///
     /// ```
-    /// # #[cfg(unix)] {
+    /// # #[cfg(any(target_os = "linux", target_os = "macos"))] {
     /// let signals = gosling::context::signal::listen().unwrap();
     /// assert_eq!(signals.try_recv(), None);
     /// # }
@@ -411,7 +411,7 @@ impl SignalListener {
     ///
     /// ```
     /// use std::time::Duration;
-    /// # #[cfg(unix)] {
+    /// # #[cfg(any(target_os = "linux", target_os = "macos"))] {
     /// let signals = gosling::context::signal::listen().unwrap();
     /// assert_eq!(signals.recv_timeout(Duration::from_millis(1)), None);
     /// # }
@@ -452,7 +452,7 @@ impl SignalListener {
     /// # Examples
     ///
     /// ```
-    /// # #[cfg(unix)] {
+    /// # #[cfg(any(target_os = "linux", target_os = "macos"))] {
     /// let signals = gosling::context::signal::listen().unwrap();
     /// std::thread::scope(|s| {
     ///     let forcer = s.spawn(|| signals.recv()); // waits for a "force" signal
@@ -907,7 +907,7 @@ mod sys {
     }
 }
 
-#[cfg(all(test, unix, not(miri)))]
+#[cfg(all(test, any(target_os = "linux", target_os = "macos"), not(miri)))]
 mod tests {
     use super::*;
 

@@ -40,7 +40,11 @@
 //! it is caught and reported as [`MemberError::Panicked`] with its message;
 //! every error is kept, not only the first; the members' context is passed to
 //! each member rather than returned beside the group; `set_limit(0)` is an
-//! error rather than a group that can never run anything.
+//! error rather than a group that can never run anything, and changing the
+//! limit while members run is an error rather than a panic. As in Go, the
+//! first error is the one kept first: a member that merely saw the
+//! cancellation and returned an error because of it never displaces the
+//! error that caused it.
 //!
 //! # Examples
 //!

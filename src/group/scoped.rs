@@ -149,6 +149,19 @@ impl<'scope, 'env, E: Send + 'env> Scope<'scope, 'env, E> {
     /// [`MemberError::SpawnFailed`](super::MemberError::SpawnFailed) and
     /// cancels the group like any other member error.
     ///
+    /// As in Go, a member started after the group was cancelled still runs,
+    /// with its context already cancelled: check it first (or check
+    /// [`Scope::context`] before calling `go`) to skip the work.
+    ///
+    /// Members run on other threads, so they must be `Send`:
+    ///
+    /// ```compile_fail
+    /// let shared = std::rc::Rc::new(5);
+    /// let _ = gosling::group::scope(|g| {
+    ///     g.go(move |_| if *shared == 5 { Ok(()) } else { Err(()) });
+    /// });
+    /// ```
+    ///
     /// # Examples
     ///
     /// ```
