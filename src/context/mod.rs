@@ -18,6 +18,9 @@
 //! canceller detaches or sees the parent already cancelled — never neither.
 //! Deadlines are checked lazily against the node's clock by every read.
 
+pub mod signal;
+pub use signal::{ListenError, Signal, SignalListener};
+
 use crate::sync::{Condvar, Mutex, Wake};
 use crate::time::Clock;
 use std::any::{Any, TypeId};

@@ -1,0 +1,161 @@
+//! What every form of group shares, whatever runs its members: the context,
+//! first-error recording, panic capture and the limit's slot counting.
+//!
+//! Protocol: a spawner takes a slot (`acquire` / `try_acquire`) before it
+//! starts a member, and the member gives it back (`finish`) after recording
+//! its result, so at most `limit` member bodies run at once. The slot count
+//! is a plain counter under one mutex with a condvar for spawners waiting for
+//! a slot; a shared concurrency limiter (`limit/`) could replace `Slots`
+//! without touching the rest.
+
+use super::error::{LimitError, MemberError};
+use crate::context::Context;
+use crate::sync::{Condvar, Mutex};
+use std::any::Any;
+use std::panic::{self, AssertUnwindSafe};
+
+pub(crate) struct Core<E> {
+    ctx: Context,
+    slots: Mutex<Slots>,
+    /// Spawners waiting for a slot, and waiters for "no member active";
+    /// notified under `slots`.
+    slot_freed: Condvar,
+    /// Every failure so far, first one first. The first push cancels `ctx`.
+    errors: Mutex<Vec<MemberError<E>>>,
+}
+
+struct Slots {
+    /// Members started (slot taken) and not yet finished.
+    active: usize,
+    limit: Option<usize>,
+}
+
+impl<E> Core<E> {
+    pub(crate) fn new(parent: Option<&Context>) -> Core<E> {
+        Core {
+            ctx: parent.map_or_else(Context::new, Context::child),
+            slots: Mutex::new(Slots {
+                active: 0,
+                limit: None,
+            }),
+            slot_freed: Condvar::new(),
+            errors: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub(crate) fn context(&self) -> &Context {
+        &self.ctx
+    }
+
+    pub(crate) fn set_limit(&self, limit: usize) -> Result<(), LimitError> {
+        if limit == 0 {
+            return Err(LimitError::Zero);
+        }
+        let mut slots = self.slots.lock();
+        if slots.active > 0 {
+            return Err(LimitError::MembersActive {
+                active: slots.active,
+            });
+        }
+        slots.limit = Some(limit);
+        Ok(())
+    }
+
+    pub(crate) fn limit(&self) -> Option<usize> {
+        self.slots.lock().limit
+    }
+
+    pub(crate) fn active(&self) -> usize {
+        self.slots.lock().active
+    }
+
+    /// Takes a slot, waiting for one while the group is at its limit.
+    pub(crate) fn acquire(&self) {
+        let mut slots = self.slots.lock();
+        while slots.limit.is_some_and(|limit| slots.active >= limit) {
+            slots = self.slot_freed.wait(slots);
+        }
+        slots.active += 1;
+    }
+
+    /// Takes a slot if one is free.
+    pub(crate) fn try_acquire(&self) -> bool {
+        let mut slots = self.slots.lock();
+        if slots.limit.is_some_and(|limit| slots.active >= limit) {
+            return false;
+        }
+        slots.active += 1;
+        true
+    }
+
+    /// Gives a slot back.
+    fn release(&self) {
+        let mut slots = self.slots.lock();
+        slots.active -= 1;
+        // Every waiter: spawners (one of which gets the slot) and `wait_idle`.
+        self.slot_freed.notify_all();
+    }
+
+    /// Waits until no member holds a slot.
+    pub(crate) fn wait_idle(&self) {
+        let mut slots = self.slots.lock();
+        while slots.active > 0 {
+            slots = self.slot_freed.wait(slots);
+        }
+    }
+
+    /// Records a failure; the first one cancels the group's context.
+    pub(crate) fn record(&self, error: MemberError<E>) {
+        let mut errors = self.errors.lock();
+        errors.push(error);
+        let first = errors.len() == 1;
+        drop(errors);
+        if first {
+            self.ctx.cancel();
+        }
+    }
+
+    /// Runs a member that holds a slot: catches its panic, records its
+    /// failure, then gives the slot back.
+    pub(crate) fn run<F>(&self, member: F)
+    where
+        F: FnOnce(&Context) -> Result<(), E>,
+    {
+        // A slot given back even if recording itself panics (it does not
+        // allocate on the success path, but `record` may on failure).
+        struct Release<'a, E>(&'a Core<E>);
+        impl<E> Drop for Release<'_, E> {
+            fn drop(&mut self) {
+                self.0.release();
+            }
+        }
+        let _release = Release(self);
+        match panic::catch_unwind(AssertUnwindSafe(|| member(&self.ctx))) {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => self.record(MemberError::Failed(e)),
+            Err(payload) => self.record(MemberError::Panicked(panic_message(payload.as_ref()))),
+        }
+    }
+
+    /// Records that a member took a slot but could not be started.
+    pub(crate) fn spawn_failed(&self, error: std::io::Error) {
+        self.record(MemberError::SpawnFailed(error));
+        self.release();
+    }
+
+    /// Takes every failure recorded so far.
+    pub(crate) fn take_errors(&self) -> Vec<MemberError<E>> {
+        std::mem::take(&mut *self.errors.lock())
+    }
+}
+
+/// The message of a panic payload (`panic!` makes a `&str` or a `String`).
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic payload of an unknown type".to_string()
+    }
+}

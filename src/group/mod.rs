@@ -1,0 +1,76 @@
+//! Error groups: run a set of fallible members together; the first error
+//! cancels the rest, and waiting returns that first error — Go's `errgroup`
+//! for threads.
+//!
+//! A group owns a [`Context`](crate::context::Context) (a child of an
+//! optional parent) that every member receives. The first member to fail —
+//! by returning `Err` or by panicking — cancels it, so the others can stop
+//! early; waiting for the group returns a [`GroupError`] whose
+//! [`first`](GroupError::first) is that error and which keeps every other
+//! error too. An optional limit caps how many members run at once: a member
+//! beyond it waits for a slot (`go`), or is handed back (`try_go`).
+//!
+//! Files:
+//! - `core.rs`: what every form shares, whatever runs the members — the
+//!   context, first-error recording, panic capture and the slot counting of
+//!   the limit. It knows nothing about threads.
+//! - `scoped.rs`: [`scope`] / [`scope_with_context`] and [`Scope`]: members on
+//!   scoped threads that may borrow from the caller's stack, like
+//!   [`std::thread::scope`].
+//! - `thread.rs`: [`Group`]: an owned group whose `'static` members run on
+//!   threads of their own and which is waited for with [`Group::wait`].
+//! - `error.rs`: [`MemberError`], [`GroupError`], [`LimitError`],
+//!   [`TryGoError`].
+//!
+//! A pool-backed form (members as pool tasks) would be a sibling of
+//! `thread.rs` over the same core.
+//!
+//! # Go's `errgroup`, mapped
+//!
+//! | Go                               | gosling                                              |
+//! |----------------------------------|------------------------------------------------------|
+//! | `var g errgroup.Group`           | [`Group::new`], or [`scope`] for borrowing members    |
+//! | `errgroup.WithContext(ctx)`      | [`Group::with_context`] / [`scope_with_context`]      |
+//! | `g.Go(f)`                        | [`Group::go`] / [`Scope::go`]; `f` gets `&Context`    |
+//! | `g.TryGo(f)`                     | [`Group::try_go`] / [`Scope::try_go`]                 |
+//! | `g.SetLimit(n)`                  | [`Group::set_limit`] / [`Scope::set_limit`]           |
+//! | `g.Wait()`                       | [`Group::wait`] / the end of [`scope`]                |
+//!
+//! Differences from Go: a panicking member does not bring the process down —
+//! it is caught and reported as [`MemberError::Panicked`] with its message;
+//! every error is kept, not only the first; the members' context is passed to
+//! each member rather than returned beside the group; `set_limit(0)` is an
+//! error rather than a group that can never run anything, and changing the
+//! limit while members run is an error rather than a panic. As in Go, the
+//! first error is the one kept first: a member that merely saw the
+//! cancellation and returned an error because of it never displaces the
+//! error that caused it.
+//!
+//! # Examples
+//!
+//! ```
+//! use gosling::group::{self, MemberError};
+//!
+//! let words = ["alpha", "beta", "", "delta"];
+//! let result = group::scope(|g| {
+//!     for word in &words {
+//!         g.go(move |ctx| {
+//!             ctx.check().map_err(|e| e.to_string())?;
+//!             if word.is_empty() { Err("empty word".to_string()) } else { Ok(()) }
+//!         });
+//!     }
+//! });
+//! let err = result.unwrap_err();
+//! assert!(matches!(err.first(), MemberError::Failed(msg) if msg == "empty word"));
+//! ```
+
+#![forbid(unsafe_code)]
+
+mod core;
+mod error;
+mod scoped;
+mod thread;
+
+pub use error::{GroupError, LimitError, MemberError, TryGoError};
+pub use scoped::{Scope, scope, scope_with_context};
+pub use thread::Group;
