@@ -2,7 +2,9 @@
 //! without a pool (counts, cancellation, time limits, classification).
 
 use gosling::context::{CancelReason, Context};
-use gosling::retry::{Backoff, BackoffError, Failure, Jitter, JitterRng, RetryError, RetryPolicy};
+use gosling::retry::{
+    Backoff, BackoffError, Decision, Failure, Jitter, JitterRng, RetryError, RetryPolicy,
+};
 use gosling::time::ManualClock;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::mpsc;
@@ -373,6 +375,85 @@ fn classifier_defaults_and_overrides() {
     // A second predicate for the same type replaces the first.
     let policy = policy.retry_if(|_: &DbError| false);
     assert!(!policy.is_retryable(&Failure::Error(&DbError::Deadlock)));
+}
+
+#[test]
+fn decide_checks_classifier_then_count_then_time() {
+    let policy = RetryPolicy::with_retry(2, ms(300))
+        .with_max_elapsed(Duration::from_secs(1))
+        .retry_if(|e: &DbError| *e == DbError::Deadlock);
+    let mut rng = JitterRng::seeded(0);
+    let zero = Duration::ZERO;
+    let deadlock = Failure::Error(&DbError::Deadlock);
+    let syntax = Failure::Error(&DbError::Syntax);
+    assert_eq!(
+        policy.decide(1, &deadlock, zero, zero, &mut rng),
+        Decision::RetryAfter(ms(300))
+    );
+    assert_eq!(
+        policy.decide(2, &deadlock, ms(600), ms(300), &mut rng),
+        Decision::RetryAfter(ms(300))
+    );
+    // Not retryable wins over an exhausted count and an exceeded limit.
+    assert_eq!(
+        policy.decide(9, &syntax, Duration::from_secs(9), zero, &mut rng),
+        Decision::NotRetryable
+    );
+    // Exhausted wins over the time limit.
+    assert_eq!(
+        policy.decide(3, &deadlock, Duration::from_secs(9), zero, &mut rng),
+        Decision::Exhausted
+    );
+    // Ending exactly at the limit is allowed; a nanosecond past is not.
+    assert!(
+        policy
+            .decide(1, &deadlock, ms(700), zero, &mut rng)
+            .is_retry()
+    );
+    assert_eq!(
+        policy.decide(
+            1,
+            &deadlock,
+            ms(700) + Duration::from_nanos(1),
+            zero,
+            &mut rng
+        ),
+        Decision::MaxElapsed
+    );
+    assert_eq!(
+        policy.decide(1, &Failure::Panic, zero, zero, &mut rng),
+        Decision::NotRetryable
+    );
+    assert_eq!(
+        policy
+            .decide(1, &Failure::Timeout, zero, zero, &mut rng)
+            .delay(),
+        Some(ms(300))
+    );
+}
+
+#[test]
+fn decide_draws_the_same_delays_as_the_backoff() {
+    let backoff = Backoff::exponential(ms(10), 2.0)
+        .unwrap()
+        .with_jitter(Jitter::Decorrelated)
+        .with_cap(ms(500));
+    let policy = RetryPolicy::new(50).with_backoff(backoff);
+    let mut from_policy = JitterRng::seeded(21);
+    let mut previous = Duration::ZERO;
+    let expected = sequence(&backoff, 21, 50);
+    for (i, want) in expected.into_iter().enumerate() {
+        let attempt = u32::try_from(i).unwrap() + 1;
+        let got = policy.decide(
+            attempt,
+            &Failure::Timeout,
+            Duration::ZERO,
+            previous,
+            &mut from_policy,
+        );
+        assert_eq!(got, Decision::RetryAfter(want), "attempt {attempt}");
+        previous = want;
+    }
 }
 
 // -------------------------------------------------------- policy: call

@@ -343,7 +343,7 @@ impl Backoff {
         Duration::from_nanos(self.delay_nanos(retry, nanos(previous), &mut rng.0))
     }
 
-    pub(crate) fn delay_nanos(&self, retry: u32, previous: u64, rng: &mut Rng) -> u64 {
+    fn delay_nanos(&self, retry: u32, previous: u64, rng: &mut Rng) -> u64 {
         let delay = match self.jitter {
             Jitter::None => self.raw_nanos(retry),
             Jitter::Full => rng.between(0, self.raw_nanos(retry)),

@@ -10,10 +10,11 @@
 //!   sleeping through a [`Context`](crate::context::Context) so cancellation
 //!   interrupts the wait, and stops with a [`RetryError`] that says why.
 //!
-//! A pool uses the same pieces without `call`: it asks
-//! [`RetryPolicy::is_retryable`] and [`RetryPolicy::allows_retry`] after a
-//! failed attempt, takes [`RetryPolicy::next_delay`], and puts the task on its
-//! timer instead of sleeping a worker.
+//! A pool uses the same pieces without `call`: after a failed attempt it asks
+//! [`RetryPolicy::decide`] (or the parts: [`RetryPolicy::is_retryable`],
+//! [`RetryPolicy::allows_retry`], [`RetryPolicy::next_delay`]) and puts the
+//! task on its timer for the [`Decision`]'s delay instead of sleeping a
+//! worker.
 //!
 //! # Examples
 //!
@@ -37,4 +38,4 @@ mod backoff;
 mod policy;
 
 pub use backoff::{Backoff, BackoffError, Jitter, JitterRng};
-pub use policy::{Failure, RetryError, RetryPolicy};
+pub use policy::{Decision, Failure, RetryError, RetryPolicy};

@@ -4,7 +4,6 @@
 
 use super::backoff::{Backoff, Jitter, JitterRng};
 use crate::context::{CancelReason, Context};
-use crate::rng::Rng;
 use std::any::{Any, TypeId};
 use std::error::Error;
 use std::fmt;
@@ -59,9 +58,8 @@ type Predicate = Arc<dyn Fn(&dyn Any) -> bool + Send + Sync>;
 ///
 /// It works with or without a pool: [`call`](RetryPolicy::call) retries a
 /// closure on the caller's thread; a pool asks
-/// [`is_retryable`](RetryPolicy::is_retryable),
-/// [`allows_retry`](RetryPolicy::allows_retry) and
-/// [`next_delay`](RetryPolicy::next_delay) and waits on its own timer.
+/// [`decide`](RetryPolicy::decide) after each failed attempt and waits on its
+/// own timer.
 ///
 /// # Examples
 ///
@@ -479,8 +477,8 @@ impl RetryPolicy {
         // Read the clock only when a limit needs it: a first-try success
         // then costs nothing beyond the call.
         let start: Option<Instant> = inner.max_elapsed.map(|_| ctx.clock().now());
-        let mut rng: Option<Rng> = None;
-        let mut previous = 0u64;
+        let mut rng: Option<JitterRng> = None;
+        let mut previous = Duration::ZERO;
         let mut attempt: u32 = 1;
         loop {
             let last = if inner.retry_panics {
@@ -496,35 +494,32 @@ impl RetryPolicy {
                 }
             };
             let attempts = attempt;
-            if let Last::Error(error) = &last {
-                if !self.is_retryable_any(error) {
+            let elapsed = start.map_or(Duration::ZERO, |start| {
+                ctx.clock().now().saturating_duration_since(start)
+            });
+            let failure = match &last {
+                Last::Error(error) => Failure::Error(error),
+                Last::Panic(_) => Failure::Panic,
+            };
+            let rng = rng.get_or_insert_with(JitterRng::from_entropy);
+            let delay = match self.decide(attempt, &failure, elapsed, previous, rng) {
+                Decision::RetryAfter(delay) => delay,
+                Decision::NotRetryable => {
                     return Err(last.stop(|error| RetryError::NotRetryable { error, attempts }));
                 }
-            }
-            if !self.allows_retry(attempt) {
-                return Err(last.stop(|last| RetryError::Exhausted { last, attempts }));
-            }
-            if let Some(reason) = ctx.reason() {
-                return Err(last.stop(|last| RetryError::Cancelled {
-                    last,
-                    attempts,
-                    reason,
-                }));
-            }
-            let rng = rng.get_or_insert_with(Rng::from_entropy);
-            let delay = inner.backoff.delay_nanos(attempt, previous, rng);
-            let wait = Duration::from_nanos(delay);
-            if let (Some(limit), Some(start)) = (inner.max_elapsed, start) {
-                let elapsed = ctx.clock().now().saturating_duration_since(start);
-                if elapsed.saturating_add(wait) > limit {
+                Decision::Exhausted => {
+                    return Err(last.stop(|last| RetryError::Exhausted { last, attempts }));
+                }
+                Decision::MaxElapsed => {
                     return Err(last.stop(|last| RetryError::MaxElapsed {
                         last,
                         attempts,
                         elapsed,
                     }));
                 }
-            }
-            if let Err(cancelled) = ctx.sleep(wait) {
+            };
+            // `ctx.sleep` reports a cancellation that came before it too.
+            if let Err(cancelled) = ctx.sleep(delay) {
                 let reason = cancelled.reason();
                 return Err(last.stop(|last| RetryError::Cancelled {
                     last,
@@ -534,6 +529,121 @@ impl RetryPolicy {
             }
             previous = delay;
             attempt = attempt.saturating_add(1);
+        }
+    }
+
+    /// What to do after attempt number `attempt` (1 for the first) failed
+    /// with `failure`, `elapsed` after the first attempt began — the whole
+    /// policy in one pure step, for a pool's timer or a hand-written loop.
+    /// [`call`](RetryPolicy::call) is this in a loop, plus sleeping.
+    ///
+    /// Checks, in order: the classifier ([`Decision::NotRetryable`]), the
+    /// count ([`Decision::Exhausted`]), then draws the delay before retry
+    /// number `attempt` (`previous` is the delay before the previous retry,
+    /// zero at first) and checks the time limit: a retry whose backoff would
+    /// end after `max_elapsed` is [`Decision::MaxElapsed`]. Cancellation is
+    /// the caller's to check.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gosling::retry::{Decision, Failure, JitterRng, RetryPolicy};
+    /// use std::time::Duration;
+    ///
+    /// let policy = RetryPolicy::with_retry(1, Duration::from_secs(2))
+    ///     .with_max_elapsed(Duration::from_secs(10));
+    /// let mut rng = JitterRng::from_entropy();
+    /// let err = "connection refused";
+    /// let failure = Failure::Error(&err);
+    /// let zero = Duration::ZERO;
+    ///
+    /// assert_eq!(
+    ///     policy.decide(1, &failure, zero, zero, &mut rng),
+    ///     Decision::RetryAfter(Duration::from_secs(2))
+    /// );
+    /// assert_eq!(policy.decide(2, &failure, zero, zero, &mut rng), Decision::Exhausted);
+    /// assert_eq!(
+    ///     policy.decide(1, &failure, Duration::from_secs(9), zero, &mut rng),
+    ///     Decision::MaxElapsed
+    /// );
+    /// assert_eq!(policy.decide(1, &Failure::Panic, zero, zero, &mut rng), Decision::NotRetryable);
+    /// ```
+    #[must_use]
+    pub fn decide(
+        &self,
+        attempt: u32,
+        failure: &Failure<'_>,
+        elapsed: Duration,
+        previous: Duration,
+        rng: &mut JitterRng,
+    ) -> Decision {
+        if !self.is_retryable(failure) {
+            return Decision::NotRetryable;
+        }
+        if !self.allows_retry(attempt) {
+            return Decision::Exhausted;
+        }
+        let delay = self.inner.backoff.delay(attempt, previous, rng);
+        match self.inner.max_elapsed {
+            Some(limit) if elapsed.saturating_add(delay) > limit => Decision::MaxElapsed,
+            _ => Decision::RetryAfter(delay),
+        }
+    }
+}
+
+/// What [`RetryPolicy::decide`] says to do after a failed attempt.
+///
+/// # Examples
+///
+/// ```
+/// use gosling::retry::{Decision, Failure, JitterRng, RetryPolicy};
+/// use std::time::Duration;
+///
+/// let policy = RetryPolicy::never();
+/// let d = policy.decide(1, &Failure::Timeout, Duration::ZERO, Duration::ZERO, &mut JitterRng::seeded(0));
+/// assert_eq!(d, Decision::Exhausted);
+/// assert!(!d.is_retry());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Decision {
+    /// Retry after waiting this long.
+    RetryAfter(Duration),
+    /// Stop: the classifier says this failure is not worth retrying.
+    NotRetryable,
+    /// Stop: every allowed retry has been made.
+    Exhausted,
+    /// Stop: the next retry would start after the policy's `max_elapsed`.
+    MaxElapsed,
+}
+
+impl Decision {
+    /// True for [`Decision::RetryAfter`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gosling::retry::Decision;
+    /// assert!(Decision::RetryAfter(std::time::Duration::ZERO).is_retry());
+    /// ```
+    #[must_use]
+    pub const fn is_retry(&self) -> bool {
+        matches!(self, Decision::RetryAfter(_))
+    }
+
+    /// The delay when retrying, `None` when stopping.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gosling::retry::Decision;
+    /// assert_eq!(Decision::MaxElapsed.delay(), None);
+    /// ```
+    #[must_use]
+    pub const fn delay(&self) -> Option<Duration> {
+        match self {
+            Decision::RetryAfter(delay) => Some(*delay),
+            _ => None,
         }
     }
 }
