@@ -145,7 +145,8 @@ fn equal_jitter_matches_definition() {
 
 #[test]
 fn decorrelated_jitter_matches_definition() {
-    // sleep = min(cap, random_between(base, sleep * 3)), sleep starting at base
+    // sleep = random_between(base, min(cap, sleep * 3)), sleep starting at
+    // base: the AWS formula, drawn within the cap instead of clamped to it.
     let base = nanos(ms(100));
     let cap = nanos(ms(2_000));
     let backoff = Backoff::exponential(ms(100), 2.0)
@@ -156,7 +157,7 @@ fn decorrelated_jitter_matches_definition() {
     let mut sleep = base;
     let expected: Vec<Duration> = (0..12)
         .map(|_| {
-            sleep = reference.between(base, sleep * 3).min(cap);
+            sleep = reference.between(base, (sleep * 3).min(cap));
             Duration::from_nanos(sleep)
         })
         .collect();
@@ -172,6 +173,35 @@ fn golden_values_for_seed_42() {
 }
 
 const GOLDEN_FULL_42: [u64; 3] = [741_564_879, 159_910_393, 278_601_130];
+
+#[test]
+fn decorrelated_jitter_does_not_pile_up_on_the_cap() {
+    // Regression guard: clamping a draw from base..=3*previous to the cap
+    // puts ~2/3 of the delays exactly on the cap once it is reached.
+    let cap = ms(1_000);
+    let backoff = Backoff::constant(ms(10))
+        .with_jitter(Jitter::Decorrelated)
+        .with_cap(cap);
+    let delays = sequence(&backoff, 0xCA9, 2_000);
+    let at_cap = delays.iter().filter(|d| **d == cap).count();
+    assert!(at_cap < 10, "{at_cap} of 2000 delays exactly at the cap");
+    assert!(delays.iter().all(|d| *d >= ms(10) && *d <= cap));
+}
+
+#[test]
+fn cap_below_base_wins() {
+    let cap = ms(5);
+    for jitter in all_jitters() {
+        let backoff = Backoff::constant(ms(50)).with_jitter(jitter).with_cap(cap);
+        for delay in sequence(&backoff, 4, 10) {
+            assert!(delay <= cap, "{jitter:?}: {delay:?}");
+        }
+    }
+    let backoff = Backoff::constant(ms(50))
+        .with_jitter(Jitter::Decorrelated)
+        .with_cap(cap);
+    assert_eq!(sequence(&backoff, 4, 3), [cap; 3]);
+}
 
 #[test]
 fn same_seed_same_sequence_other_seed_differs() {

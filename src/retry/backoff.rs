@@ -17,12 +17,16 @@ use std::time::Duration;
 /// | `None` | `d` |
 /// | `Full` | uniform in `0..=d` |
 /// | `Equal` | `d/2 + ` uniform in `0..=d/2` (rounded up, so it never exceeds `d`) |
-/// | `Decorrelated` | uniform in `base..=max(base, 3 × previous)`, then capped; the first retry uses `previous = base` |
+/// | `Decorrelated` | uniform in `base..=min(cap, 3 × previous)`; the first retry uses `previous = base` |
 ///
 /// `base` is the strategy's first delay ([`Backoff::base`]). Decorrelated
 /// jitter grows on its own (by up to three times per retry), so it uses only
-/// `base` and the previous delay, never the strategy's growth, exactly as the
-/// blog defines it.
+/// `base` and the previous delay, never the strategy's growth, as the blog
+/// defines it — with one change: the blog draws from `base..=3 × previous`
+/// and then clamps to the cap, which, once the cap is reached, puts about
+/// two thirds of all delays exactly on the cap, so clients retry in step
+/// again. Drawing within the cap keeps them spread; the cap still bounds
+/// every delay. (Should the cap be below `base`, the delay is the cap.)
 ///
 /// # Examples
 ///
@@ -357,7 +361,10 @@ impl Backoff {
             Jitter::Decorrelated => {
                 let base = self.base_nanos();
                 let previous = if previous == 0 { base } else { previous };
-                let high = previous.saturating_mul(3).max(base);
+                // Drawn within the cap rather than drawn and then clamped:
+                // clamping would put about two thirds of all draws exactly
+                // on the cap once it is reached, back in step.
+                let high = previous.saturating_mul(3).min(self.cap).max(base);
                 rng.between(base, high)
             }
         };
