@@ -110,14 +110,14 @@ impl QueueSize {
 /// use std::time::Duration;
 ///
 /// let config = Config::from_vars([("WORKER_SHUTDOWN_TIMEOUT", "0")])?;
-/// assert_eq!(config.shutdown_timeout, Some(Timeout::None));
+/// assert_eq!(config.shutdown_timeout, Some(Timeout::Unlimited));
 /// assert_eq!(Timeout::After(Duration::from_secs(5)).duration(), Some(Duration::from_secs(5)));
 /// # Ok::<(), gosling::config::ConfigError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Timeout {
-    /// No time limit.
-    None,
+    /// No time limit (the variable was `0`).
+    Unlimited,
     /// This long (never zero).
     After(Duration),
 }
@@ -129,12 +129,12 @@ impl Timeout {
     ///
     /// ```
     /// use gosling::config::Timeout;
-    /// assert_eq!(Timeout::None.duration(), None);
+    /// assert_eq!(Timeout::Unlimited.duration(), None);
     /// ```
     #[must_use]
     pub const fn duration(self) -> Option<Duration> {
         match self {
-            Timeout::None => None,
+            Timeout::Unlimited => None,
             Timeout::After(d) => Some(d),
         }
     }
@@ -343,7 +343,7 @@ fn parse_bool(value: &str) -> Result<bool, Problem> {
 fn parse_timeout(variable: &str, value: &str) -> Result<Timeout, ConfigError> {
     check_blank(value).map_err(|p| ConfigError::new(variable, value, p))?;
     match parse_duration(value) {
-        Ok(Duration::ZERO) => Ok(Timeout::None),
+        Ok(Duration::ZERO) => Ok(Timeout::Unlimited),
         Ok(d) => Ok(Timeout::After(d)),
         Err(e) => Err(ConfigError::new(variable, value, Problem::Duration(e))),
     }

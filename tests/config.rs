@@ -71,8 +71,8 @@ fn zero_means_unbounded_or_none() {
     .unwrap();
     assert_eq!(config.queue_size, Some(QueueSize::Unbounded));
     assert_eq!(config.queue_size.unwrap().bound(), None);
-    assert_eq!(config.task_timeout, Some(Timeout::None));
-    assert_eq!(config.shutdown_timeout, Some(Timeout::None));
+    assert_eq!(config.task_timeout, Some(Timeout::Unlimited));
+    assert_eq!(config.shutdown_timeout, Some(Timeout::Unlimited));
     assert_eq!(config.task_timeout.unwrap().duration(), None);
 }
 
