@@ -12,7 +12,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let pool = Pool::builder().workers(2).thread_name("svc").build()?;
 
     // A long-running job that checks its context between steps.
-    let crawler = pool.submit_fallible(|ctx: &Context| {
+    let crawler = pool.submit_fallible(|ctx: &Context| -> Result<u32, gosling::context::Cancelled> {
         let mut pages = 0u32;
         loop {
             ctx.check()?; // returns Err(Cancelled) once the pool shuts down
