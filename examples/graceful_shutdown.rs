@@ -12,17 +12,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let pool = Pool::builder().workers(2).thread_name("svc").build()?;
 
     // A long-running job that checks its context between steps.
-    let crawler = pool.submit_fallible(|ctx: &Context| -> Result<u32, gosling::context::Cancelled> {
-        let mut pages = 0u32;
-        loop {
-            ctx.check()?; // returns Err(Cancelled) once the pool shuts down
-            pages += 1;
-            std::thread::sleep(Duration::from_millis(10));
-            if pages == 10_000 {
-                return Ok(pages);
+    let crawler = pool.submit_fallible(
+        |ctx: &Context| -> Result<u32, gosling::context::Cancelled> {
+            let mut pages = 0u32;
+            loop {
+                ctx.check()?; // returns Err(Cancelled) once the pool shuts down
+                pages += 1;
+                std::thread::sleep(Duration::from_millis(10));
+                if pages == 10_000 {
+                    return Ok(pages);
+                }
             }
-        }
-    })?;
+        },
+    )?;
     // Short jobs that will finish within the drain deadline.
     let quick: Vec<_> = (0..4)
         .map(|i| pool.submit(move |_| i * 10))

@@ -1,4 +1,92 @@
-//! gosling: task orchestration for synchronous Rust.
+//! gosling: task orchestration for synchronous Rust — worker pools, queues,
+//! cancellation, retries and error groups — on `std` alone.
+//!
+//! No dependencies and no async runtime: worker threads, one mutex-guarded
+//! queue per pool, condition variables, and a careful lifecycle. Every
+//! accepted task ends in exactly one terminal state; a refused one is handed
+//! back; shutdown is idempotent and bounded. `ARCHITECTURE.md` in the
+//! repository describes the design.
+//!
+//! ## Pools and tasks
+//!
+//! A [`Pool`] runs tasks on its worker threads. [`Pool::spawn`] is
+//! fire-and-forget; [`Pool::submit`] returns a [`TaskHandle`] to wait for the
+//! value; a [`Task`] carries an id, a priority and a completion callback.
+//! Every task receives a [`Context`](context::Context) to poll for
+//! cancellation.
+//!
+//! ```
+//! use gosling::{FullPolicy, Pool, QueueKind, Task};
+//!
+//! let pool = Pool::builder()
+//!     .workers(2)
+//!     .queue(QueueKind::Priority)
+//!     .capacity(1_000)
+//!     .when_full(FullPolicy::Block)
+//!     .build()?;
+//! let handle = pool.submit_task(Task::new(|_ctx| 6 * 7).priority(5)).unwrap();
+//! assert_eq!(handle.wait(), Ok(42));
+//! pool.spawn(|_ctx| println!("fire and forget")).unwrap();
+//! pool.wait_idle();
+//! let stats = pool.stats();
+//! assert_eq!(stats.submitted, stats.succeeded);
+//! # Ok::<(), gosling::BuildError>(())
+//! ```
+//!
+//! ## Handles, cancellation and errors
+//!
+//! A handle waits (with or without a timeout), polls, or cancels: a task
+//! cancelled while queued never runs; a running task sees its context
+//! cancelled. [`TaskError`] says why there is no value.
+//!
+//! ```
+//! use gosling::{Pool, TaskError};
+//! use std::sync::mpsc;
+//!
+//! let pool = Pool::new(1)?;
+//! let (release, gate) = mpsc::channel::<()>();
+//! pool.spawn(move |_| { let _ = gate.recv(); }).unwrap(); // holds the only worker
+//! let queued = pool.submit(|_| "never runs").unwrap();
+//! assert!(queued.cancel());
+//! release.send(()).unwrap();
+//! assert_eq!(queued.wait(), Err(TaskError::Cancelled));
+//! # Ok::<(), gosling::BuildError>(())
+//! ```
+//!
+//! ## Borrowing from the stack
+//!
+//! [`Pool::scope`] runs tasks that borrow local data and joins them before
+//! returning, on every path.
+//!
+//! ```
+//! let pool = gosling::Pool::new(2)?;
+//! let mut pixels = vec![1u8; 1024];
+//! pool.scope(|s| {
+//!     for row in pixels.chunks_mut(256) {
+//!         s.spawn(move |_| row.iter_mut().for_each(|p| *p *= 2)).unwrap();
+//!     }
+//! });
+//! assert!(pixels.iter().all(|&p| p == 2));
+//! # Ok::<(), gosling::BuildError>(())
+//! ```
+//!
+//! ## Contexts and time
+//!
+//! A [`Context`](context::Context) is a cancellation tree with deadlines and
+//! typed values; its waits return early when it is cancelled. Time comes from
+//! a [`Clock`](time::Clock); tests use a [`ManualClock`](time::ManualClock).
+//!
+//! ```
+//! use gosling::context::{CancelReason, Context};
+//! use gosling::time::ManualClock;
+//! use std::time::Duration;
+//!
+//! let manual = ManualClock::new();
+//! let request = Context::with_clock(manual.clock()).with_timeout(Duration::from_secs(5));
+//! let step = request.child();
+//! manual.advance(Duration::from_secs(5));
+//! assert_eq!(step.reason(), Some(CancelReason::DeadlineExceeded));
+//! ```
 //!
 //! ## Error groups
 //!
@@ -50,7 +138,7 @@
 //! # Ok::<(), gosling::context::ListenError>(())
 //! ```
 //!
-//! # Retries
+//! ## Retries
 //!
 //! A [`retry::RetryPolicy`] says how many times to retry (0 = one attempt
 //! only), how long to wait between attempts — a [`retry::Backoff`]: constant,
@@ -75,7 +163,7 @@
 //! # Ok::<(), gosling::retry::BackoffError>(())
 //! ```
 //!
-//! # Configuration from the environment
+//! ## Configuration from the environment
 //!
 //! [`config::Config::from_env`] reads `WORKER_POOL_SIZE`, `WORKER_QUEUE_SIZE`,
 //! `WORKER_PRIORITY`, `WORKER_TASK_TIMEOUT` and `WORKER_SHUTDOWN_TIMEOUT`
@@ -112,3 +200,7 @@ pub use pool::{
 };
 pub use queue::{FullPolicy, QueueKind};
 pub use task::{Task, TaskError, TaskHandle, TaskId, TaskPanic, TaskStatus};
+
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

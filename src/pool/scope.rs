@@ -247,3 +247,61 @@ impl Pool {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::Pool;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    // Exercises the lifetime erasure under Miri: borrowed data is written by
+    // pool threads and read after the scope returns.
+    #[test]
+    fn scope_tasks_borrow_and_are_joined() {
+        let pool = Pool::new(2).unwrap();
+        let mut cells = vec![0u32; 8];
+        let counter = AtomicUsize::new(0);
+        pool.scope(|s| {
+            for (i, cell) in cells.iter_mut().enumerate() {
+                let counter = &counter;
+                s.spawn(move |_| {
+                    *cell = i as u32 * 3;
+                    counter.fetch_add(1, Ordering::Relaxed);
+                })
+                .unwrap();
+            }
+        });
+        assert_eq!(counter.into_inner(), 8);
+        assert_eq!(cells, [0, 3, 6, 9, 12, 15, 18, 21]);
+    }
+
+    #[test]
+    fn scope_panic_is_reraised_after_join() {
+        let pool = Pool::new(1).unwrap();
+        let finished = AtomicUsize::new(0);
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            pool.scope(|s| {
+                s.spawn(|_| panic!("scope task failed")).unwrap();
+                for _ in 0..3 {
+                    s.spawn(|_| {
+                        finished.fetch_add(1, Ordering::Relaxed);
+                    })
+                    .unwrap();
+                }
+            })
+        }));
+        assert!(outcome.is_err());
+        assert_eq!(finished.into_inner(), 3);
+    }
+
+    #[test]
+    fn scope_task_refused_by_closed_pool_is_handed_back() {
+        let pool = Pool::new(1).unwrap();
+        pool.close();
+        let mut value = 1;
+        pool.scope(|s| {
+            let refused = s.spawn(|_| value += 1).unwrap_err();
+            assert!(refused.is_closed());
+        });
+        assert_eq!(value, 1);
+    }
+}
