@@ -32,6 +32,7 @@ pub(crate) type ThreadHook = Arc<dyn Fn(usize) + Send + Sync>;
 /// | [`thread_name`](Builder::thread_name) | `"gosling-worker"` (threads are `gosling-worker-0`, `-1`, …) |
 /// | [`stack_size`](Builder::stack_size) | the platform's default |
 /// | [`shutdown_timeout`](Builder::shutdown_timeout) | [`DEFAULT_SHUTDOWN_TIMEOUT`] (30 s), used by `Drop` |
+/// | [`task_timeout`](Builder::task_timeout) | none |
 /// | [`clock`](Builder::clock) | [`Clock::system`] |
 ///
 /// # Examples
@@ -61,6 +62,7 @@ pub struct Builder {
     pub(crate) on_thread_stop: Option<ThreadHook>,
     pub(crate) panic_handler: Option<PanicHandler>,
     pub(crate) shutdown_timeout: Duration,
+    pub(crate) task_timeout: Option<Duration>,
     pub(crate) clock: Clock,
 }
 
@@ -77,6 +79,7 @@ impl Default for Builder {
             on_thread_stop: None,
             panic_handler: None,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+            task_timeout: None,
             clock: Clock::system(),
         }
     }
@@ -277,6 +280,26 @@ impl Builder {
         self
     }
 
+    /// A timeout for every task of the pool that does not set its own
+    /// ([`Task::timeout`](crate::Task::timeout)); see there for what a
+    /// timeout does. Default: none.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gosling::{Pool, TaskError};
+    /// use std::time::Duration;
+    ///
+    /// let pool = Pool::builder().workers(1).task_timeout(Duration::from_millis(20)).build()?;
+    /// let stuck = pool.submit(|ctx| { let _ = ctx.wait_cancelled(Duration::from_secs(60)); }).unwrap();
+    /// assert_eq!(stuck.wait(), Err(TaskError::TimedOut));
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    pub fn task_timeout(mut self, timeout: Duration) -> Self {
+        self.task_timeout = Some(timeout);
+        self
+    }
+
     /// The clock task contexts, deadlines and handle waits read (a
     /// [`ManualClock`](crate::time::ManualClock) in tests). Shutdown timeouts
     /// always use real time: they bound how long threads are waited for.
@@ -334,6 +357,7 @@ impl fmt::Debug for Builder {
             .field("thread_name", &self.thread_name)
             .field("stack_size", &self.stack_size)
             .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("task_timeout", &self.task_timeout)
             .field("clock", &self.clock)
             .finish_non_exhaustive()
     }

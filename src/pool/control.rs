@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 /// counters reconcile exactly:
 /// `submitted = succeeded + failed + panicked + cancelled + timed_out + queued + busy`.
 /// A snapshot taken while tasks finish may briefly count a finishing task
-/// both as busy and as finished.
+/// both as busy and as finished; a task that timed out while running counts
+/// as timed out at once and keeps its worker busy until its body returns.
 ///
 /// # Examples
 ///
@@ -55,6 +56,9 @@ pub struct Stats {
     pub timed_out: u64,
     /// Submissions refused (closed pool, full queue, timeout).
     pub rejected: u64,
+    /// Values returned by bodies after their task had timed out: dropped,
+    /// never delivered.
+    pub late_results: u64,
     /// Time workers spent busy, summed over workers.
     pub busy_time: Duration,
 }
@@ -108,7 +112,14 @@ impl Pool {
             busy_nanos = busy_nanos.saturating_add(entry.slot.busy_nanos(inner.epoch));
         }
         inner.tally.add_to(&mut totals);
-        let [succeeded, failed, panicked, cancelled, timed_out] = totals;
+        let [
+            succeeded,
+            failed,
+            panicked,
+            cancelled,
+            timed_out,
+            late_results,
+        ] = totals;
         let finished = succeeded + failed + panicked + cancelled + timed_out;
         let queued = state
             .submitted
@@ -126,6 +137,7 @@ impl Pool {
             cancelled,
             timed_out,
             rejected: state.rejected,
+            late_results,
             busy_time: Duration::from_nanos(busy_nanos),
         }
     }
@@ -303,6 +315,11 @@ impl Pool {
         drop(state);
         for thread in threads {
             let _ = thread.join();
+        }
+        if own == 0 {
+            if let Some(timer) = inner.timer.get() {
+                timer.stop();
+            }
         }
         Ok(())
     }

@@ -28,15 +28,17 @@ pub use scope::Scope;
 use crate::context::Context;
 use crate::queue::{FullPolicy, QueueKind, TaskQueue};
 use crate::sync::{CachePadded, Condvar, Mutex, MutexGuard, Wake};
+use crate::task::builder::Deadline;
 use crate::task::handle::{Callback, Shared};
 use crate::task::job::{Body, Fallible, HandleJob, Job, PanicHandler, Plain, SpawnJob, Tally};
 use crate::task::{Task, TaskHandle, TaskId};
 use crate::time::Clock;
+use crate::time::timer::Timer;
 use builder::ThreadHook;
 use error::BuildErrorKind;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
 use worker::WorkerEntry;
 
@@ -87,6 +89,7 @@ pub(crate) struct Config {
     pub(crate) on_thread_stop: Option<ThreadHook>,
     pub(crate) panic_handler: Option<PanicHandler>,
     pub(crate) shutdown_timeout: Duration,
+    pub(crate) task_timeout: Option<Duration>,
 }
 
 /// What the pool handle and its workers share.
@@ -112,6 +115,9 @@ pub(crate) struct Inner {
     pub(crate) tally: Arc<Tally>,
     pub(crate) epoch: Instant,
     pub(crate) config: Config,
+    /// Started on first use (the first task with a deadline).
+    pub(crate) timer: OnceLock<Arc<Timer>>,
+    timer_start: Mutex<()>,
 }
 
 /// Everything the state lock protects.
@@ -138,10 +144,29 @@ pub(crate) struct State {
     pub(crate) next_worker_index: usize,
     pub(crate) workers: Vec<WorkerEntry>,
     /// Outcome counts and busy time of workers that have exited.
-    pub(crate) retired: [u64; 5],
+    pub(crate) retired: [u64; 6],
     pub(crate) retired_busy_nanos: u64,
     /// Threads of exited workers, for shutdown to join.
     pub(crate) exited: Vec<std::thread::JoinHandle<()>>,
+}
+
+/// Per-task settings for a task with a handle.
+struct JobOptions<T, E> {
+    id: Option<TaskId>,
+    on_complete: Option<Callback<T, E>>,
+    deadline: Option<Deadline>,
+    parent: Option<Context>,
+}
+
+impl<T, E> Default for JobOptions<T, E> {
+    fn default() -> Self {
+        JobOptions {
+            id: None,
+            on_complete: None,
+            deadline: None,
+            parent: None,
+        }
+    }
 }
 
 /// How long a submission may wait for room.
@@ -331,23 +356,72 @@ impl Inner {
         }
     }
 
-    fn new_handle_job<B, T, E>(
-        &self,
-        body: B,
-        id: Option<TaskId>,
-        on_complete: Option<Callback<T, E>>,
-    ) -> Box<HandleJob<B, T, E>>
+    fn new_handle_job<B, T, E>(&self, body: B, options: JobOptions<T, E>) -> Box<HandleJob<B, T, E>>
     where
         B: Body<T, E> + 'static,
         T: Send + 'static,
         E: Send + 'static,
     {
-        let ctx = Context::with_clock(self.clock.clone());
-        let id = id.unwrap_or_else(TaskId::generate);
-        Box::new(HandleJob {
-            body,
-            shared: Shared::new(id, ctx, Arc::clone(&self.tally), on_complete),
-        })
+        let base = match &options.parent {
+            Some(parent) => parent.child(),
+            None => Context::with_clock(self.clock.clone()),
+        };
+        let deadline = match options
+            .deadline
+            .or(self.config.task_timeout.map(Deadline::After))
+        {
+            Some(Deadline::At(at)) => Some(at),
+            Some(Deadline::After(timeout)) => self.clock.now().checked_add(timeout),
+            None => None,
+        };
+        let ctx = match deadline {
+            Some(at) => base.with_deadline(at),
+            None => base,
+        };
+        let id = options.id.unwrap_or_else(TaskId::generate);
+        let effective = ctx.deadline();
+        let shared = Shared::new(id, ctx, Arc::clone(&self.tally), options.on_complete);
+        if let Some(at) = effective {
+            self.arm_deadline(&shared, at);
+        }
+        Box::new(HandleJob { body, shared })
+    }
+
+    /// Schedules the timeout of a task with a deadline. Should the timer
+    /// thread fail to start, the deadline is still enforced lazily: a worker
+    /// never starts a task past its deadline, and the context reports it.
+    fn arm_deadline<T: Send + 'static, E: Send + 'static>(
+        &self,
+        shared: &Arc<Shared<T, E>>,
+        at: Instant,
+    ) {
+        let Some(timer) = self.timer() else {
+            return;
+        };
+        let weak = Arc::downgrade(shared);
+        let fire = Box::new(move || {
+            if let Some(shared) = weak.upgrade() {
+                shared.time_out();
+            }
+        });
+        if let Some(key) = timer.schedule(at, fire) {
+            let _ = shared.deadline_entry.set((timer, key));
+        }
+    }
+
+    /// The pool's timer, started on first use.
+    fn timer(&self) -> Option<Arc<Timer>> {
+        if let Some(timer) = self.timer.get() {
+            return Some(Arc::clone(timer));
+        }
+        let _guard = self.timer_start.lock();
+        if let Some(timer) = self.timer.get() {
+            return Some(Arc::clone(timer));
+        }
+        let name = format!("{}-timer", self.config.thread_name);
+        let timer = Arc::new(Timer::start(self.clock.clone(), name).ok()?);
+        let _ = self.timer.set(Arc::clone(&timer));
+        Some(timer)
     }
 
     fn submit_body<B, T, E>(&self, body: B, wait: Wait) -> Result<TaskHandle<T, E>, SubmitError<B>>
@@ -356,7 +430,7 @@ impl Inner {
         T: Send + 'static,
         E: Send + 'static,
     {
-        let job = self.new_handle_job(body, None, None);
+        let job = self.new_handle_job(body, JobOptions::default());
         let shared = Arc::clone(&job.shared);
         match self.push(job, 0, wait) {
             Ok(()) => Ok(TaskHandle::new(shared)),
@@ -413,7 +487,7 @@ impl Pool {
                 rejected: 0,
                 next_worker_index: 0,
                 workers: Vec::with_capacity(workers),
-                retired: [0; 5],
+                retired: [0; 6],
                 retired_busy_nanos: 0,
                 exited: Vec::new(),
             }),
@@ -437,7 +511,10 @@ impl Pool {
                 on_thread_stop: builder.on_thread_stop,
                 panic_handler: builder.panic_handler,
                 shutdown_timeout: builder.shutdown_timeout,
+                task_timeout: builder.task_timeout,
             },
+            timer: OnceLock::new(),
+            timer_start: Mutex::new(()),
         });
         let weak: Weak<Inner> = Arc::downgrade(&inner);
         clock.subscribe(weak);
@@ -460,7 +537,8 @@ impl Pool {
 
     /// Queues a fire-and-forget task. It receives the pool's context, which
     /// is cancelled when the pool stops. This is the fast path: one
-    /// allocation, no handle.
+    /// allocation, no handle (unless the pool has a
+    /// [`task_timeout`](Builder::task_timeout), which needs per-task state).
     ///
     /// A full queue is met according to the pool's [`FullPolicy`].
     ///
@@ -490,6 +568,14 @@ impl Pool {
     where
         F: FnOnce(&Context) + Send + 'static,
     {
+        if self.inner.config.task_timeout.is_some() {
+            // A pool-wide timeout needs per-task state: take the handle path.
+            return self
+                .inner
+                .submit_body(Plain(task), Wait::Policy)
+                .map(drop)
+                .map_err(|e| e.map(|b| b.0));
+        }
         self.inner
             .push(Box::new(SpawnJob(task)), 0, Wait::Policy)
             .map_err(|(kind, job)| SubmitError::new(kind, job.0))
@@ -671,8 +757,18 @@ impl Pool {
             id,
             priority,
             on_complete,
+            deadline,
+            parent,
         } = task;
-        let job = self.inner.new_handle_job(body, id, on_complete);
+        let job = self.inner.new_handle_job(
+            body,
+            JobOptions {
+                id,
+                on_complete,
+                deadline,
+                parent: parent.clone(),
+            },
+        );
         let shared = Arc::clone(&job.shared);
         match self.inner.push(job, priority, Wait::Policy) {
             Ok(()) => Ok(TaskHandle::new(shared)),
@@ -683,6 +779,8 @@ impl Pool {
                     id,
                     priority,
                     on_complete: shared.take_callback(),
+                    deadline,
+                    parent,
                 };
                 Err(SubmitError::new(kind, task))
             }
@@ -716,7 +814,7 @@ impl Pool {
     {
         let jobs: Vec<Box<HandleJob<Plain<F>, T, _>>> = tasks
             .into_iter()
-            .map(|f| self.inner.new_handle_job(Plain(f), None, None))
+            .map(|f| self.inner.new_handle_job(Plain(f), JobOptions::default()))
             .collect();
         let give_back = |kind, jobs: Vec<Box<HandleJob<Plain<F>, T, _>>>| {
             SubmitError::new(kind, jobs.into_iter().map(|job| job.body.0).collect())

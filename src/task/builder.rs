@@ -5,6 +5,7 @@ use super::{TaskError, TaskId};
 use crate::context::Context;
 use std::convert::Infallible;
 use std::fmt;
+use std::time::{Duration, Instant};
 
 pub(crate) type BoxedBody<T, E> = Box<dyn FnOnce(&Context) -> Result<T, E> + Send>;
 
@@ -38,6 +39,17 @@ pub struct Task<T, E = Infallible> {
     pub(crate) id: Option<TaskId>,
     pub(crate) priority: i32,
     pub(crate) on_complete: Option<Callback<T, E>>,
+    pub(crate) deadline: Option<Deadline>,
+    pub(crate) parent: Option<Context>,
+}
+
+/// When a task times out.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Deadline {
+    /// This long after submission.
+    After(Duration),
+    /// At this instant (on the pool's clock).
+    At(Instant),
 }
 
 impl<T: Send + 'static> Task<T, Infallible> {
@@ -79,6 +91,8 @@ impl<T: Send + 'static, E: Send + 'static> Task<T, E> {
             id: None,
             priority: 0,
             on_complete: None,
+            deadline: None,
+            parent: None,
         }
     }
 
@@ -121,6 +135,76 @@ impl<T: Send + 'static, E: Send + 'static> Task<T, E> {
         self
     }
 
+    /// Times the task out `timeout` after submission (overriding the pool's
+    /// [`task_timeout`](crate::Builder::task_timeout)). Still queued then, it
+    /// never runs; running, its handle resolves [`TaskError::TimedOut`] at
+    /// the deadline and its context is cancelled. A thread cannot be killed:
+    /// a body that ignores its context runs on, and whatever it returns is
+    /// dropped and counted in [`Stats::late_results`](crate::Stats::late_results).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gosling::{Pool, Task, TaskError};
+    /// use std::time::Duration;
+    ///
+    /// let pool = Pool::new(1)?;
+    /// let slow = Task::new(|ctx| {
+    ///     // A cooperative body: stops when its context is cancelled.
+    ///     let _ = ctx.wait_cancelled(Duration::from_secs(60));
+    /// })
+    /// .timeout(Duration::from_millis(20));
+    /// assert_eq!(pool.submit_task(slow).unwrap().wait(), Err(TaskError::TimedOut));
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.deadline = Some(Deadline::After(timeout));
+        self
+    }
+
+    /// Times the task out at `deadline` (on the pool's clock); see
+    /// [`timeout`](Task::timeout).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gosling::{Pool, Task, TaskError};
+    /// use std::time::Instant;
+    ///
+    /// let pool = Pool::new(1)?;
+    /// let too_late = Task::new(|_| "never runs").deadline(Instant::now());
+    /// assert_eq!(pool.submit_task(too_late).unwrap().wait(), Err(TaskError::TimedOut));
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    pub fn deadline(mut self, deadline: Instant) -> Self {
+        self.deadline = Some(Deadline::At(deadline));
+        self
+    }
+
+    /// Makes the task's context a child of `parent` (e.g. one context per
+    /// incoming request): cancelling the parent cancels the task — still
+    /// queued, it never runs and ends [`TaskError::Cancelled`] — and the
+    /// parent's deadline and values apply to it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gosling::context::Context;
+    /// use gosling::{Pool, Task};
+    ///
+    /// struct RequestId(u32);
+    ///
+    /// let pool = Pool::new(1)?;
+    /// let request = Context::new().with_value(RequestId(17));
+    /// let task = Task::new(|ctx| ctx.value::<RequestId>().map(|id| id.0)).context(&request);
+    /// assert_eq!(pool.submit_task(task).unwrap().wait(), Ok(Some(17)));
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    pub fn context(mut self, parent: &Context) -> Self {
+        self.parent = Some(parent.clone());
+        self
+    }
+
     /// Runs `callback` with the outcome when the task ends, however it ends
     /// (including cancellation before it ran). It runs on the thread that
     /// ended the task, before waiters on the handle are woken; a panic in it
@@ -158,6 +242,8 @@ impl<T, E> fmt::Debug for Task<T, E> {
             .field("id", &self.id)
             .field("priority", &self.priority)
             .field("on_complete", &self.on_complete.is_some())
+            .field("deadline", &self.deadline)
+            .field("has_parent", &self.parent.is_some())
             .finish_non_exhaustive()
     }
 }

@@ -16,12 +16,13 @@
 
 use super::job::Tally;
 use super::{TaskError, TaskId, TaskStatus};
-use crate::context::Context;
+use crate::context::{CancelReason, Context};
 use crate::sync::{Backoff, Condvar, Mutex, Wake};
+use crate::time::timer::{Timer, TimerKey};
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 pub(crate) const QUEUED: u8 = 0;
@@ -62,14 +63,28 @@ pub(crate) struct Shared<T, E> {
     cv: Condvar,
     /// Taken by the winner of the terminal transition.
     on_complete: Mutex<Option<Callback<T, E>>>,
-    /// The pool's counter for cancellations made through handles.
+    /// The pool's counter for outcomes decided off the workers (cancel
+    /// through the handle, timeout on the timer thread).
     tally: Arc<Tally>,
+    /// The timer entry that times this task out at its deadline, if it has
+    /// one; removed when the task ends first.
+    pub(crate) deadline_entry: OnceLock<(Arc<Timer>, TimerKey)>,
 }
 
 struct Slot<T, E> {
     result: Option<Result<T, TaskError<E>>>,
     waiters: u32,
     clock_subscribed: bool,
+}
+
+impl<T, E> Drop for Shared<T, E> {
+    fn drop(&mut self) {
+        // A task refused at submission, or finished: its timeout entry must
+        // not linger in the timer until the deadline.
+        if let Some((timer, key)) = self.deadline_entry.get() {
+            timer.cancel(*key);
+        }
+    }
 }
 
 impl<T, E> Wake for Shared<T, E>
@@ -103,6 +118,7 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
             cv: Condvar::new(),
             on_complete: Mutex::new(on_complete),
             tally,
+            deadline_entry: OnceLock::new(),
         })
     }
 
@@ -130,6 +146,9 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
     /// Runs the completion callback, stores the result and wakes waiters.
     /// Called once, by the winner of the terminal transition.
     pub(crate) fn deliver(&self, result: Result<T, TaskError<E>>) {
+        if let Some((timer, key)) = self.deadline_entry.get() {
+            timer.cancel(*key);
+        }
         let callback = self.on_complete.lock().take();
         if let Some(callback) = callback {
             // A panicking callback must not take the worker down, nor stop
@@ -144,6 +163,17 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
         drop(slot);
         if waiters > 0 {
             self.cv.notify_all();
+        }
+    }
+
+    /// The deadline passed (called on the timer thread): a queued task will
+    /// never run, a running one is reported timed out now and its context
+    /// cancelled; whatever it returns later is discarded.
+    pub(crate) fn time_out(&self) {
+        if self.transition(QUEUED, TIMED_OUT) || self.transition(RUNNING, TIMED_OUT) {
+            self.ctx.cancel_with(CancelReason::DeadlineExceeded);
+            self.tally.count_timed_out();
+            self.deliver(Err(TaskError::TimedOut));
         }
     }
 
@@ -414,7 +444,7 @@ impl<T: Send + 'static, E: Send + 'static> TaskHandle<T, E> {
 /// `ShutDown` when its context was cancelled by a shutdown.
 pub(crate) fn deliver_cancelled<T: Send + 'static, E: Send + 'static>(shared: &Shared<T, E>) {
     let error = match shared.ctx.reason() {
-        Some(crate::context::CancelReason::Shutdown) => TaskError::ShutDown,
+        Some(CancelReason::Shutdown) => TaskError::ShutDown,
         _ => TaskError::Cancelled,
     };
     shared.deliver(Err(error));

@@ -30,6 +30,8 @@ pub(crate) struct Tally {
     pub(crate) panicked: AtomicU64,
     pub(crate) cancelled: AtomicU64,
     pub(crate) timed_out: AtomicU64,
+    /// Results a body returned after its task had already timed out.
+    pub(crate) late_results: AtomicU64,
 }
 
 impl Tally {
@@ -44,6 +46,10 @@ impl Tally {
         Tally::bump(&self.cancelled);
     }
 
+    pub(crate) fn count_timed_out(&self) {
+        Tally::bump(&self.timed_out);
+    }
+
     pub(crate) fn count_succeeded(&self) {
         Tally::bump(&self.succeeded);
     }
@@ -52,13 +58,14 @@ impl Tally {
         Tally::bump(&self.panicked);
     }
 
-    pub(crate) fn add_to(&self, totals: &mut [u64; 5]) {
+    pub(crate) fn add_to(&self, totals: &mut [u64; 6]) {
         // ORDERING: see `bump`.
         totals[0] += self.succeeded.load(Ordering::Relaxed);
         totals[1] += self.failed.load(Ordering::Relaxed);
         totals[2] += self.panicked.load(Ordering::Relaxed);
         totals[3] += self.cancelled.load(Ordering::Relaxed);
         totals[4] += self.timed_out.load(Ordering::Relaxed);
+        totals[5] += self.late_results.load(Ordering::Relaxed);
     }
 }
 
@@ -232,6 +239,11 @@ where
         if shared.transition(RUNNING, to) {
             Tally::bump(counter);
             shared.deliver(result);
+        } else {
+            // Timed out while running: the outcome is final; this value is
+            // dropped here, and counted.
+            Tally::bump(&env.tally.late_results);
+            let _ = catch_unwind(AssertUnwindSafe(move || drop(result)));
         }
     }
 

@@ -13,7 +13,7 @@
 
 #![forbid(unsafe_code)]
 
-mod builder;
+pub(crate) mod builder;
 pub(crate) mod error;
 pub(crate) mod handle;
 pub(crate) mod job;

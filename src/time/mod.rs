@@ -2,7 +2,10 @@
 //! [`ManualClock`] tests use to move time without sleeping.
 //!
 //! - `clock.rs`: [`Clock`] (system or manual) and [`ManualClock`].
+//! - `timer.rs` (crate-private): the timer thread that runs short callbacks at
+//!   their deadlines (task timeouts today; retry backoffs and schedules next).
 
 mod clock;
+pub(crate) mod timer;
 
 pub use clock::{Clock, ManualClock};

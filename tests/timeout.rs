@@ -1,0 +1,228 @@
+//! Task timeouts and parent contexts, driven by a manual clock: no test here
+//! sleeps or depends on how fast anything runs.
+
+use gosling::context::{CancelReason, Context};
+use gosling::time::ManualClock;
+use gosling::{Pool, Task, TaskError, TaskStatus};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// A one-worker pool on a manual clock, with its worker held until the
+/// returned sender is used (or dropped).
+fn held_pool(manual: &ManualClock) -> (Pool, mpsc::Sender<()>) {
+    let pool = Pool::builder()
+        .workers(1)
+        .clock(manual.clock())
+        .build()
+        .unwrap();
+    let (release, gate) = mpsc::channel::<()>();
+    let (entered_tx, entered) = mpsc::channel();
+    pool.spawn(move |_| {
+        entered_tx.send(()).unwrap();
+        let _ = gate.recv();
+    })
+    .unwrap();
+    entered.recv().unwrap();
+    (pool, release)
+}
+
+#[test]
+fn queued_task_past_its_deadline_never_runs() {
+    let manual = ManualClock::new();
+    let (pool, release) = held_pool(&manual);
+    let ran = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&ran);
+    let handle = pool
+        .submit_task(
+            Task::new(move |_| flag.store(true, Ordering::SeqCst)).timeout(Duration::from_secs(10)),
+        )
+        .unwrap();
+    manual.advance(Duration::from_secs(9));
+    assert_eq!(handle.status(), TaskStatus::Queued);
+    manual.advance(Duration::from_secs(1));
+    // The timer resolves it at the deadline, while the worker is still held.
+    let handle = match handle.wait_timeout(Duration::from_secs(3600)) {
+        Ok(outcome) => {
+            assert_eq!(outcome, Err(TaskError::TimedOut));
+            None
+        }
+        Err(handle) => Some(handle),
+    };
+    assert!(handle.is_none(), "the handle must resolve at the deadline");
+    release.send(()).unwrap();
+    pool.wait_idle();
+    assert!(
+        !ran.load(Ordering::SeqCst),
+        "a timed-out queued task must never run"
+    );
+    let stats = pool.stats();
+    assert_eq!(
+        (stats.timed_out, stats.succeeded, stats.late_results),
+        (1, 1, 0)
+    );
+    assert_eq!(stats.submitted, stats.finished());
+}
+
+#[test]
+fn running_task_resolves_at_its_deadline_and_sees_its_context_cancelled() {
+    let manual = ManualClock::new();
+    let pool = Pool::builder()
+        .workers(1)
+        .clock(manual.clock())
+        .build()
+        .unwrap();
+    let (started_tx, started) = mpsc::channel();
+    let (seen_tx, seen) = mpsc::channel();
+    let handle = pool
+        .submit_task(
+            Task::new(move |ctx: &Context| {
+                started_tx.send(()).unwrap();
+                // Cooperative: wait for the context, however long.
+                while !ctx.wait_cancelled(Duration::from_secs(3600)) {}
+                seen_tx.send(ctx.reason()).unwrap();
+                "finished anyway"
+            })
+            .timeout(Duration::from_secs(5)),
+        )
+        .unwrap();
+    started.recv().unwrap();
+    manual.advance(Duration::from_secs(5));
+    assert_eq!(handle.wait(), Err(TaskError::TimedOut));
+    assert_eq!(seen.recv().unwrap(), Some(CancelReason::DeadlineExceeded));
+    pool.wait_idle();
+    let stats = pool.stats();
+    assert_eq!(stats.timed_out, 1);
+    assert_eq!(
+        stats.late_results, 1,
+        "the body's value is dropped and counted"
+    );
+    assert_eq!(stats.succeeded, 0);
+}
+
+#[test]
+fn late_result_of_a_body_that_ignores_its_context_is_counted_not_delivered() {
+    let manual = ManualClock::new();
+    let pool = Pool::builder()
+        .workers(1)
+        .clock(manual.clock())
+        .build()
+        .unwrap();
+    let (started_tx, started) = mpsc::channel();
+    let (release, gate) = mpsc::channel::<()>();
+    let handle = pool
+        .submit_task(
+            Task::new(move |_| {
+                started_tx.send(()).unwrap();
+                gate.recv().unwrap(); // ignores its context
+                42
+            })
+            .timeout(Duration::from_millis(10)),
+        )
+        .unwrap();
+    started.recv().unwrap();
+    manual.advance(Duration::from_millis(10));
+    assert_eq!(handle.wait(), Err(TaskError::TimedOut));
+    release.send(()).unwrap();
+    pool.wait_idle();
+    let stats = pool.stats();
+    assert_eq!(
+        (stats.timed_out, stats.late_results, stats.succeeded),
+        (1, 1, 0)
+    );
+}
+
+#[test]
+fn pool_default_timeout_applies_to_submit_and_spawn() {
+    let manual = ManualClock::new();
+    let pool = Pool::builder()
+        .workers(1)
+        .clock(manual.clock())
+        .task_timeout(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let (release, gate) = mpsc::channel::<()>();
+    let (entered_tx, entered) = mpsc::channel();
+    pool.spawn(move |_| {
+        entered_tx.send(()).unwrap();
+        let _ = gate.recv();
+    })
+    .unwrap();
+    entered.recv().unwrap();
+    let queued = pool.submit(|_| 1).unwrap();
+    // A task's own timeout overrides the pool's.
+    let patient = pool
+        .submit_task(Task::new(|_| 2).timeout(Duration::from_secs(100)))
+        .unwrap();
+    manual.advance(Duration::from_secs(1));
+    // The held spawn task and the plain submit time out; the patient task waits.
+    assert_eq!(queued.wait(), Err(TaskError::TimedOut));
+    release.send(()).unwrap();
+    assert_eq!(patient.wait(), Ok(2));
+    pool.wait_idle();
+    let stats = pool.stats();
+    assert_eq!(stats.timed_out, 2);
+    assert_eq!(stats.late_results, 1); // the held spawn task returned after its timeout
+}
+
+#[test]
+fn cancelling_the_parent_context_cancels_queued_tasks() {
+    let manual = ManualClock::new();
+    let (pool, release) = held_pool(&manual);
+    let request = Context::with_clock(manual.clock());
+    let ran = Arc::new(AtomicBool::new(false));
+    let handles: Vec<_> = (0..3)
+        .map(|_| {
+            let ran = Arc::clone(&ran);
+            pool.submit_task(
+                Task::new(move |_| ran.store(true, Ordering::SeqCst)).context(&request),
+            )
+            .unwrap()
+        })
+        .collect();
+    request.cancel();
+    release.send(()).unwrap();
+    for handle in handles {
+        assert_eq!(handle.wait(), Err(TaskError::Cancelled));
+    }
+    assert!(!ran.load(Ordering::SeqCst));
+    pool.wait_idle();
+    assert_eq!(pool.stats().cancelled, 3);
+}
+
+#[test]
+fn parent_deadline_times_the_task_out() {
+    let manual = ManualClock::new();
+    let (pool, release) = held_pool(&manual);
+    let request = Context::with_clock(manual.clock()).with_timeout(Duration::from_secs(2));
+    let handle = pool
+        .submit_task(Task::new(|_| ()).context(&request))
+        .unwrap();
+    manual.advance(Duration::from_secs(2));
+    assert_eq!(handle.wait(), Err(TaskError::TimedOut));
+    release.send(()).unwrap();
+}
+
+#[test]
+fn a_task_finishing_early_leaves_nothing_to_fire() {
+    let manual = ManualClock::new();
+    let pool = Pool::builder()
+        .workers(2)
+        .clock(manual.clock())
+        .build()
+        .unwrap();
+    for i in 0..100u32 {
+        let h = pool
+            .submit_task(Task::new(move |_| i).timeout(Duration::from_secs(60)))
+            .unwrap();
+        assert_eq!(h.wait(), Ok(i));
+    }
+    manual.advance(Duration::from_secs(120));
+    pool.wait_idle();
+    let stats = pool.stats();
+    assert_eq!(
+        (stats.succeeded, stats.timed_out, stats.late_results),
+        (100, 0, 0)
+    );
+}
