@@ -533,3 +533,161 @@ fn stress_rng_is_seeded() {
         (0..4).map(|_| r.next()).collect::<Vec<_>>()
     });
 }
+
+/// A shutdown in the middle of heavy submission: every accepted task ends
+/// exactly once (ran, or ended `ShutDown` without running), every refused
+/// one comes back, and the counters reconcile.
+#[allow(clippy::needless_range_loop)] // a task id indexes several tables
+fn stress_shutdown(seed: u64) {
+    let _report = SeedReport(seed);
+    const PER_SUBMITTER: usize = 10_000;
+    const SUBMITTERS: usize = 3;
+    let total = PER_SUBMITTER * SUBMITTERS;
+    let mut rng = Rng::new(seed);
+    let graceful = rng.below(2) == 0;
+    let trigger = 1_000 + rng.below(12_000);
+    let pool = Pool::builder()
+        .workers(2)
+        .capacity(64)
+        .when_full(FullPolicy::Block)
+        .build()
+        .unwrap();
+    let tracker = Arc::new(Tracker::new(total));
+    let accepted: Vec<AtomicU8> = (0..total).map(|_| AtomicU8::new(0)).collect();
+    let refused = AtomicU64::new(0);
+    let (ok, shut_down, cancelled) = (AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0));
+    thread::scope(|s| {
+        for t in 0..SUBMITTERS {
+            let (pool, tracker, accepted, refused) = (&pool, &tracker, &accepted, &refused);
+            let (ok, shut_down, cancelled) = (&ok, &shut_down, &cancelled);
+            s.spawn(move || {
+                let mut rng = Rng::new(seed.wrapping_add(t as u64 + 1));
+                let mut handles = Vec::new();
+                for id in t * PER_SUBMITTER..(t + 1) * PER_SUBMITTER {
+                    let probe = Probe {
+                        id,
+                        tracker: Arc::clone(tracker),
+                    };
+                    let closed = if rng.below(3) == 0 {
+                        match pool.spawn(move |_| probe.start()) {
+                            Ok(()) => {
+                                accepted[id].store(1, Ordering::SeqCst);
+                                false
+                            }
+                            Err(e) => {
+                                assert!(e.is_closed(), "seed {seed}: {e}");
+                                drop(e.into_inner());
+                                true
+                            }
+                        }
+                    } else {
+                        match pool.submit(move |_| {
+                            probe.start();
+                            probe.id
+                        }) {
+                            Ok(h) => {
+                                accepted[id].store(2, Ordering::SeqCst);
+                                let cancel = rng.below(10) == 0 && h.cancel();
+                                handles.push((id, h, cancel));
+                                false
+                            }
+                            Err(e) => {
+                                assert!(e.is_closed(), "seed {seed}: {e}");
+                                drop(e.into_inner());
+                                true
+                            }
+                        }
+                    };
+                    if closed {
+                        refused.fetch_add(1, Ordering::Relaxed);
+                        // Everything after a close is refused too.
+                        assert!(pool.spawn(|_| ()).unwrap_err().is_closed());
+                        refused.fetch_add(1, Ordering::Relaxed);
+                        break;
+                    }
+                }
+                for (id, h, cancel) in handles {
+                    let what = format!("seed {seed}, task {id}, cancel() = {cancel}");
+                    match h.wait() {
+                        Ok(v) => {
+                            assert!(!cancel, "{what}");
+                            assert_eq!(v, id, "{what}");
+                            ok.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(TaskError::ShutDown) => {
+                            assert!(!cancel, "{what}");
+                            shut_down.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(TaskError::Cancelled) => {
+                            assert!(cancel, "{what}");
+                            cancelled.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(e) => panic!("{e:?}: {what}"),
+                    }
+                }
+            });
+        }
+        // Stop once enough is under way (a condition that must become true
+        // unless every submitter already finished).
+        while pool.stats().submitted < trigger {
+            thread::yield_now();
+        }
+        if graceful {
+            pool.shutdown(HANG).unwrap();
+        } else {
+            let _ = pool.shutdown_now();
+        }
+    });
+    pool.shutdown(HANG).unwrap();
+    let stats = pool.stats();
+    let ctx = format!("seed {seed}, graceful {graceful}, {stats:?}");
+    let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
+    let mut spawned_ran = 0u64;
+    let mut spawned_not_run = 0u64;
+    for id in 0..total {
+        let ran = tracker.ran[id].load(Ordering::SeqCst);
+        let dropped = tracker.dropped[id].load(Ordering::SeqCst);
+        let what = format!("{ctx}, task {id}");
+        let probe_made = dropped > 0 || ran > 0;
+        if probe_made {
+            assert_eq!(dropped, 1, "closure dropped {dropped} times: {what}");
+            assert!(ran <= 1, "ran {ran} times: {what}");
+        }
+        match accepted[id].load(Ordering::SeqCst) {
+            1 if ran == 1 => spawned_ran += 1,
+            1 => spawned_not_run += 1,
+            0 => assert_eq!(ran, 0, "a refused task ran: {what}"),
+            _ => {}
+        }
+    }
+    assert_eq!(
+        (stats.queued, stats.busy, stats.workers),
+        (0, 0, 0),
+        "{ctx}"
+    );
+    assert_eq!(stats.submitted, stats.finished(), "{ctx}");
+    assert_eq!(stats.rejected, load(&refused), "{ctx}");
+    assert_eq!(
+        stats.submitted,
+        spawned_ran + spawned_not_run + load(&ok) + load(&shut_down) + load(&cancelled),
+        "{ctx}"
+    );
+    assert_eq!(stats.succeeded, spawned_ran + load(&ok), "{ctx}");
+    assert_eq!(
+        stats.cancelled,
+        spawned_not_run + load(&shut_down) + load(&cancelled),
+        "{ctx}"
+    );
+    if graceful {
+        // A graceful shutdown drains: nothing accepted is cancelled by it.
+        assert_eq!((spawned_not_run, load(&shut_down)), (0, 0), "{ctx}");
+    }
+}
+
+#[test]
+fn stress_shutdown_midway() {
+    let base = seed();
+    for round in 0..3 {
+        stress_shutdown(base.wrapping_add(round));
+    }
+}
