@@ -407,3 +407,31 @@ fn stats_count_what_happens() {
     );
     assert!(after.busy_time >= s.busy_time);
 }
+
+/// Spawns a binary tree of tasks of the given depth; each task counts itself.
+fn fan_out(pool: &Arc<Pool>, depth: u32, count: &Arc<AtomicUsize>) {
+    count.fetch_add(1, Ordering::SeqCst);
+    if depth == 0 {
+        return;
+    }
+    for _ in 0..2 {
+        let (p, c) = (Arc::clone(pool), Arc::clone(count));
+        pool.spawn(move |_| fan_out(&p, depth - 1, &c)).unwrap();
+    }
+}
+
+#[test]
+fn wait_idle_waits_for_tasks_spawned_by_tasks() {
+    let pool = Arc::new(Pool::builder().workers(2).unbounded().build().unwrap());
+    let count = Arc::new(AtomicUsize::new(0));
+    let (p, c) = (Arc::clone(&pool), Arc::clone(&count));
+    pool.spawn(move |_| fan_out(&p, 10, &c)).unwrap();
+    pool.wait_idle();
+    // 2^11 - 1 tasks, all finished: none was still queued behind its parent.
+    assert_eq!(count.load(Ordering::SeqCst), 2047);
+    let s = pool.stats();
+    assert_eq!(
+        (s.submitted, s.succeeded, s.queued, s.busy),
+        (2047, 2047, 0, 0)
+    );
+}

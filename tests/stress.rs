@@ -7,7 +7,7 @@
 //! `stress_lifecycle_long` submits 1,000,000.
 
 use gosling::context::Context;
-use gosling::{FullPolicy, Pool, Task, TaskError};
+use gosling::{FullPolicy, Pool, QueueKind, Task, TaskError};
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Once};
 use std::thread;
@@ -210,8 +210,14 @@ fn stress(run: &Run) {
     quiet_expected_panics();
     let _report = SeedReport(run.seed);
     let seed = run.seed;
+    let queue = match Rng::new(seed ^ 0x5EED).below(3) {
+        0 => QueueKind::Fifo,
+        1 => QueueKind::Lifo,
+        _ => QueueKind::Priority,
+    };
     let pool = Pool::builder()
         .workers(2)
+        .queue(queue)
         .capacity(256)
         .when_full(FullPolicy::Block)
         .build()
@@ -273,7 +279,7 @@ fn stress(run: &Run) {
     pool.wait_idle();
     let stats = pool.stats();
     let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
-    let ctx = format!("seed {seed}, {stats:?}");
+    let ctx = format!("seed {seed}, {queue:?}, {stats:?}");
     assert!(resizes.load(Ordering::Relaxed) > 0, "{ctx}");
     assert_eq!((stats.queued, stats.busy), (0, 0), "{ctx}");
     assert_eq!(stats.submitted, run.tasks as u64, "{ctx}");
@@ -381,6 +387,7 @@ fn submit(
                 tracker.callbacks[id].fetch_add(1, Ordering::SeqCst);
                 tracker.seen[id].store(code(r), Ordering::SeqCst);
             });
+            let task = task.priority(rng.below(5) as i32 - 2);
             let handle = pool
                 .submit_task(task)
                 .unwrap_or_else(|_| panic!("submit_task {id} refused"));
