@@ -169,6 +169,13 @@ fn bounded_shutdown_returns_with_a_task_that_never_ends() {
     assert_eq!(err.report().cancelled(), 0);
     assert!(!err.report().is_clean());
     assert!(err.to_string().starts_with("shutdown timed out"));
+    // Asked again while the task still runs: the same answer, nothing new.
+    let again = pool.shutdown(Duration::from_millis(1)).unwrap_err();
+    assert_eq!(
+        (again.report().still_running(), again.report().cancelled()),
+        (1, 0)
+    );
+    assert_eq!(pool.shutdown_now().still_running(), 1);
     // The detached worker finishes once released; then a shutdown is clean.
     drop(gate);
     pool.shutdown(HANG).unwrap();
