@@ -175,6 +175,8 @@ enum Wait {
     /// The pool's [`FullPolicy`].
     Policy,
     Never,
+    /// No limit (a timeout too long for an `Instant`).
+    Forever,
     Until(Instant),
 }
 
@@ -295,6 +297,7 @@ impl Inner {
     fn resolve(&self, wait: Wait) -> Option<Option<Instant>> {
         match wait {
             Wait::Never => None,
+            Wait::Forever => Some(None),
             Wait::Until(deadline) => Some(Some(deadline)),
             Wait::Policy => match self.config.when_full {
                 FullPolicy::Block => Some(None),
@@ -690,7 +693,7 @@ impl Pool {
     {
         let wait = match self.inner.clock.now().checked_add(timeout) {
             Some(deadline) => Wait::Until(deadline),
-            None => Wait::Policy,
+            None => Wait::Forever,
         };
         self.inner
             .submit_body(Plain(task), wait)

@@ -140,8 +140,9 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
             state = inner.state.lock();
             continue;
         }
-        // Nothing to take.
-        if state.running == 0 && state.idle_waiters > 0 {
+        // Nothing to take. Waiters re-check their own condition: one called
+        // from a task of this pool is idle while that task still runs.
+        if state.idle_waiters > 0 {
             inner.idle_cv.notify_all();
         }
         if state.closed {
