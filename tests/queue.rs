@@ -494,9 +494,6 @@ fn submit_timeout_too_long_to_represent_waits_instead_of_following_the_policy() 
 }
 
 #[test]
-#[ignore = "known bug, reported: a worker wakes one room waiter per pop (notify_one); \
-            a batch waiter that cannot fit swallows the wakeup and a single \
-            submitter sleeps although a slot is free"]
 fn a_waiting_batch_does_not_keep_room_from_a_single_submitter() {
     // Capacity 2, full; a batch of 2 waits, then a single task waits. One
     // slot frees up and the worker stays busy: the single task fits and must

@@ -138,6 +138,11 @@ pub(crate) struct State {
     /// wakes another only when the queue holds more than they will take.
     pub(crate) waking: usize,
     pub(crate) room_waiters: usize,
+    /// Those of `room_waiters` waiting for room for more than one task (a
+    /// batch): one freed slot may not be enough for them, so a worker that
+    /// frees a slot wakes every waiter instead of one, lest a batch absorb
+    /// the wake-up a single submitter needed.
+    pub(crate) batch_waiters: usize,
     pub(crate) idle_waiters: usize,
     pub(crate) submitted: u64,
     pub(crate) rejected: u64,
@@ -332,9 +337,11 @@ impl Inner {
                 return Ok(state);
             }
             state.room_waiters += 1;
+            state.batch_waiters += usize::from(needed > 1);
             let reached;
             (state, reached) = self.clock.wait_until(&self.room_cv, state, deadline);
             state.room_waiters -= 1;
+            state.batch_waiters -= usize::from(needed > 1);
             if reached && !state.closed && state.capacity - state.queue.len() < needed {
                 return Err(self.refuse(&mut state, SubmitErrorKind::Timeout));
             }
@@ -485,6 +492,7 @@ impl Pool {
                 sleeping: 0,
                 waking: 0,
                 room_waiters: 0,
+                batch_waiters: 0,
                 idle_waiters: 0,
                 submitted: 0,
                 rejected: 0,

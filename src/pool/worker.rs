@@ -72,6 +72,13 @@ pub(crate) struct WorkerEntry {
     pub(crate) thread: Option<JoinHandle<()>>,
 }
 
+/// Which submitters blocked on a full queue a freed slot wakes.
+enum Wake {
+    None,
+    One,
+    All,
+}
+
 /// Starts one worker thread; the caller holds the state lock and has already
 /// counted the worker in `live`.
 pub(crate) fn spawn_worker(inner: &Arc<Inner>, state: &mut State) -> io::Result<()> {
@@ -120,10 +127,16 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
             spun = false;
             let len = state.queue.len();
             inner.publish_len(len);
-            let wake_submitter = state.room_waiters > 0;
+            let wake_submitters = match (state.room_waiters, state.batch_waiters) {
+                (0, _) => Wake::None,
+                (_, 0) => Wake::One,
+                _ => Wake::All,
+            };
             drop(state);
-            if wake_submitter {
-                inner.room_cv.notify_one();
+            match wake_submitters {
+                Wake::None => {}
+                Wake::One => inner.room_cv.notify_one(),
+                Wake::All => inner.room_cv.notify_all(),
             }
             if !busy {
                 busy = true;
