@@ -1092,14 +1092,22 @@ struct Bucket {
 impl Bucket {
     /// Empties the bucket into the lifetime totals.
     fn evict(&self, totals: &Totals) {
-        // ORDERING: statistics only; swap guarantees each increment is moved
-        // exactly once.
-        let calls = self.calls.swap(0, Ordering::Relaxed);
-        let failures = self.failures.swap(0, Ordering::Relaxed);
-        let slow = self.slow.swap(0, Ordering::Relaxed);
-        totals.calls.fetch_add(calls, Ordering::Relaxed);
-        totals.failures.fetch_add(failures, Ordering::Relaxed);
-        totals.slow.fetch_add(slow, Ordering::Relaxed);
+        Self::take(&self.calls, &totals.calls);
+        Self::take(&self.failures, &totals.failures);
+        Self::take(&self.slow, &totals.slow);
+    }
+
+    /// Moves `from` into `to`. A counter read as zero is left alone (failures
+    /// and slow calls usually are): an increment landing after the read
+    /// stays in the bucket and is counted there, so nothing is lost, and the
+    /// common rotation costs one swap and one add instead of six.
+    #[inline]
+    fn take(from: &AtomicU64, to: &AtomicU64) {
+        // ORDERING: statistics only; the swap moves each increment exactly
+        // once.
+        if from.load(Ordering::Relaxed) != 0 {
+            to.fetch_add(from.swap(0, Ordering::Relaxed), Ordering::Relaxed);
+        }
     }
 
     fn load(&self, sums: &mut Sums) {
@@ -1558,8 +1566,35 @@ impl<E> Inner<E> {
         }
     }
 
+    /// The closed-state success path (no clock, count window) is kept small
+    /// enough to inline into the caller; everything else goes out of line.
     #[inline]
     fn on_result(&self, word: u64, start: Option<Instant>, kind: Kind) {
+        if kind == Kind::Success
+            && start.is_none()
+            && word & STATE_MASK == CLOSED
+            // ORDERING: see `on_result_slow`.
+            && self.word.load(Ordering::Relaxed) == word
+        {
+            if let Window::Count {
+                buckets,
+                per_bucket,
+                cursor,
+            } = &self.window
+            {
+                // ORDERING: see `Window::record`.
+                let i = cursor.load(Ordering::Relaxed);
+                if buckets[i].calls.fetch_add(1, Ordering::Relaxed) + 1 == *per_bucket {
+                    Window::rotate(buckets, cursor, i, &self.totals);
+                }
+                return;
+            }
+        }
+        self.on_result_slow(word, start, kind);
+    }
+
+    #[inline(never)]
+    fn on_result_slow(&self, word: u64, start: Option<Instant>, kind: Kind) {
         if word & STATE_MASK == DISABLED {
             return;
         }
@@ -1660,11 +1695,14 @@ impl<E> Inner<E> {
         // ORDERING: Release publishes what the transition wrote before it
         // (open deadline, cleared window) to Acquire readers of the state.
         self.word.store(new, Ordering::Release);
-        shared.events.push_back(StateChange {
-            from: BreakerState::from_word(old),
-            to: BreakerState::from_word(new),
-            at,
-        });
+        // Resetting a closed breaker only empties its window: no event.
+        if (old & STATE_MASK, state) != (CLOSED, CLOSED) {
+            shared.events.push_back(StateChange {
+                from: BreakerState::from_word(old),
+                to: BreakerState::from_word(new),
+                at,
+            });
+        }
         new
     }
 
