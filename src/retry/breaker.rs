@@ -314,8 +314,9 @@ impl<E> BreakerBuilder<E> {
 
     /// A count-based window over the last `size` calls in `buckets` buckets of
     /// `size / buckets` calls (rounded up). The window holds the last `size`
-    /// calls plus those of the bucket being filled; with `buckets == size` it
-    /// is exact. Fewer buckets make the closed-state path cheaper.
+    /// calls (rounded up to whole buckets) plus those of the bucket being
+    /// filled; with `buckets == size` it is exact. Fewer buckets make the
+    /// closed-state path cheaper: the bucket ring rotates once per bucket.
     ///
     /// # Examples
     ///
@@ -924,6 +925,17 @@ pub struct BreakerMetrics {
 /// [`CircuitBreaker::try_acquire`] hands out a [`Permit`] whose result is
 /// recorded later (for work handed to another thread). Both are safe to use
 /// from many threads.
+///
+/// # Differences from resilience4j
+///
+/// - A count window is kept in buckets of calls, not one slot per call,
+///   so that a success costs one atomic increment; ask for `size` buckets for
+///   the exact last-`size` window.
+/// - Past the maximum time in half-open, the trial is re-armed with fresh
+///   permits (the hung trial calls become late) instead of opening again.
+/// - Every result carries the state generation it was admitted in; results
+///   of an earlier generation are counted as late and decide nothing.
+/// - A [`Permit`] dropped without a result (a panicking call) is a failure.
 ///
 /// # States
 ///
