@@ -715,3 +715,45 @@ fn stress_reconciles() {
 fn stress_reconciles_long() {
     stress(8, 500_000);
 }
+
+#[test]
+fn permit_recorded_on_another_thread() {
+    let manual = ManualClock::new();
+    let b = small(&manual, 1);
+    thread::scope(|s| {
+        for _ in 0..4 {
+            let permit = b.try_acquire().unwrap();
+            s.spawn(move || permit.failure());
+        }
+    });
+    assert_eq!(b.state(), BreakerState::Open);
+    assert_eq!(b.metrics().failed_calls, 4);
+}
+
+#[test]
+fn a_panicking_listener_does_not_stop_later_events() {
+    let (log, record) = recorder();
+    let first = std::sync::atomic::AtomicBool::new(true);
+    let b = CircuitBreaker::<&str>::builder()
+        .on_state_change(move |c| {
+            record(c);
+            if first.swap(false, Ordering::SeqCst) {
+                panic!("listener failed");
+            }
+        })
+        .build()
+        .unwrap();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| b.force_open()));
+    assert!(r.is_err());
+    assert_eq!(
+        b.state(),
+        BreakerState::ForcedOpen,
+        "the change itself stands"
+    );
+    b.reset();
+    use BreakerState::*;
+    assert_eq!(
+        *log.lock().unwrap(),
+        [(Closed, ForcedOpen), (ForcedOpen, Closed)]
+    );
+}

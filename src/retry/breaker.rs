@@ -523,7 +523,9 @@ impl<E> BreakerBuilder<E> {
 
     /// Adds a listener called once for every state change, in order.
     /// Listeners run outside the breaker's lock, so they may call the
-    /// breaker; a change they cause is delivered after theirs.
+    /// breaker; a change they cause is delivered after theirs. A listener's
+    /// panic reaches the call that caused the change; the change stands and
+    /// later changes are still delivered.
     ///
     /// # Examples
     ///
@@ -1729,6 +1731,24 @@ impl<E> Inner<E> {
     #[cold]
     fn acquire_slow(&self) -> Result<Permit<'_, E>, Rejected> {
         let now = self.clock.now();
+        // Rejections while open take no lock: an outage hammered by many
+        // threads should not serialise them.
+        // ORDERING: Acquire pairs with the Release of the transition, so the
+        // open deadline read below is at least this open's.
+        let seen = self.word.load(Ordering::Acquire);
+        match seen & STATE_MASK {
+            FORCED_OPEN => return Err(self.reject(Rejected::ForcedOpen)),
+            OPEN => {
+                // ORDERING: see the Acquire above.
+                let until = self.open_until_nanos.load(Ordering::Relaxed);
+                let at = self.since_epoch(now);
+                if at < until {
+                    let retry_after = Duration::from_nanos(until - at);
+                    return Err(self.reject(Rejected::Open { retry_after }));
+                }
+            }
+            _ => {}
+        }
         let mut shared = self.shared.lock();
         // ORDERING: under the lock every transition is visible.
         let mut word = self.word.load(Ordering::Relaxed);
