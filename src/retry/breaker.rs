@@ -49,6 +49,18 @@ const STATE_MASK: u64 = (1 << STATE_BITS) - 1;
 const PPM: u64 = 1_000_000;
 
 /// The most buckets a window may have.
+///
+/// # Examples
+///
+/// ```
+/// use gosling::retry::{BreakerBuildError, CircuitBreaker, MAX_BUCKETS};
+/// use std::time::Duration;
+///
+/// let too_many = CircuitBreaker::<()>::builder()
+///     .time_window(Duration::from_secs(60), MAX_BUCKETS + 1)
+///     .build();
+/// assert_eq!(too_many.unwrap_err(), BreakerBuildError::InvalidBuckets(MAX_BUCKETS + 1));
+/// ```
 pub const MAX_BUCKETS: u32 = 1024;
 
 /// The state of a [`CircuitBreaker`].
