@@ -183,6 +183,22 @@
 //! assert_eq!(err.to_string(), "invalid WORKER_POOL_SIZE=\"four\": expected a whole number");
 //! # Ok::<(), gosling::config::ConfigError>(())
 //! ```
+//!
+//! ## Circuit breakers and fallbacks
+//!
+//! A [`retry::CircuitBreaker`] stops calling a dependency whose failure rate
+//! over a sliding window reaches a threshold, rejects calls while open, then
+//! admits a fixed number of trial calls; a [`retry::Fallback`] turns a
+//! failure or a rejection into a replacement value.
+//!
+//! ```
+//! use gosling::retry::{CallError, CircuitBreaker, Fallback};
+//!
+//! let breaker = CircuitBreaker::<&str>::builder().count_window(10).build().unwrap();
+//! let fallback = Fallback::new(|_: CallError<&str>| "cached");
+//! assert_eq!(fallback.call_through(&breaker, || Ok("fresh")), "fresh");
+//! assert_eq!(fallback.call_through(&breaker, || Err("down")), "cached");
+//! ```
 pub mod config;
 pub mod context;
 pub mod group;

@@ -132,15 +132,20 @@ impl DurableQueue for ProjectQueue {
     }
 }
 
-/// W10: gosling's circuit breaker.
-pub struct ProjectBreaker;
+/// W10: gosling's circuit breaker, default configuration (count-based
+/// sliding window of 100 calls in 10 buckets, 50 % failure-rate threshold).
+pub struct ProjectBreaker(gosling::retry::CircuitBreaker<()>);
 
 impl Breaker for ProjectBreaker {
     const NAME: &'static str = NAME;
     fn create() -> Result<Self, String> {
-        not_available()
+        gosling::retry::CircuitBreaker::<()>::builder()
+            .build()
+            .map(ProjectBreaker)
+            .map_err(|e| e.to_string())
     }
-    fn call<F: FnOnce() -> Result<u64, ()>>(&self, _f: F) -> Option<u64> {
-        unreachable!("placeholder breaker is never created")
+    #[inline]
+    fn call<F: FnOnce() -> Result<u64, ()>>(&self, f: F) -> Option<u64> {
+        self.0.call(f).ok()
     }
 }

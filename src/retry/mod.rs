@@ -1,4 +1,6 @@
-//! Retries: trying a failed operation again, later, within limits.
+//! Retries and the guards around calls to an unreliable dependency: trying a
+//! failed operation again, later, within limits; stopping calls to a failing
+//! dependency for a while; replacing a failure with a fallback value.
 //!
 //! - `backoff.rs`: [`Backoff`] — how long to wait before retry *n*:
 //!   constant, linear or exponential growth, [`Jitter`] (none, full, equal,
@@ -9,6 +11,10 @@
 //!   timeouts); [`RetryPolicy::call`] retries a closure on the caller's thread,
 //!   sleeping through a [`Context`](crate::context::Context) so cancellation
 //!   interrupts the wait, and stops with a [`RetryError`] that says why.
+//! - `breaker.rs`: [`CircuitBreaker`], which stops calling a failing
+//!   dependency for a while and probes it before trusting it again.
+//! - `fallback.rs`: [`Fallback`], which turns a failure or a rejection into a
+//!   replacement value; it wraps a plain call or a breaker.
 //!
 //! A pool uses the same pieces without `call`: after a failed attempt it asks
 //! [`RetryPolicy::decide`] (or the parts: [`RetryPolicy::is_retryable`],
@@ -35,7 +41,14 @@
 #![forbid(unsafe_code)]
 
 mod backoff;
+mod breaker;
+mod fallback;
 mod policy;
 
 pub use backoff::{Backoff, BackoffError, Jitter, JitterRng};
+pub use breaker::{
+    BreakerBuildError, BreakerBuilder, BreakerMetrics, BreakerState, CallError, CircuitBreaker,
+    MAX_BUCKETS, Permit, Rejected, StateChange,
+};
+pub use fallback::Fallback;
 pub use policy::{Decision, Failure, RetryError, RetryPolicy};
