@@ -3,6 +3,7 @@
 use super::Pool;
 use super::error::{BuildError, BuildErrorKind};
 use crate::queue::{FullPolicy, QueueKind};
+use crate::retry::RetryPolicy;
 use crate::task::TaskPanic;
 use crate::task::job::PanicHandler;
 use crate::time::Clock;
@@ -33,6 +34,7 @@ pub(crate) type ThreadHook = Arc<dyn Fn(usize) + Send + Sync>;
 /// | [`stack_size`](Builder::stack_size) | the platform's default |
 /// | [`shutdown_timeout`](Builder::shutdown_timeout) | [`DEFAULT_SHUTDOWN_TIMEOUT`] (30 s), used by `Drop` |
 /// | [`task_timeout`](Builder::task_timeout) | none |
+/// | [`retry_policy`](Builder::retry_policy) | none |
 /// | [`clock`](Builder::clock) | [`Clock::system`] |
 ///
 /// # Examples
@@ -63,6 +65,7 @@ pub struct Builder {
     pub(crate) panic_handler: Option<PanicHandler>,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) task_timeout: Option<Duration>,
+    pub(crate) retry_policy: Option<RetryPolicy>,
     pub(crate) clock: Clock,
 }
 
@@ -80,6 +83,7 @@ impl Default for Builder {
             panic_handler: None,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             task_timeout: None,
+            retry_policy: None,
             clock: Clock::system(),
         }
     }
@@ -297,6 +301,33 @@ impl Builder {
     /// ```
     pub fn task_timeout(mut self, timeout: Duration) -> Self {
         self.task_timeout = Some(timeout);
+        self
+    }
+
+    /// The retry policy of every repeatable task ([`Task::repeatable`](crate::Task::repeatable))
+    /// that does not bring its own ([`Task::retrying`](crate::Task::retrying)):
+    /// the seed's `WithRetry`. One-shot bodies are never retried. Default: none.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gosling::retry::RetryPolicy;
+    /// use gosling::{Pool, Task};
+    /// use std::time::Duration;
+    ///
+    /// let pool = Pool::builder()
+    ///     .workers(2)
+    ///     .retry_policy(RetryPolicy::with_retry(5, Duration::from_millis(1)))
+    ///     .build()?;
+    /// let mut left = 2;
+    /// let handle = pool
+    ///     .submit_task(Task::repeatable(move |_| if left == 0 { Ok("up") } else { left -= 1; Err("down") }))
+    ///     .unwrap();
+    /// assert_eq!(handle.wait(), Ok("up"));
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry_policy = Some(policy);
         self
     }
 

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 ///
 /// At rest (nothing queued or running, e.g. after [`Pool::wait_idle`]) the
 /// counters reconcile exactly:
-/// `submitted = succeeded + failed + panicked + cancelled + timed_out + queued + busy`.
+/// `submitted = succeeded + failed + panicked + cancelled + timed_out + queued + busy + retrying`.
 /// A snapshot taken while tasks finish may briefly count a finishing task
 /// both as busy and as finished; a task that timed out while running counts
 /// as timed out at once and keeps its worker busy until its body returns.
@@ -59,6 +59,11 @@ pub struct Stats {
     /// Values returned by bodies after their task had timed out: dropped,
     /// never delivered.
     pub late_results: u64,
+    /// Failed attempts that were scheduled for another try.
+    pub retries: u64,
+    /// Tasks waiting for a retry on the pool's timer (neither queued nor
+    /// busy; counted in [`in_flight`](Stats::in_flight)).
+    pub retrying: usize,
     /// Time workers spent busy, summed over workers.
     pub busy_time: Duration,
 }
@@ -119,12 +124,14 @@ impl Pool {
             cancelled,
             timed_out,
             late_results,
+            retries,
         ] = totals;
         let finished = succeeded + failed + panicked + cancelled + timed_out;
         let queued = state
             .submitted
             .saturating_sub(finished)
-            .saturating_sub(state.running as u64);
+            .saturating_sub(state.running as u64)
+            .saturating_sub(state.retrying as u64);
         Stats {
             workers: state.live,
             busy: state.running,
@@ -138,6 +145,8 @@ impl Pool {
             timed_out,
             rejected: state.rejected,
             late_results,
+            retries,
+            retrying: state.retrying,
             busy_time: Duration::from_nanos(busy_nanos),
         }
     }
@@ -184,7 +193,7 @@ impl Pool {
         Ok(())
     }
 
-    /// Blocks until nothing is queued or running. Called from one of this
+    /// Blocks until nothing is queued, running or waiting for a retry. Called from one of this
     /// pool's own tasks, it does not count the calling task.
     ///
     /// # Examples
@@ -221,13 +230,15 @@ impl Pool {
         let own = usize::from(is_worker_of(inner));
         let mut state = inner.state.lock();
         loop {
-            if (state.queue.is_empty() && state.running <= own) || state.live == 0 {
+            if (state.queue.is_empty() && state.running <= own && state.retrying == 0)
+                || state.live == 0
+            {
                 return true;
             }
             let timed_out;
             (state, timed_out) = wait_real(inner, state, deadline);
             if timed_out {
-                return state.queue.is_empty() && state.running <= own;
+                return state.queue.is_empty() && state.running <= own && state.retrying == 0;
             }
         }
     }
@@ -301,12 +312,12 @@ impl Pool {
         let mut state = inner.state.lock();
         state = close_locked_keep(inner, state);
         loop {
-            if state.live <= own {
+            if state.threads <= own {
                 break;
             }
             let timed_out;
             (state, timed_out) = wait_real(inner, state, deadline);
-            if timed_out && state.live > own {
+            if timed_out && state.threads > own {
                 let report = stop_now(inner, state, own);
                 return Err(ShutdownError { report });
             }

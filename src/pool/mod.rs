@@ -27,10 +27,14 @@ pub use scope::Scope;
 
 use crate::context::Context;
 use crate::queue::{FullPolicy, QueueKind, TaskQueue};
+use crate::retry::{JitterRng, RetryPolicy};
 use crate::sync::{CachePadded, Condvar, Mutex, MutexGuard, Wake};
-use crate::task::builder::Deadline;
+use crate::task::builder::TaskBody;
+use crate::task::builder::{BoxedBody, Deadline};
 use crate::task::handle::{Callback, Shared};
-use crate::task::job::{Body, Fallible, HandleJob, Job, PanicHandler, Plain, SpawnJob, Tally};
+use crate::task::job::{
+    Body, Fallible, HandleJob, Job, PanicHandler, Plain, PoolHooks, RetryJob, SpawnJob, Tally,
+};
 use crate::task::{Task, TaskHandle, TaskId};
 use crate::time::Clock;
 use crate::time::timer::Timer;
@@ -90,6 +94,7 @@ pub(crate) struct Config {
     pub(crate) panic_handler: Option<PanicHandler>,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) task_timeout: Option<Duration>,
+    pub(crate) retry_policy: Option<RetryPolicy>,
 }
 
 /// What the pool handle and its workers share.
@@ -128,8 +133,11 @@ pub(crate) struct State {
     pub(crate) closed: bool,
     /// Workers wanted; live workers above it exit.
     pub(crate) target: usize,
-    /// Worker threads that have not exited.
+    /// Workers that have not decided to exit; a worker leaving decrements it
+    /// under the lock at the moment it decides, so a shrink never overshoots.
     pub(crate) live: usize,
+    /// Worker threads not yet finished (shutdown waits for these).
+    pub(crate) threads: usize,
     /// Tasks being run.
     pub(crate) running: usize,
     /// Workers waiting on `work_cv`.
@@ -143,13 +151,15 @@ pub(crate) struct State {
     /// frees a slot wakes every waiter instead of one, lest a batch absorb
     /// the wake-up a single submitter needed.
     pub(crate) batch_waiters: usize,
+    /// Tasks waiting on the timer for a retry.
+    pub(crate) retrying: usize,
     pub(crate) idle_waiters: usize,
     pub(crate) submitted: u64,
     pub(crate) rejected: u64,
     pub(crate) next_worker_index: usize,
     pub(crate) workers: Vec<WorkerEntry>,
     /// Outcome counts and busy time of workers that have exited.
-    pub(crate) retired: [u64; 6],
+    pub(crate) retired: [u64; 7],
     pub(crate) retired_busy_nanos: u64,
     /// Threads of exited workers, for shutdown to join.
     pub(crate) exited: Vec<std::thread::JoinHandle<()>>,
@@ -183,6 +193,35 @@ enum Wait {
     /// No limit (a timeout too long for an `Instant`).
     Forever,
     Until(Instant),
+}
+
+impl PoolHooks for Inner {
+    fn timer(&self) -> Option<Arc<Timer>> {
+        Inner::timer(self)
+    }
+
+    fn retry_started(&self) {
+        self.state.lock().retrying += 1;
+    }
+
+    fn requeue(&self, job: Box<dyn Job>, priority: i32) -> Result<(), Box<dyn Job>> {
+        let mut state = self.state.lock();
+        if state.closed {
+            return Err(job);
+        }
+        state.queue.push(job, priority);
+        state.retrying -= 1;
+        self.wake_for(state);
+        Ok(())
+    }
+
+    fn retry_settled(&self) {
+        let mut state = self.state.lock();
+        state.retrying -= 1;
+        if state.idle_waiters > 0 {
+            self.idle_cv.notify_all();
+        }
+    }
 }
 
 impl Wake for Inner {
@@ -233,7 +272,7 @@ impl Inner {
     /// Called by a worker thread as it exits.
     fn worker_exited(&self, slot: &Arc<worker::WorkerSlot>) {
         let mut state = self.state.lock();
-        state.live -= 1;
+        state.threads -= 1;
         if let Some(at) = state
             .workers
             .iter()
@@ -372,14 +411,33 @@ impl Inner {
         T: Send + 'static,
         E: Send + 'static,
     {
-        let base = match &options.parent {
+        let shared = self.new_shared(
+            &options.parent,
+            options.deadline,
+            options.id,
+            options.on_complete,
+        );
+        Box::new(HandleJob { body, shared })
+    }
+
+    /// The state a task shares with its handle: its context (a child of
+    /// `parent`, with the task's or the pool's deadline) and its timeout.
+    fn new_shared<T, E>(
+        &self,
+        parent: &Option<Context>,
+        deadline: Option<Deadline>,
+        id: Option<TaskId>,
+        on_complete: Option<Callback<T, E>>,
+    ) -> Arc<Shared<T, E>>
+    where
+        T: Send + 'static,
+        E: Send + 'static,
+    {
+        let base = match parent {
             Some(parent) => parent.child(),
             None => Context::with_clock(self.clock.clone()),
         };
-        let deadline = match options
-            .deadline
-            .or(self.config.task_timeout.map(Deadline::After))
-        {
+        let deadline = match deadline.or(self.config.task_timeout.map(Deadline::After)) {
             Some(Deadline::At(at)) => Some(at),
             Some(Deadline::After(timeout)) => self.clock.now().checked_add(timeout),
             None => None,
@@ -388,13 +446,13 @@ impl Inner {
             Some(at) => base.with_deadline(at),
             None => base,
         };
-        let id = options.id.unwrap_or_else(TaskId::generate);
+        let id = id.unwrap_or_else(TaskId::generate);
         let effective = ctx.deadline();
-        let shared = Shared::new(id, ctx, Arc::clone(&self.tally), options.on_complete);
+        let shared = Shared::new(id, ctx, Arc::clone(&self.tally), on_complete);
         if let Some(at) = effective {
             self.arm_deadline(&shared, at);
         }
-        Box::new(HandleJob { body, shared })
+        shared
     }
 
     /// Schedules the timeout of a task with a deadline. Should the timer
@@ -488,17 +546,19 @@ impl Pool {
                 closed: false,
                 target: workers,
                 live: 0,
+                threads: 0,
                 running: 0,
                 sleeping: 0,
                 waking: 0,
                 room_waiters: 0,
                 batch_waiters: 0,
+                retrying: 0,
                 idle_waiters: 0,
                 submitted: 0,
                 rejected: 0,
                 next_worker_index: 0,
                 workers: Vec::with_capacity(workers),
-                retired: [0; 6],
+                retired: [0; 7],
                 retired_busy_nanos: 0,
                 exited: Vec::new(),
             }),
@@ -523,6 +583,7 @@ impl Pool {
                 panic_handler: builder.panic_handler,
                 shutdown_timeout: builder.shutdown_timeout,
                 task_timeout: builder.task_timeout,
+                retry_policy: builder.retry_policy,
             },
             timer: OnceLock::new(),
             timer_start: Mutex::new(()),
@@ -771,22 +832,69 @@ impl Pool {
             deadline,
             parent,
         } = task;
-        let job = self.inner.new_handle_job(
-            body,
-            JobOptions {
-                id,
-                on_complete,
-                deadline,
-                parent: parent.clone(),
-            },
-        );
+        let options = JobOptions {
+            id,
+            on_complete,
+            deadline,
+            parent: parent.clone(),
+        };
+        let inner = &self.inner;
+        let body = match body {
+            TaskBody::Once(body) => body,
+            TaskBody::Repeat(body, policy) => {
+                let Some(policy) = policy.or_else(|| inner.config.retry_policy.clone()) else {
+                    // No retries: one attempt, as a one-shot body.
+                    let mut body = body;
+                    let once: BoxedBody<T, E> = Box::new(move |ctx| body(ctx));
+                    return self.submit_task(Task {
+                        body: TaskBody::Once(once),
+                        id,
+                        priority,
+                        on_complete: options.on_complete,
+                        deadline,
+                        parent,
+                    });
+                };
+                let shared =
+                    inner.new_shared(&options.parent, options.deadline, id, options.on_complete);
+                let weak: Weak<dyn PoolHooks> = Arc::downgrade(inner) as Weak<dyn PoolHooks>;
+                let _ = shared.retry_hooks.set(weak);
+                let job = Box::new(RetryJob {
+                    body,
+                    shared: Arc::clone(&shared),
+                    policy: policy.clone(),
+                    priority,
+                    started: None,
+                    previous_delay: Duration::ZERO,
+                    rng: JitterRng::from_entropy(),
+                });
+                return match inner.push(job, priority, Wait::Policy) {
+                    Ok(()) => Ok(TaskHandle::new(shared)),
+                    Err((kind, job)) => {
+                        let RetryJob { body, shared, .. } = *job;
+                        Err(SubmitError::new(
+                            kind,
+                            Task {
+                                body: TaskBody::Repeat(body, Some(policy)),
+                                id,
+                                priority,
+                                on_complete: shared.take_callback(),
+                                deadline,
+                                parent,
+                            },
+                        ))
+                    }
+                };
+            }
+        };
+        let job = inner.new_handle_job(body, options);
         let shared = Arc::clone(&job.shared);
-        match self.inner.push(job, priority, Wait::Policy) {
+        match inner.push(job, priority, Wait::Policy) {
             Ok(()) => Ok(TaskHandle::new(shared)),
             Err((kind, job)) => {
                 let HandleJob { body, shared } = *job;
                 let task = Task {
-                    body,
+                    body: TaskBody::Once(body),
                     id,
                     priority,
                     on_complete: shared.take_callback(),

@@ -5,12 +5,12 @@
 use super::{Inner, State};
 use crate::context::Context;
 use crate::sync::{Backoff, CachePadded, Mutex, MutexGuard};
-use crate::task::job::{RunEnv, Tally};
+use crate::task::job::{PoolHooks, RunEnv, Tally};
 use std::cell::Cell;
 use std::io;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
 use std::thread::{self, JoinHandle};
 use std::time::Instant;
 
@@ -91,6 +91,7 @@ pub(crate) fn spawn_worker(inner: &Arc<Inner>, state: &mut State) -> io::Result<
     let for_thread = (Arc::clone(inner), Arc::clone(&slot));
     let thread = builder.spawn(move || worker_main(for_thread.0, for_thread.1))?;
     state.next_worker_index += 1;
+    state.threads += 1;
     state.workers.push(WorkerEntry {
         slot,
         thread: Some(thread),
@@ -103,11 +104,13 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
     if let Some(hook) = &inner.config.on_thread_start {
         let _ = catch_unwind(AssertUnwindSafe(|| hook(slot.index)));
     }
+    let hooks: Weak<dyn PoolHooks> = Arc::downgrade(&inner) as Weak<dyn PoolHooks>;
     let env = RunEnv {
         root: &inner.root,
         panic_handler: inner.config.panic_handler.as_ref(),
         current: &slot.current,
         tally: &slot.tally,
+        hooks: &hooks,
     };
     let mut state = inner.state.lock();
     let mut ran = false;
@@ -119,6 +122,7 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
             ran = false;
         }
         if state.live > state.target {
+            state.live -= 1;
             break;
         }
         if let Some(job) = state.queue.pop() {
@@ -159,6 +163,7 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
             inner.idle_cv.notify_all();
         }
         if state.closed {
+            state.live -= 1;
             break;
         }
         if busy {

@@ -3,11 +3,20 @@
 use super::handle::Callback;
 use super::{TaskError, TaskId};
 use crate::context::Context;
+use crate::retry::RetryPolicy;
 use std::convert::Infallible;
 use std::fmt;
 use std::time::{Duration, Instant};
 
 pub(crate) type BoxedBody<T, E> = Box<dyn FnOnce(&Context) -> Result<T, E> + Send>;
+pub(crate) type RepeatBody<T, E> = Box<dyn FnMut(&Context) -> Result<T, E> + Send>;
+
+/// A task's body: one that runs at most once, or one that may run again.
+pub(crate) enum TaskBody<T, E> {
+    Once(BoxedBody<T, E>),
+    /// With its retry policy; `None` means the pool's default.
+    Repeat(RepeatBody<T, E>, Option<RetryPolicy>),
+}
 
 /// A task with options, for [`Pool::submit_task`](crate::Pool::submit_task).
 ///
@@ -35,7 +44,7 @@ pub(crate) type BoxedBody<T, E> = Box<dyn FnOnce(&Context) -> Result<T, E> + Sen
 /// ```
 #[must_use = "a task does nothing until it is submitted"]
 pub struct Task<T, E = Infallible> {
-    pub(crate) body: BoxedBody<T, E>,
+    pub(crate) body: TaskBody<T, E>,
     pub(crate) id: Option<TaskId>,
     pub(crate) priority: i32,
     pub(crate) on_complete: Option<Callback<T, E>>,
@@ -64,7 +73,7 @@ impl<T: Send + 'static> Task<T, Infallible> {
     where
         F: FnOnce(&Context) -> T + Send + 'static,
     {
-        Task::from_boxed(Box::new(move |ctx| Ok(body(ctx))))
+        Task::from_body(TaskBody::Once(Box::new(move |ctx| Ok(body(ctx)))))
     }
 }
 
@@ -82,10 +91,71 @@ impl<T: Send + 'static, E: Send + 'static> Task<T, E> {
     where
         F: FnOnce(&Context) -> Result<T, E> + Send + 'static,
     {
-        Task::from_boxed(Box::new(body))
+        Task::from_body(TaskBody::Once(Box::new(body)))
     }
 
-    fn from_boxed(body: BoxedBody<T, E>) -> Self {
+    /// A fallible task whose body may run more than once, so a failed
+    /// attempt can be retried: under the pool's default policy
+    /// ([`Builder::retry_policy`](crate::Builder::retry_policy); none unless
+    /// set). Only such tasks are ever retried — the type of the body says so.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gosling::retry::RetryPolicy;
+    /// use gosling::{Pool, Task};
+    /// use std::time::Duration;
+    ///
+    /// let pool = Pool::builder()
+    ///     .workers(1)
+    ///     .retry_policy(RetryPolicy::with_retry(3, Duration::from_millis(1)))
+    ///     .build()?;
+    /// let mut calls = 0;
+    /// let flaky = Task::repeatable(move |_| {
+    ///     calls += 1;
+    ///     if calls < 3 { Err("busy") } else { Ok(calls) }
+    /// });
+    /// let handle = pool.submit_task(flaky).unwrap();
+    /// assert_eq!(handle.wait(), Ok(3));
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    pub fn repeatable<F>(body: F) -> Self
+    where
+        F: FnMut(&Context) -> Result<T, E> + Send + 'static,
+    {
+        Task::from_body(TaskBody::Repeat(Box::new(body), None))
+    }
+
+    /// A repeatable task (see [`repeatable`](Task::repeatable)) retried under
+    /// `policy` rather than the pool's default: the seed's `WithTaskRetry`.
+    /// A retry waits on the pool's timer — never on a worker — then re-enters
+    /// the queue with its priority; each attempt gets a fresh child context;
+    /// a task cancelled during its backoff never runs again.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gosling::retry::RetryPolicy;
+    /// use gosling::{Pool, Task, TaskError};
+    /// use std::time::Duration;
+    ///
+    /// let pool = Pool::new(1)?;
+    /// let always_down = Task::retrying(RetryPolicy::with_retry(2, Duration::ZERO), |_| Err::<(), _>("down"));
+    /// let handle = pool.submit_task(always_down).unwrap();
+    /// let id = handle.id();
+    /// # let attempts = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    /// assert_eq!(handle.wait(), Err(TaskError::Failed("down"))); // after 1 + 2 attempts
+    /// assert_eq!(pool.stats().retries, 2);
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    pub fn retrying<F>(policy: RetryPolicy, body: F) -> Self
+    where
+        F: FnMut(&Context) -> Result<T, E> + Send + 'static,
+    {
+        Task::from_body(TaskBody::Repeat(Box::new(body), Some(policy)))
+    }
+
+    fn from_body(body: TaskBody<T, E>) -> Self {
         Task {
             body,
             id: None,

@@ -14,14 +14,14 @@
 //! waiters, in that order. So counters, callbacks and waiters all see the one
 //! terminal state, and a waiter that returns sees the callback's effects.
 
-use super::job::Tally;
+use super::job::{PoolHooks, Tally};
 use super::{TaskError, TaskId, TaskStatus};
 use crate::context::{CancelReason, Context};
 use crate::sync::{Backoff, Condvar, Mutex, Wake};
 use crate::time::timer::{Timer, TimerKey};
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
@@ -32,6 +32,7 @@ pub(crate) const FAILED: u8 = 3;
 pub(crate) const PANICKED: u8 = 4;
 pub(crate) const CANCELLED: u8 = 5;
 pub(crate) const TIMED_OUT: u8 = 6;
+pub(crate) const RETRYING: u8 = 7;
 
 pub(crate) fn status_of(code: u8) -> TaskStatus {
     match code {
@@ -41,6 +42,7 @@ pub(crate) fn status_of(code: u8) -> TaskStatus {
         FAILED => TaskStatus::Failed,
         PANICKED => TaskStatus::Panicked,
         CANCELLED => TaskStatus::Cancelled,
+        RETRYING => TaskStatus::Retrying,
         _ => TaskStatus::TimedOut,
     }
 }
@@ -65,10 +67,15 @@ pub(crate) struct Shared<T, E> {
     on_complete: Mutex<Option<Callback<T, E>>>,
     /// The pool's counter for outcomes decided off the workers (cancel
     /// through the handle, timeout on the timer thread).
-    tally: Arc<Tally>,
+    pub(crate) tally: Arc<Tally>,
     /// The timer entry that times this task out at its deadline, if it has
     /// one; removed when the task ends first.
     pub(crate) deadline_entry: OnceLock<(Arc<Timer>, TimerKey)>,
+    /// Attempts started so far.
+    pub(crate) attempts: AtomicU32,
+    /// For a task that may be retried: the pool to tell when a cancellation
+    /// ends its backoff.
+    pub(crate) retry_hooks: OnceLock<Weak<dyn PoolHooks>>,
 }
 
 struct Slot<T, E> {
@@ -119,6 +126,8 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
             on_complete: Mutex::new(on_complete),
             tally,
             deadline_entry: OnceLock::new(),
+            attempts: AtomicU32::new(0),
+            retry_hooks: OnceLock::new(),
         })
     }
 
@@ -170,10 +179,22 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
     /// never run, a running one is reported timed out now and its context
     /// cancelled; whatever it returns later is discarded.
     pub(crate) fn time_out(&self) {
-        if self.transition(QUEUED, TIMED_OUT) || self.transition(RUNNING, TIMED_OUT) {
+        let from_backoff = self.transition(RETRYING, TIMED_OUT);
+        if from_backoff {
+            self.settle_retry();
+        }
+        if from_backoff || self.transition(QUEUED, TIMED_OUT) || self.transition(RUNNING, TIMED_OUT)
+        {
             self.ctx.cancel_with(CancelReason::DeadlineExceeded);
             self.tally.count_timed_out();
             self.deliver(Err(TaskError::TimedOut));
+        }
+    }
+
+    /// Tells the pool a backoff ended other than by re-queueing.
+    pub(crate) fn settle_retry(&self) {
+        if let Some(hooks) = self.retry_hooks.get().and_then(Weak::upgrade) {
+            hooks.retry_settled();
         }
     }
 
@@ -289,6 +310,24 @@ impl<T: Send + 'static, E: Send + 'static> TaskHandle<T, E> {
         self.shared.ready.load(Ordering::Acquire)
     }
 
+    /// How many times the body has started (retries included).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = gosling::Pool::new(1)?;
+    /// let handle = pool.submit(|_| ()).unwrap();
+    /// pool.wait_idle();
+    /// assert_eq!(handle.attempts(), 1);
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    #[must_use]
+    pub fn attempts(&self) -> u32 {
+        // ORDERING: a count read for information; the outcome itself is
+        // published through the result slot.
+        self.shared.attempts.load(Ordering::Acquire)
+    }
+
     /// The context the task's body receives.
     ///
     /// # Examples
@@ -305,7 +344,7 @@ impl<T: Send + 'static, E: Send + 'static> TaskHandle<T, E> {
     }
 
     /// Cancels the task. Returns true when this call prevented it from
-    /// running: it was still queued, it will never run, and its outcome is
+    /// running (again): it was queued or waiting to retry, it will never run, and its outcome is
     /// [`TaskError::Cancelled`]. Returns false when it already started or
     /// finished; a running task's context is cancelled all the same, which a
     /// cooperative body observes.
@@ -327,9 +366,13 @@ impl<T: Send + 'static, E: Send + 'static> TaskHandle<T, E> {
     /// ```
     pub fn cancel(&self) -> bool {
         let shared = &self.shared;
-        if shared.transition(QUEUED, CANCELLED) {
+        let from_backoff = shared.transition(RETRYING, CANCELLED);
+        if from_backoff || shared.transition(QUEUED, CANCELLED) {
             shared.ctx.cancel();
             shared.tally.count_cancelled();
+            if from_backoff {
+                shared.settle_retry();
+            }
             deliver_cancelled(shared);
             return true;
         }

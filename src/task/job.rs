@@ -5,19 +5,23 @@
 // queue slot. A task with a handle is a `HandleJob<B, T, E>`: the body plus
 // the `Arc` it shares with its handle.
 
-use super::builder::BoxedBody;
+use super::builder::{BoxedBody, RepeatBody};
 use super::error::panic_message;
 use super::handle::{
-    CANCELLED, FAILED, PANICKED, QUEUED, RUNNING, SUCCEEDED, Shared, TIMED_OUT, deliver_cancelled,
+    CANCELLED, FAILED, PANICKED, QUEUED, RETRYING, RUNNING, SUCCEEDED, Shared, TIMED_OUT,
+    deliver_cancelled,
 };
 use super::{TaskError, TaskId, TaskPanic};
 use crate::context::{CancelReason, Context};
+use crate::retry::{Decision, Failure, JitterRng, RetryPolicy};
 use crate::sync::Mutex;
+use crate::time::timer::Timer;
 use std::any::Any;
 use std::convert::Infallible;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
 
 pub(crate) type PanicHandler = Arc<dyn Fn(&TaskPanic) + Send + Sync>;
 
@@ -32,6 +36,8 @@ pub(crate) struct Tally {
     pub(crate) timed_out: AtomicU64,
     /// Results a body returned after its task had already timed out.
     pub(crate) late_results: AtomicU64,
+    /// Failed attempts that were scheduled for another try.
+    pub(crate) retries: AtomicU64,
 }
 
 impl Tally {
@@ -58,7 +64,7 @@ impl Tally {
         Tally::bump(&self.panicked);
     }
 
-    pub(crate) fn add_to(&self, totals: &mut [u64; 6]) {
+    pub(crate) fn add_to(&self, totals: &mut [u64; 7]) {
         // ORDERING: see `bump`.
         totals[0] += self.succeeded.load(Ordering::Relaxed);
         totals[1] += self.failed.load(Ordering::Relaxed);
@@ -66,6 +72,7 @@ impl Tally {
         totals[3] += self.cancelled.load(Ordering::Relaxed);
         totals[4] += self.timed_out.load(Ordering::Relaxed);
         totals[5] += self.late_results.load(Ordering::Relaxed);
+        totals[6] += self.retries.load(Ordering::Relaxed);
     }
 }
 
@@ -78,6 +85,24 @@ pub(crate) struct RunEnv<'a> {
     /// shutdown can cancel it.
     pub(crate) current: &'a Mutex<Option<Context>>,
     pub(crate) tally: &'a Tally,
+    /// The pool, for tasks that retry (timer, re-queueing).
+    pub(crate) hooks: &'a Weak<dyn PoolHooks>,
+}
+
+/// What a retrying task needs from its pool, without knowing the pool.
+pub(crate) trait PoolHooks: Send + Sync {
+    /// The pool's timer (started on first use), if it could be started.
+    fn timer(&self) -> Option<Arc<Timer>>;
+    /// Counts a task entering its backoff (for `wait_idle` and `stats`).
+    fn retry_started(&self);
+    /// Puts a retried task back in the queue — ignoring the capacity: it was
+    /// accepted once and is never refused for room — and counts its backoff
+    /// as over. Gives it back if the pool is closed (the caller then
+    /// abandons it and calls `retry_settled` itself).
+    fn requeue(&self, job: Box<dyn Job>, priority: i32) -> Result<(), Box<dyn Job>>;
+    /// A backoff ended other than by re-queueing (cancelled, timed out,
+    /// pool closed).
+    fn retry_settled(&self);
 }
 
 impl RunEnv<'_> {
@@ -186,21 +211,8 @@ where
 {
     fn run(self: Box<Self>, env: &RunEnv<'_>) {
         let HandleJob { body, shared } = *self;
-        if let Some(reason) = shared.ctx.reason() {
-            // Its context ended while it waited (a cancelled parent, a passed
-            // deadline): it never runs.
+        if ended_while_queued(&shared, env.tally) {
             let _ = catch_unwind(AssertUnwindSafe(move || drop(body)));
-            let (to, counter, error) = match reason {
-                CancelReason::DeadlineExceeded => {
-                    (TIMED_OUT, &env.tally.timed_out, TaskError::TimedOut)
-                }
-                CancelReason::Shutdown => (CANCELLED, &env.tally.cancelled, TaskError::ShutDown),
-                _ => (CANCELLED, &env.tally.cancelled, TaskError::Cancelled),
-            };
-            if shared.transition(QUEUED, to) {
-                Tally::bump(counter);
-                shared.deliver(Err(error));
-            }
             return;
         }
         if !shared.transition(QUEUED, RUNNING) {
@@ -208,6 +220,7 @@ where
             let _ = catch_unwind(AssertUnwindSafe(move || drop(body)));
             return;
         }
+        shared.attempts.store(1, Ordering::Release);
         *env.current.lock() = Some(shared.ctx.clone());
         let outcome = catch_unwind(AssertUnwindSafe(|| body.call(&shared.ctx)));
         *env.current.lock() = None;
@@ -236,15 +249,7 @@ where
                 )
             }
         };
-        if shared.transition(RUNNING, to) {
-            Tally::bump(counter);
-            shared.deliver(result);
-        } else {
-            // Timed out while running: the outcome is final; this value is
-            // dropped here, and counted.
-            Tally::bump(&env.tally.late_results);
-            let _ = catch_unwind(AssertUnwindSafe(move || drop(result)));
-        }
+        finish(&shared, env.tally, to, counter, result);
     }
 
     fn abandon(self: Box<Self>, tally: &Tally) -> bool {
@@ -257,5 +262,260 @@ where
             return true;
         }
         false
+    }
+}
+
+/// Before starting a queued task: if its context already ended (a cancelled
+/// parent, a passed deadline, a shutdown), ends it without running; true
+/// when it must not run.
+fn ended_while_queued<T: Send + 'static, E: Send + 'static>(
+    shared: &Shared<T, E>,
+    tally: &Tally,
+) -> bool {
+    let Some(reason) = shared.ctx.reason() else {
+        return false;
+    };
+    let (to, counter, error) = match reason {
+        CancelReason::DeadlineExceeded => (TIMED_OUT, &tally.timed_out, TaskError::TimedOut),
+        CancelReason::Shutdown => (CANCELLED, &tally.cancelled, TaskError::ShutDown),
+        _ => (CANCELLED, &tally.cancelled, TaskError::Cancelled),
+    };
+    if shared.transition(QUEUED, to) {
+        Tally::bump(counter);
+        shared.deliver(Err(error));
+    }
+    true
+}
+
+/// The terminal transition after a body returned: count and deliver, or, if
+/// the task timed out meanwhile, drop the value and count it as late.
+fn finish<T: Send + 'static, E: Send + 'static>(
+    shared: &Shared<T, E>,
+    tally: &Tally,
+    to: u8,
+    counter: &AtomicU64,
+    result: Result<T, TaskError<E>>,
+) {
+    if to != TIMED_OUT && shared.ctx.reason() == Some(CancelReason::DeadlineExceeded) {
+        // Returned past the deadline, before the timer got to it: as late as
+        // if the timer had been first.
+        shared.time_out();
+    }
+    if shared.transition(RUNNING, to) {
+        Tally::bump(counter);
+        shared.deliver(result);
+    } else {
+        // Timed out while running: the outcome is final; this value is
+        // dropped here, and counted.
+        Tally::bump(&tally.late_results);
+        let _ = catch_unwind(AssertUnwindSafe(move || drop(result)));
+    }
+}
+
+/// A task whose body may run again: on a retryable failure it waits on the
+/// pool's timer, then re-enters the queue with its priority.
+pub(crate) struct RetryJob<T, E> {
+    pub(crate) body: RepeatBody<T, E>,
+    pub(crate) shared: Arc<Shared<T, E>>,
+    pub(crate) policy: RetryPolicy,
+    pub(crate) priority: i32,
+    /// When the first attempt started (for the policy's elapsed-time limit).
+    pub(crate) started: Option<Instant>,
+    pub(crate) previous_delay: Duration,
+    pub(crate) rng: JitterRng,
+}
+
+impl<T, E> Job for RetryJob<T, E>
+where
+    T: Send + 'static,
+    E: Send + 'static,
+{
+    fn run(mut self: Box<Self>, env: &RunEnv<'_>) {
+        let shared = Arc::clone(&self.shared);
+        if ended_while_queued(&shared, env.tally) {
+            let _ = catch_unwind(AssertUnwindSafe(move || drop(self)));
+            return;
+        }
+        if !shared.transition(QUEUED, RUNNING) {
+            let _ = catch_unwind(AssertUnwindSafe(move || drop(self)));
+            return;
+        }
+        let clock = shared.ctx.clock().clone();
+        let started = *self.started.get_or_insert_with(|| clock.now());
+        // ORDERING: Release pairs with the Acquire in `TaskHandle::attempts`.
+        let attempt = shared.attempts.fetch_add(1, Ordering::AcqRel) + 1;
+        // A fresh child context per attempt; cancelling the task's context
+        // reaches it.
+        let ctx = shared.ctx.child();
+        *env.current.lock() = Some(ctx.clone());
+        let body = &mut self.body;
+        let outcome = catch_unwind(AssertUnwindSafe(|| body(&ctx)));
+        *env.current.lock() = None;
+        drop(ctx);
+        let (failure_is_panic, result) = match outcome {
+            Ok(Ok(value)) => {
+                finish(
+                    &shared,
+                    env.tally,
+                    SUCCEEDED,
+                    &env.tally.succeeded,
+                    Ok(value),
+                );
+                return;
+            }
+            Ok(Err(error)) => (false, Err(error)),
+            Err(payload) => (true, Ok(env.report_panic(Some(shared.id), payload))),
+        };
+        // Failed. Cancelled meanwhile: that is the outcome.
+        if let Some(reason) = shared.ctx.reason() {
+            let (to, counter, error) = match reason {
+                CancelReason::DeadlineExceeded => {
+                    (TIMED_OUT, &env.tally.timed_out, TaskError::TimedOut)
+                }
+                CancelReason::Shutdown => (CANCELLED, &env.tally.cancelled, TaskError::ShutDown),
+                _ => (CANCELLED, &env.tally.cancelled, TaskError::Cancelled),
+            };
+            finish(&shared, env.tally, to, counter, Err(error));
+            return;
+        }
+        let decision = {
+            let failure = match (&result, failure_is_panic) {
+                (_, true) => Failure::Panic,
+                (Err(error), false) => Failure::Error(error as &dyn std::any::Any),
+                (Ok(_), false) => Failure::Panic,
+            };
+            let elapsed = clock.now().saturating_duration_since(started);
+            self.policy.decide(
+                attempt,
+                &failure,
+                elapsed,
+                self.previous_delay,
+                &mut self.rng,
+            )
+        };
+        let delay = match decision {
+            Decision::RetryAfter(delay) => delay,
+            _ => {
+                let (to, counter, error) = match result {
+                    Err(error) => (FAILED, &env.tally.failed, TaskError::Failed(error)),
+                    Ok(message) => (PANICKED, &env.tally.panicked, TaskError::Panicked(message)),
+                };
+                finish(&shared, env.tally, to, counter, Err(error));
+                return;
+            }
+        };
+        drop(result);
+        self.schedule_retry(env, delay, &clock);
+    }
+
+    fn abandon(self: Box<Self>, tally: &Tally) -> bool {
+        let shared = Arc::clone(&self.shared);
+        let _ = catch_unwind(AssertUnwindSafe(move || drop(self)));
+        if shared.transition(QUEUED, CANCELLED) {
+            shared.ctx.cancel_with(CancelReason::Shutdown);
+            tally.count_cancelled();
+            deliver_cancelled(&shared);
+            return true;
+        }
+        false
+    }
+}
+
+impl<T: Send + 'static, E: Send + 'static> RetryJob<T, E> {
+    fn schedule_retry(
+        mut self: Box<Self>,
+        env: &RunEnv<'_>,
+        delay: Duration,
+        clock: &crate::time::Clock,
+    ) {
+        let shared = Arc::clone(&self.shared);
+        let Some(hooks) = env.hooks.upgrade() else {
+            // The pool is gone: nothing can run the retry.
+            finish_shutdown(&shared, env.tally);
+            return;
+        };
+        let Some(timer) = hooks.timer() else {
+            finish_shutdown(&shared, env.tally);
+            return;
+        };
+        if !shared.transition(RUNNING, RETRYING) {
+            // Timed out during the attempt: final already.
+            Tally::bump(&env.tally.late_results);
+            return;
+        }
+        hooks.retry_started();
+        Tally::bump(&env.tally.retries);
+        self.previous_delay = delay;
+        let at = clock
+            .now()
+            .checked_add(delay)
+            .unwrap_or_else(|| clock.now());
+        let mut pending = PendingRetry {
+            job: Some(self),
+            hooks: env.hooks.clone(),
+        };
+        let fire = Box::new(move || pending.fire());
+        if timer.schedule(at, fire).is_none() {
+            // The timer is stopped (the pool shut down): the closure, and the
+            // `PendingRetry` in it, were dropped, which ended the task.
+            debug_assert!(shared.state() != RETRYING);
+        }
+    }
+}
+
+/// A retry waiting on the timer. Fired, it re-queues the task; dropped
+/// unfired (the timer stopped with the pool), it ends the task
+/// `Cancelled`/`ShutDown` — so a pending retry is never lost.
+struct PendingRetry<T: Send + 'static, E: Send + 'static> {
+    job: Option<Box<RetryJob<T, E>>>,
+    hooks: Weak<dyn PoolHooks>,
+}
+
+impl<T: Send + 'static, E: Send + 'static> PendingRetry<T, E> {
+    fn fire(&mut self) {
+        let Some(job) = self.job.take() else {
+            return;
+        };
+        let shared = Arc::clone(&job.shared);
+        if !shared.transition(RETRYING, QUEUED) {
+            // Cancelled or timed out during the backoff; settled there.
+            return;
+        }
+        let priority = job.priority;
+        let Some(hooks) = self.hooks.upgrade() else {
+            let _ = shared.transition(QUEUED, RETRYING);
+            self.job = Some(job);
+            return; // dropping `self` ends it
+        };
+        if let Err(job) = hooks.requeue(job, priority) {
+            job.abandon(&shared.tally);
+            hooks.retry_settled();
+        }
+    }
+}
+
+impl<T: Send + 'static, E: Send + 'static> Drop for PendingRetry<T, E> {
+    fn drop(&mut self) {
+        let Some(job) = self.job.take() else {
+            return;
+        };
+        let shared = &job.shared;
+        if shared.transition(RETRYING, CANCELLED) {
+            shared.ctx.cancel_with(CancelReason::Shutdown);
+            shared.tally.count_cancelled();
+            if let Some(hooks) = self.hooks.upgrade() {
+                hooks.retry_settled();
+            }
+            deliver_cancelled(shared);
+        }
+    }
+}
+
+/// Ends a running task that cannot be retried because its pool is gone.
+fn finish_shutdown<T: Send + 'static, E: Send + 'static>(shared: &Shared<T, E>, tally: &Tally) {
+    if shared.transition(RUNNING, CANCELLED) {
+        shared.ctx.cancel_with(CancelReason::Shutdown);
+        Tally::bump(&tally.cancelled);
+        deliver_cancelled(shared);
     }
 }

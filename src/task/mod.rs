@@ -94,6 +94,8 @@ impl fmt::Display for TaskId {
 ///
 /// ```text
 ///  Queued ─► Running ─► Succeeded | Failed | Panicked | TimedOut
+///    │  ▲       │
+///    │  └─ Retrying ◄┘  (a repeatable task's backoff, on the pool's timer)
 ///    └────────────────► Cancelled (never ran, or failed after its context was cancelled)
 /// ```
 ///
@@ -128,6 +130,8 @@ pub enum TaskStatus {
     Cancelled,
     /// Its deadline passed.
     TimedOut,
+    /// An attempt failed; the next waits for its backoff on the pool's timer.
+    Retrying,
 }
 
 impl TaskStatus {
@@ -142,7 +146,10 @@ impl TaskStatus {
     /// ```
     #[must_use]
     pub const fn is_terminal(self) -> bool {
-        !matches!(self, TaskStatus::Queued | TaskStatus::Running)
+        !matches!(
+            self,
+            TaskStatus::Queued | TaskStatus::Running | TaskStatus::Retrying
+        )
     }
 }
 
@@ -156,6 +163,7 @@ impl fmt::Display for TaskStatus {
             TaskStatus::Panicked => "panicked",
             TaskStatus::Cancelled => "cancelled",
             TaskStatus::TimedOut => "timed out",
+            TaskStatus::Retrying => "retrying",
         })
     }
 }

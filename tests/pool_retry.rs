@@ -1,0 +1,238 @@
+//! Retries inside the pool: backoffs wait on the pool's timer (driven here by
+//! a manual clock), never on a worker.
+
+use gosling::retry::RetryPolicy;
+use gosling::time::ManualClock;
+use gosling::{Pool, QueueKind, Task, TaskError, TaskStatus};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
+
+fn wait_for_status<T: Send + 'static, E: Send + 'static>(
+    handle: &gosling::TaskHandle<T, E>,
+    status: TaskStatus,
+) {
+    // Polls a condition that must become true; bounded so a bug fails loudly.
+    for _ in 0..10_000_000 {
+        if handle.status() == status {
+            return;
+        }
+        std::thread::yield_now();
+    }
+    panic!("task never reached {status:?}; it is {:?}", handle.status());
+}
+
+#[test]
+fn a_repeatable_task_without_a_policy_runs_once() {
+    let pool = Pool::new(1).unwrap();
+    let calls = Arc::new(AtomicU32::new(0));
+    let counted = Arc::clone(&calls);
+    let handle = pool
+        .submit_task(Task::repeatable(move |_| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            Err::<(), _>("no")
+        }))
+        .unwrap();
+    assert_eq!(handle.wait(), Err(TaskError::Failed("no")));
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert_eq!(pool.stats().retries, 0);
+}
+
+#[test]
+fn exhausted_retries_fail_with_the_attempt_count() {
+    let manual = ManualClock::new();
+    let pool = Pool::builder()
+        .workers(1)
+        .clock(manual.clock())
+        .retry_policy(RetryPolicy::with_retry(3, Duration::from_secs(1)))
+        .build()
+        .unwrap();
+    let handle = pool
+        .submit_task(Task::repeatable(|_| Err::<(), _>("still down")))
+        .unwrap();
+    for attempt in 1..=3 {
+        // Attempt `attempt` failed and its retry waits on the timer.
+        for _ in 0..10_000_000 {
+            if handle.attempts() == attempt && handle.status() == TaskStatus::Retrying {
+                break;
+            }
+            std::thread::yield_now();
+        }
+        assert_eq!(handle.status(), TaskStatus::Retrying);
+        manual.advance(Duration::from_secs(3600));
+    }
+    let attempts = loop {
+        if handle.is_finished() {
+            break handle.attempts();
+        }
+        std::thread::yield_now();
+    };
+    assert_eq!(attempts, 4, "one attempt plus three retries");
+    assert_eq!(handle.wait(), Err(TaskError::Failed("still down")));
+    pool.wait_idle();
+    let stats = pool.stats();
+    assert_eq!((stats.retries, stats.failed, stats.retrying), (3, 1, 0));
+    assert_eq!(stats.submitted, stats.finished());
+}
+
+#[test]
+fn cancel_during_backoff_ends_cancelled_and_the_body_never_runs_again() {
+    let manual = ManualClock::new();
+    let pool = Pool::builder()
+        .workers(1)
+        .clock(manual.clock())
+        .build()
+        .unwrap();
+    let calls = Arc::new(AtomicU32::new(0));
+    let counted = Arc::clone(&calls);
+    let handle = pool
+        .submit_task(Task::retrying(
+            RetryPolicy::with_retry(5, Duration::from_secs(10)),
+            move |_| {
+                counted.fetch_add(1, Ordering::SeqCst);
+                Err::<(), _>("flaky")
+            },
+        ))
+        .unwrap();
+    wait_for_status(&handle, TaskStatus::Retrying);
+    assert!(
+        handle.cancel(),
+        "cancelling during the backoff prevents the next run"
+    );
+    manual.advance(Duration::from_secs(3600));
+    pool.wait_idle();
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert_eq!(handle.wait(), Err(TaskError::Cancelled));
+    let stats = pool.stats();
+    assert_eq!((stats.cancelled, stats.retries, stats.retrying), (1, 1, 0));
+}
+
+#[test]
+fn a_retried_task_keeps_its_priority() {
+    let manual = ManualClock::new();
+    let pool = Pool::builder()
+        .workers(1)
+        .queue(QueueKind::Priority)
+        .clock(manual.clock())
+        .build()
+        .unwrap();
+    let order = Arc::new(Mutex::new(Vec::new()));
+    // Hold the only worker while the queue fills.
+    let (release, gate) = mpsc::channel::<()>();
+    let (entered_tx, entered) = mpsc::channel();
+    pool.spawn(move |_| {
+        entered_tx.send(()).unwrap();
+        let _ = gate.recv();
+    })
+    .unwrap();
+    entered.recv().unwrap();
+
+    let log = Arc::clone(&order);
+    let mut attempt = 0;
+    let urgent = pool
+        .submit_task(
+            Task::retrying(
+                RetryPolicy::with_retry(1, Duration::from_secs(5)),
+                move |_| {
+                    attempt += 1;
+                    log.lock().unwrap().push(format!("urgent#{attempt}"));
+                    if attempt == 1 {
+                        Err("first try fails")
+                    } else {
+                        Ok(())
+                    }
+                },
+            )
+            .priority(10),
+        )
+        .unwrap();
+    // The low-priority task holds the worker while the retry comes due.
+    let (low_release, low_gate) = mpsc::channel::<()>();
+    let (low_entered_tx, low_entered) = mpsc::channel();
+    let log = Arc::clone(&order);
+    pool.submit_task(Task::new(move |_| {
+        log.lock().unwrap().push("low-a".to_string());
+        low_entered_tx.send(()).unwrap();
+        let _ = low_gate.recv();
+    }))
+    .unwrap();
+    let log = Arc::clone(&order);
+    pool.submit_task(Task::new(move |_| {
+        log.lock().unwrap().push("low-b".to_string())
+    }))
+    .unwrap();
+
+    release.send(()).unwrap();
+    low_entered.recv().unwrap(); // urgent#1 failed and is waiting; low-a runs
+    wait_for_status(&urgent, TaskStatus::Retrying);
+    manual.advance(Duration::from_secs(5)); // the retry re-enters the queue (priority 10)
+    wait_for_status(&urgent, TaskStatus::Queued);
+    low_release.send(()).unwrap();
+    assert_eq!(urgent.wait(), Ok(()));
+    pool.wait_idle();
+    assert_eq!(
+        *order.lock().unwrap(),
+        ["urgent#1", "low-a", "urgent#2", "low-b"],
+        "the retry must start before the queued low-priority task"
+    );
+}
+
+#[test]
+fn panics_are_retried_only_when_the_policy_says_so() {
+    let pool = Pool::builder().workers(1).build().unwrap();
+    let mut first = true;
+    let handle = pool
+        .submit_task(Task::retrying(
+            RetryPolicy::with_retry(2, Duration::ZERO).retry_panics(true),
+            move |_| {
+                if std::mem::take(&mut first) {
+                    panic!("transient");
+                }
+                Ok::<_, ()>("recovered")
+            },
+        ))
+        .unwrap();
+    assert_eq!(handle.wait(), Ok("recovered"));
+
+    let handle = pool
+        .submit_task(Task::retrying(
+            RetryPolicy::with_retry(2, Duration::ZERO),
+            |_| -> Result<(), ()> { panic!("fatal") },
+        ))
+        .unwrap();
+    assert_eq!(handle.wait(), Err(TaskError::Panicked("fatal".to_string())));
+    assert_eq!(pool.stats().panicked, 1);
+}
+
+#[test]
+fn a_non_retryable_error_stops_at_once() {
+    let pool = Pool::new(1).unwrap();
+    let policy = RetryPolicy::with_retry(5, Duration::ZERO).retry_if(|e: &&str| *e != "fatal");
+    let handle = pool
+        .submit_task(Task::retrying(policy, |_| Err::<(), _>("fatal")))
+        .unwrap();
+    assert_eq!(handle.wait(), Err(TaskError::Failed("fatal")));
+    assert_eq!(pool.stats().retries, 0);
+}
+
+#[test]
+fn a_pending_retry_is_cancelled_by_shutdown() {
+    let manual = ManualClock::new();
+    let pool = Pool::builder()
+        .workers(1)
+        .clock(manual.clock())
+        .build()
+        .unwrap();
+    let handle = pool
+        .submit_task(Task::retrying(
+            RetryPolicy::with_retry(3, Duration::from_secs(60)),
+            |_| Err::<(), _>("down"),
+        ))
+        .unwrap();
+    wait_for_status(&handle, TaskStatus::Retrying);
+    pool.shutdown(Duration::from_secs(5)).unwrap();
+    manual.advance(Duration::from_secs(60));
+    assert!(handle.wait().unwrap_err().is_cancelled());
+    let stats = pool.stats();
+    assert_eq!(stats.submitted, stats.finished());
+}
