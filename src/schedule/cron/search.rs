@@ -17,6 +17,10 @@ use crate::schedule::zone::TimeZone;
 /// years); past it the search reports `None` rather than loop.
 const MAX_SEGMENTS: u32 = 20_000;
 
+/// More than the largest difference between two UTC offsets (±26 h): wall
+/// clocks never move back by more across any number of transitions.
+const SHIFT: i64 = 3 * 86_400;
+
 /// The first firing instant strictly after Unix second `after`.
 #[inline]
 pub(crate) fn next_after(spec: &Spec, after: i64, tz: &TimeZone) -> Option<i64> {
@@ -52,8 +56,10 @@ fn next_zoned(spec: &Spec, after: i64, tz: &TimeZone) -> Option<i64> {
         }
         match spec.next_local(lower) {
             Some(c) if seg.end == i64::MAX || c < seg.end + off => return Some(c - off),
-            None if seg.end == i64::MAX => return None,
-            _ => {}
+            Some(_) => {}
+            // Later wall clocks never read more than SHIFT before `lower`.
+            None if seg.end == i64::MAX || spec.next_local(lower - SHIFT).is_none() => return None,
+            None => {}
         }
         if seg.end >= MAX_UNIX {
             return None;
@@ -89,8 +95,11 @@ pub(crate) fn prev_before(spec: &Spec, before: i64, tz: &TimeZone) -> Option<i64
         };
         match spec.prev_local(x + off) {
             Some(c) if c >= floor => return Some(c - off),
-            None if seg.start == i64::MIN => return None,
-            _ => {}
+            Some(_) => {}
+            None if seg.start == i64::MIN || spec.prev_local(x + off + SHIFT).is_none() => {
+                return None;
+            }
+            None => {}
         }
         if seg.start == i64::MIN || seg.start <= MIN_UNIX {
             return None;
