@@ -3,7 +3,9 @@
 //! civil time ("local seconds": seconds since 1970-01-01T00:00:00 on the
 //! zone's wall clock). Time zones are applied one level up, in `search.rs`.
 
-use crate::schedule::civil::{DAY, civil_from_days, days_from_civil, days_in_month, weekday};
+use crate::schedule::civil::{
+    DAY, MAX_UNIX, civil_from_days, days_from_civil, days_in_month, weekday,
+};
 
 /// Years a year field can name.
 pub(crate) const YEAR_MIN: u32 = 1;
@@ -46,6 +48,11 @@ pub(crate) struct Spec {
     pub(crate) days_and: bool,
     /// The hour field is restricted: a fixed wall-time job for DST purposes.
     pub(crate) wall_time: bool,
+    /// Every day matches (no year, month or day restriction): the search
+    /// needs only the time of day.
+    pub(crate) all_days: bool,
+    /// The first matching second of a day.
+    pub(crate) first_tod: i64,
 }
 
 #[inline]
@@ -239,9 +246,48 @@ impl Spec {
         })
     }
 
+    /// The first matching time of day at or after second `sod` of a day.
+    #[inline]
+    pub(crate) fn next_tod(&self, sod: i64) -> Option<i64> {
+        let (mut h, mut m, mut s) = (sod / 3600, sod / 60 % 60, sod % 60);
+        loop {
+            let nh = next_bit(self.hours, h)?;
+            if nh != h {
+                (h, m, s) = (nh, 0, 0);
+            }
+            if let Some(nm) = next_bit(self.minutes, m) {
+                if nm != m {
+                    (m, s) = (nm, 0);
+                }
+                if let Some(ns) = next_bit(self.seconds, s) {
+                    return Some(h * 3600 + m * 60 + ns);
+                }
+                if let Some(nm) = next_bit(self.minutes, m + 1) {
+                    return Some(h * 3600 + nm * 60 + i64::from(self.seconds.trailing_zeros()));
+                }
+            }
+            (h, m, s) = (h + 1, 0, 0);
+        }
+    }
+
     /// The first matching civil time strictly after `after` (local
     /// seconds), or `None` past year 9999.
+    #[inline]
     pub(crate) fn next_local(&self, after: i64) -> Option<i64> {
+        if self.all_days {
+            // Fast path: only the time of day matters.
+            let t = after.checked_add(1)?;
+            let (days, sod) = (t.div_euclid(DAY), t.rem_euclid(DAY));
+            let r = match self.next_tod(sod) {
+                Some(tod) => days * DAY + tod,
+                None => (days + 1) * DAY + self.first_tod,
+            };
+            return (r <= MAX_UNIX).then_some(r);
+        }
+        self.next_local_slow(after)
+    }
+
+    fn next_local_slow(&self, after: i64) -> Option<i64> {
         let t = after.checked_add(1)?;
         let (mut y, mut m, mut d) = civil_from_days(t.div_euclid(DAY));
         let sod = t.rem_euclid(DAY);
@@ -417,6 +463,34 @@ impl Spec {
                         }
                     }
                 }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::parse::parse;
+
+    #[test]
+    fn fast_path_agrees_with_general_search() {
+        let exprs = [
+            "0 */5 * * * *",
+            "*/7 3-5 * * * *",
+            "59 59 23 * * *",
+            "0 0 0 * * *",
+            "10-40/7 * 2,20 * * *",
+        ];
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for e in exprs {
+            let spec = parse(e, false).unwrap();
+            assert!(spec.all_days, "{e}");
+            for _ in 0..2000 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let t = (x % 8_000_000_000) as i64 - 4_000_000_000;
+                assert_eq!(spec.next_local(t), spec.next_local_slow(t), "{e} at {t}");
             }
         }
     }

@@ -601,6 +601,8 @@ pub(crate) fn parse(src: &str, days_and: bool) -> Result<Spec, CronError> {
         years: None,
         days_and,
         wall_time: true,
+        all_days: false,
+        first_tod: 0,
     };
     for (&field, &(start, end)) in fields.iter().zip(&tokens) {
         let mut p = FieldParser {
@@ -649,6 +651,9 @@ pub(crate) fn parse(src: &str, days_and: bool) -> Result<Spec, CronError> {
             }
         }
     }
+    spec.all_days = spec.years.is_none() && spec.months == 0x1ffe && spec.dom_star && spec.dow_star;
+    // Every time field has at least one value, so a day has a first match.
+    spec.first_tod = spec.next_tod(0).unwrap_or(0);
     if !spec.can_fire() {
         return Err(CronError::new(CronErrorKind::NeverFires, None, 0));
     }
