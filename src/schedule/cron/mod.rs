@@ -141,7 +141,15 @@ impl CronParser {
 /// expressions.
 ///
 /// When both day fields are restricted, a day matches if either does (as
-/// in POSIX cron); [`CronParser::day_match`] selects "both".
+/// in POSIX cron); [`CronParser::day_match`] selects "both". A day field
+/// counts as restricted unless it is exactly `*` or `?` (so `*/2` is
+/// restricted, unlike Vixie cron, which looks only at the first character).
+///
+/// An expression that can match no date at all (`0 0 30 2 *`) is rejected
+/// by the parser with [`CronErrorKind::NeverFires`]; one that has simply
+/// stopped firing (a year field in the past) parses, and its searches
+/// return `None`. Searches never loop: they stop at the year 9999 (and at
+/// the year 1 going backwards).
 ///
 /// # Time zones and daylight saving time
 ///
@@ -149,7 +157,8 @@ impl CronParser {
 /// search. When clocks jump forward, a job with a restricted hour field
 /// whose wall time falls in the skipped interval fires once, at the jump
 /// (right after the gap); when clocks go back, it fires only the first time
-/// its wall time comes round. A job whose hour field is `*` follows real
+/// its wall time comes round. Hour steps (`0 */2 * * *`) count as
+/// restricted hours. A job whose hour field is `*` follows real
 /// elapsed time instead: skipped minutes do not fire, repeated minutes fire
 /// again (`*/15 * * * *` fires every 15 real minutes through both). Results
 /// are strictly increasing in real time.
