@@ -100,8 +100,42 @@ impl Tzif {
         let tz_string = &rest[1..1 + close];
         if !tz_string.is_empty() {
             tz.footer = Some(PosixTz::parse(tz_string).ok_or("invalid TZ string in footer")?);
+            tz.extend_with_footer();
         }
         Ok(tz)
+    }
+
+    /// Appends the footer rule's transitions up to 2200 to the table, so
+    /// that lookups there are a binary search rather than a rule
+    /// evaluation (slim files stop their table at the current rule's
+    /// start). Later instants still use the rule.
+    fn extend_with_footer(&mut self) {
+        const UNTIL: i64 = 7_258_118_400; // 2200-01-01T00:00:00Z
+        let (Some(rule), Some(&last)) = (self.footer.clone(), self.transitions.last()) else {
+            return;
+        };
+        let mut x = last;
+        while self.transitions.len() < 8192 {
+            let seg = rule.segment(x);
+            if seg.end == i64::MAX || seg.end >= UNTIL || seg.end <= x {
+                break;
+            }
+            let ty = LocalType {
+                offset: seg.next_offset,
+                is_dst: rule.is_dst_at(seg.end),
+            };
+            let index = match self.types.iter().position(|t| *t == ty) {
+                Some(i) => i,
+                None if self.types.len() < 256 => {
+                    self.types.push(ty);
+                    self.types.len() - 1
+                }
+                None => break,
+            };
+            self.transitions.push(seg.end);
+            self.type_of.push(index as u8);
+            x = seg.end;
+        }
     }
 
     fn block(b: &[u8], at: usize, c: &Counts, tsize: usize) -> Result<(Tzif, usize), &'static str> {
