@@ -349,3 +349,49 @@ fn local_zone_loads() {
     let tz = TimeZone::local().unwrap();
     assert!(!tz.name().is_empty());
 }
+
+#[test]
+fn versions_3_and_4_headers_are_read() {
+    if !have_zoneinfo() {
+        return;
+    }
+    let bytes = std::fs::read(Path::new(ZONEINFO).join("America/Nuuk"))
+        .or_else(|_| std::fs::read(Path::new(ZONEINFO).join("America/Godthab")))
+        .unwrap();
+    let reference = TimeZone::from_tzif_bytes("nuuk", &bytes).unwrap();
+    let count =
+        |i: usize| u32::from_be_bytes(bytes[20 + 4 * i..24 + 4 * i].try_into().unwrap()) as usize;
+    let v1_len = 44 + count(3) * 5 + count(4) * 6 + count(5) + count(2) * 8 + count(1) + count(0);
+    for version in [b'3', b'4'] {
+        let mut b = bytes.clone();
+        b[4] = version;
+        b[v1_len + 4] = version;
+        let tz = TimeZone::from_tzif_bytes("nuuk", &b).unwrap();
+        // Through 2300: the footer's version 3 rule (negative switch times
+        // in recent tzdata) is evaluated past the table.
+        for t in (0..10_000_000_000i64).step_by(86_400 * 13 + 1_801) {
+            assert_eq!(tz.offset_at_unix(t), reference.offset_at_unix(t));
+        }
+    }
+    // An unknown version byte is refused.
+    let mut b = bytes.clone();
+    b[4] = b'x';
+    assert!(matches!(
+        TimeZone::from_tzif_bytes("nuuk", &b),
+        Err(ZoneError::Corrupt { .. })
+    ));
+}
+
+#[test]
+fn footer_rule_matches_zdump_far_future() {
+    // Past 2200 the rule is evaluated directly: spot-check New York in 2250
+    // (second Sunday of March, first Sunday of November).
+    let Ok(ny) = TimeZone::named("America/New_York") else {
+        return;
+    };
+    let before = DateTime::new(2250, 3, 10, 6, 59, 59).unwrap().to_unix();
+    // 2250-03-10 is the second Sunday of March 2250.
+    assert_eq!(DateTime::new(2250, 3, 10, 0, 0, 0).unwrap().weekday(), 0);
+    assert_eq!(ny.offset_at_unix(before), -5 * 3600);
+    assert_eq!(ny.offset_at_unix(before + 1), -4 * 3600);
+}
