@@ -395,3 +395,16 @@ fn footer_rule_matches_zdump_far_future() {
     assert_eq!(ny.offset_at_unix(before), -5 * 3600);
     assert_eq!(ny.offset_at_unix(before + 1), -4 * 3600);
 }
+
+#[test]
+fn constant_zones_behave_like_fixed_offsets() {
+    let Ok(gmt5) = TimeZone::named("Etc/GMT+5") else {
+        return;
+    };
+    assert_eq!(gmt5.offset_at_unix(0), -5 * 3600);
+    assert_eq!(gmt5.offset_at_unix(4_000_000_000), -5 * 3600);
+    assert!(!gmt5.is_dst_unix(0));
+    assert_eq!(gmt5.name(), "Etc/GMT+5");
+    let rule = TimeZone::from_posix_rule("<+0545>-5:45").unwrap();
+    assert_eq!(rule.offset_at_unix(0), 5 * 3600 + 45 * 60);
+}

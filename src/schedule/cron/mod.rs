@@ -163,7 +163,9 @@ impl CronParser {
 /// again (`*/15 * * * *` fires every 15 real minutes through both). Results
 /// are strictly increasing in real time.
 ///
-/// `Cron` is `Send + Sync` and cheap to clone.
+/// `Cron` is `Send + Sync` and cheap to clone. Two `Cron`s are equal when
+/// they compile to the same schedule (`0 0 * * 0` equals `0 0 * * SUN`),
+/// whatever their text; `Display` writes the text as given.
 ///
 /// # Examples
 ///

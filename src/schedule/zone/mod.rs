@@ -377,8 +377,13 @@ impl TimeZone {
             name: name.to_string(),
             reason,
         })?;
+        // A zone that never changes offset takes the fixed-offset fast path.
+        let kind = match tz.constant_offset() {
+            Some(offset) => Kind::Fixed(offset),
+            None => Kind::Rules(Arc::new(tz)),
+        };
         Ok(TimeZone {
-            kind: Kind::Rules(Arc::new(tz)),
+            kind,
             name: Arc::from(name),
         })
     }
@@ -405,8 +410,13 @@ impl TimeZone {
         let parsed = PosixTz::parse(rule.as_bytes()).ok_or_else(|| ZoneError::InvalidRule {
             rule: rule.to_string(),
         })?;
+        let tz = Tzif::from_posix(parsed);
+        let kind = match tz.constant_offset() {
+            Some(offset) => Kind::Fixed(offset),
+            None => Kind::Rules(Arc::new(tz)),
+        };
         Ok(TimeZone {
-            kind: Kind::Rules(Arc::new(Tzif::from_posix(parsed))),
+            kind,
             name: Arc::from(rule),
         })
     }

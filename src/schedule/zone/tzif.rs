@@ -218,6 +218,12 @@ impl Tzif {
         }
     }
 
+    /// The single offset of a zone that never changes (`Etc/GMT+5`, `UTC`).
+    pub(crate) fn constant_offset(&self) -> Option<i32> {
+        let seg = self.segment(0);
+        (seg.start == i64::MIN && seg.end == i64::MAX && !self.is_dst(0)).then_some(seg.offset)
+    }
+
     fn type_offset(&self, i: usize) -> i32 {
         self.types[usize::from(self.type_of[i])].offset
     }
