@@ -199,6 +199,22 @@
 //! assert_eq!(fallback.call_through(&breaker, || Ok("fresh")), "fresh");
 //! assert_eq!(fallback.call_through(&breaker, || Err("down")), "cached");
 //! ```
+//!
+//! ## Schedules: cron expressions and time zones
+//!
+//! [`schedule::Cron`] parses 5-, 6- and 7-field cron expressions (seconds,
+//! names, `L`, `W`, `#`, `@daily`…) and finds when they fire in a
+//! [`schedule::TimeZone`] read from the system's zoneinfo database, with
+//! documented behaviour across daylight-saving gaps and overlaps.
+//!
+//! ```
+//! use gosling::schedule::{Cron, TimeZone};
+//!
+//! let cron = Cron::parse("0 */5 * * * *")?;
+//! let next = cron.next_after_unix(1_704_067_200, &TimeZone::utc());
+//! assert_eq!(next, Some(1_704_067_500));
+//! # Ok::<(), gosling::schedule::CronError>(())
+//! ```
 pub mod config;
 pub mod context;
 pub mod group;
@@ -206,6 +222,7 @@ mod pool;
 mod queue;
 pub mod retry;
 mod rng;
+pub mod schedule;
 mod sync;
 mod task;
 pub mod time;

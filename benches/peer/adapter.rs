@@ -100,15 +100,32 @@ impl Pipeline for ProjectPipeline {
 }
 
 /// W8: gosling's cron schedule ("0 */5 * * * *", UTC).
-pub struct ProjectCron;
+pub struct ProjectCron {
+    cron: gosling::schedule::Cron,
+    tz: gosling::schedule::TimeZone,
+}
 
 impl CronSchedule for ProjectCron {
     const NAME: &'static str = NAME;
-    fn parse(_expression: &str) -> Result<Self, String> {
-        not_available()
+    fn parse(expression: &str) -> Result<Self, String> {
+        Ok(ProjectCron {
+            cron: gosling::schedule::Cron::parse(expression).map_err(|e| e.to_string())?,
+            tz: gosling::schedule::TimeZone::utc(),
+        })
     }
-    fn next_times(&self, _start_unix: i64, _count: u64) -> FireTimes {
-        unreachable!("placeholder schedule is never created")
+    fn next_times(&self, start_unix: i64, count: u64) -> FireTimes {
+        let mut out = FireTimes::empty();
+        let mut t = start_unix;
+        for _ in 0..count {
+            match self.cron.next_after_unix(t, &self.tz) {
+                Some(next) => {
+                    out.push(next);
+                    t = next;
+                }
+                None => break,
+            }
+        }
+        out
     }
 }
 
