@@ -427,3 +427,34 @@ fn randomised_durations_round_trip() {
         );
     }
 }
+
+#[test]
+fn builder_from_config_applies_each_setting_and_explicit_settings_win() {
+    use gosling::{Builder, QueueKind};
+    let config = Config::from_vars([
+        ("WORKER_POOL_SIZE", "3"),
+        ("WORKER_QUEUE_SIZE", "0"),
+        ("WORKER_PRIORITY", "yes"),
+        ("WORKER_TASK_TIMEOUT", "250ms"),
+        ("WORKER_SHUTDOWN_TIMEOUT", "1m"),
+    ])
+    .unwrap();
+    let described = format!("{:?}", Builder::from_config(&config));
+    for expected in [
+        "workers: Some(3)",
+        "capacity: None",
+        "queue: Priority",
+        "task_timeout: Some(250ms)",
+        "shutdown_timeout: 60s",
+    ] {
+        assert!(described.contains(expected), "{expected} missing from {described}");
+    }
+    let pool = Builder::from_config(&config)
+        .workers(1)
+        .queue(QueueKind::Fifo)
+        .build()
+        .unwrap();
+    assert_eq!(pool.stats().workers, 1, "builder settings override the environment");
+    let unset = format!("{:?}", Builder::from_config(&Config::from_vars(Vec::<(&str, &str)>::new()).unwrap()));
+    assert_eq!(unset, format!("{:?}", Builder::new()), "unset variables change nothing");
+}

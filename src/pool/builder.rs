@@ -2,6 +2,7 @@
 
 use super::Pool;
 use super::error::{BuildError, BuildErrorKind};
+use crate::config::{Config, ConfigError, QueueSize, Timeout};
 use crate::queue::{FullPolicy, QueueKind};
 use crate::retry::RetryPolicy;
 use crate::task::TaskPanic;
@@ -100,6 +101,69 @@ impl Builder {
     /// ```
     pub fn new() -> Self {
         Builder::default()
+    }
+
+    /// A builder starting from `config` (e.g. [`Config::from_env`]): each
+    /// setting the configuration has replaces the default; setters called
+    /// afterwards override it (builder settings win over the environment).
+    /// `WORKER_PRIORITY=true` selects [`QueueKind::Priority`]; a zero
+    /// (`Unlimited`) shutdown timeout makes `Drop` wait without limit.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gosling::config::Config;
+    /// use gosling::Builder;
+    ///
+    /// let config = Config::from_vars([("WORKER_POOL_SIZE", "3"), ("WORKER_QUEUE_SIZE", "0")])?;
+    /// let pool = Builder::from_config(&config).workers(2).build().unwrap(); // 2 wins over 3
+    /// assert_eq!(pool.stats().workers, 2);
+    /// # Ok::<(), gosling::config::ConfigError>(())
+    /// ```
+    pub fn from_config(config: &Config) -> Self {
+        let mut builder = Builder::new();
+        if let Some(workers) = config.pool_size {
+            builder.workers = Some(workers.get());
+        }
+        match config.queue_size {
+            Some(QueueSize::Unbounded) => builder.capacity = None,
+            Some(QueueSize::Bounded(n)) => builder.capacity = Some(n.get()),
+            None => {}
+        }
+        match config.priority {
+            Some(true) => builder.queue = QueueKind::Priority,
+            Some(false) => builder.queue = QueueKind::Fifo,
+            None => {}
+        }
+        match config.task_timeout {
+            Some(Timeout::After(timeout)) => builder.task_timeout = Some(timeout),
+            Some(Timeout::Unlimited) => builder.task_timeout = None,
+            None => {}
+        }
+        match config.shutdown_timeout {
+            Some(Timeout::After(timeout)) => builder.shutdown_timeout = timeout,
+            Some(Timeout::Unlimited) => builder.shutdown_timeout = Duration::MAX,
+            None => {}
+        }
+        builder
+    }
+
+    /// [`from_config`](Builder::from_config) with [`Config::from_env`]: the
+    /// `WORKER_*` variables of the process environment.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] naming the variable and the value it could not read.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// // With WORKER_POOL_SIZE=8 in the environment this pool has 8 workers.
+    /// let pool = gosling::Builder::from_env()?.build().unwrap();
+    /// # Ok::<(), gosling::config::ConfigError>(())
+    /// ```
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Ok(Builder::from_config(&Config::from_env()?))
     }
 
     /// Number of worker threads. Zero is refused by [`build`](Builder::build).
@@ -389,6 +453,7 @@ impl fmt::Debug for Builder {
             .field("stack_size", &self.stack_size)
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field("task_timeout", &self.task_timeout)
+            .field("retry_policy", &self.retry_policy.is_some())
             .field("clock", &self.clock)
             .finish_non_exhaustive()
     }
