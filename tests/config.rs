@@ -447,14 +447,28 @@ fn builder_from_config_applies_each_setting_and_explicit_settings_win() {
         "task_timeout: Some(250ms)",
         "shutdown_timeout: 60s",
     ] {
-        assert!(described.contains(expected), "{expected} missing from {described}");
+        assert!(
+            described.contains(expected),
+            "{expected} missing from {described}"
+        );
     }
     let pool = Builder::from_config(&config)
         .workers(1)
         .queue(QueueKind::Fifo)
         .build()
         .unwrap();
-    assert_eq!(pool.stats().workers, 1, "builder settings override the environment");
-    let unset = format!("{:?}", Builder::from_config(&Config::from_vars(Vec::<(&str, &str)>::new()).unwrap()));
-    assert_eq!(unset, format!("{:?}", Builder::new()), "unset variables change nothing");
+    assert_eq!(
+        pool.stats().workers,
+        1,
+        "builder settings override the environment"
+    );
+    let unset = format!(
+        "{:?}",
+        Builder::from_config(&Config::from_vars(Vec::<(&str, &str)>::new()).unwrap())
+    );
+    assert_eq!(
+        unset,
+        format!("{:?}", Builder::new()),
+        "unset variables change nothing"
+    );
 }
