@@ -26,6 +26,7 @@
 //! rotation can land in a neighbouring bucket); every result still reaches
 //! the lifetime totals exactly once.
 
+use super::{Backoff, JitterRng};
 use crate::sync::{CachePadded, Mutex};
 use crate::time::Clock;
 use std::collections::VecDeque;
@@ -157,8 +158,8 @@ enum OpenWait {
 }
 
 impl OpenWait {
-    /// The wait for the `n`-th open in a row (1-based). A minimal private
-    /// exponential backoff; the crate's shared `Backoff` may replace it.
+    /// The wait for the `n`-th open in a row (1-based): the shared
+    /// [`Backoff`] without jitter, capped at `max`.
     fn wait(&self, n: u32) -> Duration {
         match *self {
             OpenWait::Fixed(d) => d,
@@ -166,15 +167,15 @@ impl OpenWait {
                 initial,
                 factor,
                 max,
-            } => {
-                let exponent = i32::try_from(n.saturating_sub(1)).unwrap_or(i32::MAX);
-                let secs = initial.as_secs_f64() * factor.powi(exponent);
-                if !secs.is_finite() || secs >= max.as_secs_f64() {
-                    max
-                } else {
-                    Duration::try_from_secs_f64(secs).unwrap_or(max).min(max)
+            } => match Backoff::exponential(initial, factor) {
+                // No jitter: the generator is never consulted.
+                Ok(backoff) => {
+                    backoff
+                        .with_cap(max)
+                        .delay(n.max(1), Duration::ZERO, &mut JitterRng::seeded(0))
                 }
-            }
+                Err(_) => max,
+            },
         }
     }
 }
