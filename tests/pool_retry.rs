@@ -150,17 +150,19 @@ fn a_retried_task_keeps_its_priority() {
     let (low_release, low_gate) = mpsc::channel::<()>();
     let (low_entered_tx, low_entered) = mpsc::channel();
     let log = Arc::clone(&order);
-    pool.submit_task(Task::new(move |_| {
-        log.lock().unwrap().push("low-a".to_string());
-        low_entered_tx.send(()).unwrap();
-        let _ = low_gate.recv();
-    }))
-    .unwrap();
+    let _low_a = pool
+        .submit_task(Task::new(move |_| {
+            log.lock().unwrap().push("low-a".to_string());
+            low_entered_tx.send(()).unwrap();
+            let _ = low_gate.recv();
+        }))
+        .unwrap();
     let log = Arc::clone(&order);
-    pool.submit_task(Task::new(move |_| {
-        log.lock().unwrap().push("low-b".to_string())
-    }))
-    .unwrap();
+    let _low_b = pool
+        .submit_task(Task::new(move |_| {
+            log.lock().unwrap().push("low-b".to_string())
+        }))
+        .unwrap();
 
     release.send(()).unwrap();
     low_entered.recv().unwrap(); // urgent#1 failed and is waiting; low-a runs
