@@ -204,7 +204,7 @@ fn end_busy_period(inner: &Inner, slot: &WorkerSlot) {
 /// so that work arriving right after the queue ran dry is taken without a
 /// sleep/wake round trip through the kernel.
 fn spin_for_work(inner: &Inner) {
-    let mut backoff = Backoff::new();
+    let mut backoff = Backoff::with_yields(crate::sync::HANDOFF_YIELDS);
     while !backoff.is_completed() {
         if inner.len_hint() > 0 || inner.closed_hint() {
             return;

@@ -65,6 +65,9 @@ pub(crate) struct Shared<T, E> {
     cv: Condvar,
     /// Taken by the winner of the terminal transition.
     on_complete: Mutex<Option<Callback<T, E>>>,
+    /// Whether `on_complete` was given: most tasks have none, and then the
+    /// delivery skips its lock.
+    has_callback: bool,
     /// The pool's counter for outcomes decided off the workers (cancel
     /// through the handle, timeout on the timer thread).
     pub(crate) tally: Arc<Tally>,
@@ -123,6 +126,7 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
                 clock_subscribed: false,
             }),
             cv: Condvar::new(),
+            has_callback: on_complete.is_some(),
             on_complete: Mutex::new(on_complete),
             tally,
             deadline_entry: OnceLock::new(),
@@ -158,7 +162,11 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
         if let Some((timer, key)) = self.deadline_entry.get() {
             timer.cancel(*key);
         }
-        let callback = self.on_complete.lock().take();
+        let callback = if self.has_callback {
+            self.on_complete.lock().take()
+        } else {
+            None
+        };
         if let Some(callback) = callback {
             // A panicking callback must not take the worker down, nor stop
             // the result from reaching the waiters.
@@ -203,7 +211,7 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
     fn wait_until(self: &Arc<Self>, deadline: Option<Instant>) -> Option<Result<T, TaskError<E>>> {
         // Spin briefly first: a short task's result often arrives within a
         // microsecond, far sooner than a sleep-and-wake round trip.
-        let mut backoff = Backoff::new();
+        let mut backoff = Backoff::with_yields(crate::sync::HANDOFF_YIELDS);
         // ORDERING: Acquire pairs with the Release in `deliver`.
         while !self.ready.load(Ordering::Acquire) && !backoff.is_completed() {
             backoff.snooze();
