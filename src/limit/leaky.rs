@@ -108,7 +108,7 @@ impl LeakyBucket {
                 Relaxed,
                 Relaxed,
             ) {
-                Ok(_) => return self.epoch.instant(slot),
+                Ok(_) => return self.epoch.instant(slot, now),
                 Err(current) => next = current,
             }
         }

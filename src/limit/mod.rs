@@ -689,26 +689,35 @@ pub trait RateLimiter: Send + Sync + fmt::Debug {
 }
 
 /// Nanoseconds since a limiter's own origin on its clock: the time scale
-/// every limiter stores (one `u64` instead of an `Instant`).
+/// every limiter stores (one `u64` instead of an `Instant`), read through the
+/// clock's fast counter (`Clock::now_ns`).
 #[derive(Debug, Clone)]
 pub(crate) struct Epoch {
     clock: Clock,
-    origin: Instant,
+    origin_ns: u64,
 }
 
 impl Epoch {
     pub(crate) fn new(clock: Clock) -> Epoch {
-        let origin = clock.now();
-        Epoch { clock, origin }
+        let origin_ns = clock.now_ns();
+        Epoch { clock, origin_ns }
     }
 
     #[inline]
     pub(crate) fn now_ns(&self) -> u64 {
-        duration_ns(self.clock.now().saturating_duration_since(self.origin))
+        self.clock.now_ns().saturating_sub(self.origin_ns)
     }
 
-    pub(crate) fn instant(&self, ns: u64) -> Instant {
-        self.origin + Duration::from_nanos(ns)
+    /// The instant `ns` on this clock, given that `now_ns` was read just
+    /// before: only the (short) difference crosses between the two scales.
+    pub(crate) fn instant(&self, ns: u64, now_ns: u64) -> Instant {
+        let now = self.clock.now();
+        if ns >= now_ns {
+            now + Duration::from_nanos(ns - now_ns)
+        } else {
+            now.checked_sub(Duration::from_nanos(now_ns - ns))
+                .unwrap_or(now)
+        }
     }
 
     pub(crate) fn clock(&self) -> &Clock {
@@ -719,7 +728,7 @@ impl Epoch {
     #[cold]
     pub(crate) fn limited(&self, earliest_ns: u64, now_ns: u64) -> RateLimited {
         RateLimited::new(
-            self.instant(earliest_ns),
+            self.instant(earliest_ns, now_ns),
             Duration::from_nanos(earliest_ns.saturating_sub(now_ns)),
         )
     }
