@@ -271,29 +271,24 @@ fn wait_returns_early_on_cancellation() {
 #[test]
 fn wait_timeout_times_out_on_a_manual_clock() {
     let manual = ManualClock::new();
-    let bucket = Arc::new(TokenBucket::with_clock(rate(1), 1, manual.clock()).unwrap());
+    let hourly = Rate::every(Duration::from_secs(3600)).unwrap();
+    let bucket = Arc::new(TokenBucket::with_clock(hourly, 1, manual.clock()).unwrap());
     assert!(bucket.allow());
-    let (tx, rx) = mpsc::channel();
     let waiter = {
         let bucket = bucket.clone();
-        thread::spawn(move || {
-            tx.send(()).unwrap();
-            bucket.wait_timeout(Duration::from_millis(500))
-        })
+        thread::spawn(move || bucket.wait_timeout(Duration::from_millis(500)))
     };
-    rx.recv().unwrap();
-    // Past the timeout but before the permit: the waiter must time out.
+    // Whenever the waiter starts, its 500 ms run out long before the permit
+    // (an hour away) comes back.
     while !waiter.is_finished() {
         manual.advance(Duration::from_millis(100));
         thread::yield_now();
-        if manual.elapsed() >= Duration::from_millis(900) {
-            break;
-        }
     }
-    let result = waiter.join().unwrap();
-    // If the waiter started after the clock passed 1 s it could pass; the
-    // loop stops at 900 ms, before that.
-    assert_eq!(result, Err(WaitError::Timeout));
+    assert_eq!(waiter.join().unwrap(), Err(WaitError::Timeout));
+    assert!(
+        !bucket.allow(),
+        "a timed-out wait takes nothing and the bucket is still empty"
+    );
 }
 
 #[test]
@@ -624,22 +619,58 @@ fn keyed_memory_stays_bounded_with_a_million_keys() {
 }
 
 #[test]
-fn keyed_eviction_forgets_idle_keys_first() {
+fn keyed_eviction_forgets_idle_and_least_loaded_keys_first() {
     let manual = ManualClock::new();
-    // One key per shard on average: 32 keys of room.
-    let keyed = KeyedLimiter::with_clock(rate(1), 1, 32, manual.clock()).unwrap();
-    assert!(keyed.allow(&u64::MAX));
-    assert!(!keyed.allow(&u64::MAX));
-    // Fill with idle keys, then make them idle by advancing.
-    for key in 0..64u64 {
-        keyed.allow(&key);
+    // Two keys per shard.
+    let keyed = KeyedLimiter::with_clock(rate(1), 10, 64, manual.clock()).unwrap();
+    const HEAVY: u64 = u64::MAX;
+    assert!(keyed.allow_n(&HEAVY, 10).is_ok()); // busy for the next 10 s
+    for key in 0..1000u64 {
+        assert!(keyed.allow(&key)); // busy for 1 s
+    }
+    manual.advance(Duration::from_secs(2)); // the light keys are idle again
+    for key in 1000..2000u64 {
+        assert!(keyed.allow(&key));
     }
     assert!(keyed.len() <= 64);
-    // The active key is still limited if it survived; if its shard had to
-    // evict active keys, the count says so.
-    if keyed.evicted() == 0 {
-        assert!(!keyed.allow(&u64::MAX));
+    assert!(keyed.evicted() >= 1936);
+    // The heavy key was never the least loaded: still remembered, with only
+    // the 2 permits refilled in 2 s (a forgotten key would pass 3).
+    assert!(keyed.allow_n(&HEAVY, 3).is_err());
+    assert!(keyed.allow_n(&HEAVY, 2).is_ok());
+}
+
+#[test]
+fn stress_keyed_frozen_clock_admits_exactly_burst_per_key() {
+    const THREADS: usize = 4;
+    const KEYS: u64 = 50;
+    let manual = ManualClock::new();
+    let keyed = Arc::new(KeyedLimiter::with_clock(rate(1), 3, 1000, manual.clock()).unwrap());
+    let barrier = Arc::new(Barrier::new(THREADS));
+    let handles: Vec<_> = (0..THREADS)
+        .map(|_| {
+            let (keyed, barrier) = (keyed.clone(), barrier.clone());
+            thread::spawn(move || {
+                barrier.wait();
+                let mut admitted = vec![0usize; KEYS as usize];
+                for round in 0..20 {
+                    for key in 0..KEYS {
+                        if keyed.allow(&((key + round) % KEYS)) {
+                            admitted[((key + round) % KEYS) as usize] += 1;
+                        }
+                    }
+                }
+                admitted
+            })
+        })
+        .collect();
+    let mut total = vec![0usize; KEYS as usize];
+    for h in handles {
+        for (t, a) in total.iter_mut().zip(h.join().unwrap()) {
+            *t += a;
+        }
     }
+    assert!(total.iter().all(|&n| n == 3), "{total:?}");
 }
 
 // ------------------------------------------------------------ adaptive
