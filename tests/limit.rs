@@ -297,7 +297,7 @@ fn limiters_are_object_safe() {
     let clock = manual.clock();
     let limiters: Vec<Arc<dyn RateLimiter>> = vec![
         Arc::new(TokenBucket::with_clock(rate(10), 2, clock.clone()).unwrap()),
-        Arc::new(LeakyBucket::with_clock(rate(10), clock.clone())),
+        Arc::new(LeakyBucket::with_clock(rate(10), clock.clone()).unwrap()),
         Arc::new(FixedWindow::with_clock(2, Duration::from_secs(1), clock.clone()).unwrap()),
         Arc::new(SlidingLog::with_clock(2, Duration::from_secs(1), clock.clone()).unwrap()),
         Arc::new(SlidingCounter::with_clock(2, Duration::from_secs(1), clock.clone()).unwrap()),
@@ -329,7 +329,7 @@ fn limiters_are_object_safe() {
 fn leaky_bucket_spaces_permits_evenly() {
     let manual = ManualClock::new();
     let clock = manual.clock();
-    let pacer = LeakyBucket::with_clock(rate(4), clock.clone());
+    let pacer = LeakyBucket::with_clock(rate(4), clock.clone()).unwrap();
     assert!(pacer.allow());
     assert!(!pacer.allow());
     assert!(matches!(
@@ -351,6 +351,27 @@ fn leaky_bucket_spaces_permits_evenly() {
         })
     );
     assert_eq!(pacer.set_burst(1), Ok(()));
+}
+
+#[test]
+fn regression_huge_settings_are_errors_not_panics() {
+    let ages = Rate::every(Duration::from_secs(u64::MAX / 1_000_000_000)).unwrap();
+    assert_eq!(LeakyBucket::new(ages).unwrap_err(), ConfigError::Overflow);
+    assert_eq!(
+        TokenBucket::new(ages, 1).unwrap_err(),
+        ConfigError::Overflow
+    );
+    assert_eq!(
+        Rate::new(1, Duration::MAX),
+        Err(gosling::limit::RateError::TooCoarse)
+    );
+    let manual = ManualClock::new();
+    let window = FixedWindow::with_clock(u32::MAX, Duration::from_secs(1), manual.clock()).unwrap();
+    assert!(window.allow_n(u32::MAX - 1).is_ok());
+    assert!(window.allow_n(2).is_err()); // no overflow in the count
+    let log = SlidingLog::with_clock(u32::MAX, Duration::from_secs(1), manual.clock()).unwrap();
+    assert!(log.allow_n(u32::MAX - 1).is_ok());
+    assert!(log.allow_n(2).is_err());
 }
 
 // ------------------------------------------------------------ windows

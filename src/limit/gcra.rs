@@ -192,8 +192,10 @@ impl RateLimiter for TokenBucket {
                 burst,
             });
         }
-        let cost = period * u64::from(n);
-        let limit = period * u64::from(burst);
+        // Saturating: a racing set_rate and set_burst may pair values that
+        // were each validated only against the other's old value.
+        let cost = period.saturating_mul(u64::from(n));
+        let limit = period.saturating_mul(u64::from(burst));
         let mut now = self.epoch.now_ns();
         // ORDERING: Relaxed throughout: `tat` publishes no other data, and a
         // single location's modification order makes every CAS see the

@@ -185,8 +185,10 @@ impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
                 burst,
             });
         }
-        let cost = period * u64::from(n);
-        let limit = period * u64::from(burst);
+        // Saturating: a racing set_rate and set_burst may pair values that
+        // were each validated only against the other's old value.
+        let cost = period.saturating_mul(u64::from(n));
+        let limit = period.saturating_mul(u64::from(burst));
         let now = self.epoch.now_ns();
         let hash = self.hasher.hash_one(key);
         // High bits: the map uses the low ones.

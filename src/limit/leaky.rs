@@ -27,7 +27,7 @@ use std::time::Instant;
 /// use std::time::Duration;
 ///
 /// let manual = ManualClock::new();
-/// let pacer = LeakyBucket::with_clock(Rate::per_second(10).unwrap(), manual.clock());
+/// let pacer = LeakyBucket::with_clock(Rate::per_second(10).unwrap(), manual.clock()).unwrap();
 /// assert!(pacer.allow());
 /// assert!(!pacer.allow()); // no burst
 /// manual.advance(Duration::from_millis(100));
@@ -43,36 +43,40 @@ pub struct LeakyBucket {
 impl LeakyBucket {
     /// A pacer at `rate` on the system clock.
     ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Overflow`] for a period above about 146 years.
+    ///
     /// # Examples
     ///
     /// ```
-    /// let pacer = gosling::limit::LeakyBucket::new(gosling::limit::Rate::per_second(50).unwrap());
+    /// let pacer = gosling::limit::LeakyBucket::new(gosling::limit::Rate::per_second(50).unwrap()).unwrap();
     /// # let _ = pacer;
     /// ```
-    #[must_use]
-    pub fn new(rate: Rate) -> LeakyBucket {
+    pub fn new(rate: Rate) -> Result<LeakyBucket, ConfigError> {
         LeakyBucket::with_clock(rate, Clock::system())
     }
 
     /// A pacer at `rate` reading `clock`.
+    ///
+    /// # Errors
+    ///
+    /// As [`LeakyBucket::new`].
     ///
     /// # Examples
     ///
     /// ```
     /// use gosling::limit::{LeakyBucket, Rate, RateLimiter};
     /// let manual = gosling::time::ManualClock::new();
-    /// let pacer = LeakyBucket::with_clock(Rate::per_second(1).unwrap(), manual.clock());
+    /// let pacer = LeakyBucket::with_clock(Rate::per_second(1).unwrap(), manual.clock()).unwrap();
     /// assert!(pacer.allow());
     /// ```
-    #[must_use]
-    pub fn with_clock(rate: Rate, clock: Clock) -> LeakyBucket {
-        LeakyBucket {
+    pub fn with_clock(rate: Rate, clock: Clock) -> Result<LeakyBucket, ConfigError> {
+        Ok(LeakyBucket {
             next: CachePadded(AtomicU64::new(0)),
-            // A burst of 1 with any valid period always fits.
-            settings: Settings::new(rate, 1)
-                .unwrap_or_else(|_| unreachable!("a burst of 1 always validates")),
+            settings: Settings::new(rate, 1)?,
             epoch: Epoch::new(clock),
-        }
+        })
     }
 
     /// Takes the next free slot, now or in the future, and returns when it
@@ -89,7 +93,7 @@ impl LeakyBucket {
     ///
     /// let manual = ManualClock::new();
     /// let clock = manual.clock();
-    /// let pacer = LeakyBucket::with_clock(Rate::per_second(10).unwrap(), clock.clone());
+    /// let pacer = LeakyBucket::with_clock(Rate::per_second(10).unwrap(), clock.clone()).unwrap();
     /// let t0 = clock.now();
     /// assert_eq!(pacer.reserve(), t0);
     /// assert_eq!(pacer.reserve(), t0 + Duration::from_millis(100));

@@ -315,7 +315,7 @@ impl RateLimited {
     /// use gosling::time::ManualClock;
     ///
     /// let manual = ManualClock::new();
-    /// let pacer = LeakyBucket::with_clock(Rate::per_second(2).unwrap(), manual.clock());
+    /// let pacer = LeakyBucket::with_clock(Rate::per_second(2).unwrap(), manual.clock()).unwrap();
     /// assert!(pacer.allow());
     /// assert_eq!(pacer.check().unwrap_err().retry_after().as_millis(), 500);
     /// ```
@@ -448,7 +448,7 @@ impl Error for WaitError {
 /// let rate = Rate::per_second(100).unwrap();
 /// let limiters: Vec<Arc<dyn RateLimiter>> = vec![
 ///     Arc::new(TokenBucket::new(rate, 10).unwrap()),
-///     Arc::new(LeakyBucket::new(rate)),
+///     Arc::new(LeakyBucket::new(rate).unwrap()),
 ///     Arc::new(FixedWindow::new(10, Duration::from_millis(100)).unwrap()),
 /// ];
 /// for limiter in &limiters {

@@ -195,7 +195,7 @@ impl RateLimiter for FixedWindow {
             state.index = index;
             state.count = 0;
         }
-        if state.count + n <= state.shape.limit {
+        if u64::from(state.count) + u64::from(n) <= u64::from(state.shape.limit) {
             state.count += n;
             Ok(())
         } else {
@@ -318,20 +318,20 @@ impl RateLimiter for SlidingLog {
                 break;
             }
         }
-        if state.total + n <= state.shape.limit {
+        if u64::from(state.total) + u64::from(n) <= u64::from(state.shape.limit) {
             state.total += n;
             state.entries.push_back((now, n));
             return Ok(());
         }
         // The earliest time enough old entries have expired.
-        let mut must_free = state.total + n - state.shape.limit;
+        let mut must_free = u64::from(state.total) + u64::from(n) - u64::from(state.shape.limit);
         let mut earliest = now;
         for &(at, permits) in &state.entries {
             earliest = at.saturating_add(window);
-            if permits >= must_free {
+            if u64::from(permits) >= must_free {
                 break;
             }
-            must_free -= permits;
+            must_free -= u64::from(permits);
         }
         Err(AllowError::RateLimited(self.epoch.limited(earliest, now)))
     }
