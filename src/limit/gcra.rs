@@ -14,7 +14,7 @@
 //! `burst + (b − a) / T` — after the `k` admissions in the interval,
 //! `tat ≥ a + k·T` and `tat ≤ b + burst·T`.
 
-use super::{AllowError, ConfigError, Epoch, Rate, RateLimiter};
+use super::{AllowError, ConfigError, Epoch, Rate, RateLimited, RateLimiter};
 use crate::sync::{Backoff, CachePadded};
 use crate::time::Clock;
 use std::fmt;
@@ -182,6 +182,58 @@ impl TokenBucket {
     }
 }
 
+impl TokenBucket {
+    /// The GCRA step for `cost` ns of permits under `limit` ns: one load and
+    /// one compare-and-swap when uncontended.
+    #[inline]
+    fn take(&self, cost: u64, limit: u64) -> Result<(), RateLimited> {
+        let now = self.epoch.now_ns();
+        // ORDERING: Relaxed throughout: `tat` publishes no other data, and a
+        // single location's modification order makes every CAS see the
+        // latest value it replaces.
+        let tat = self.tat.load(Relaxed);
+        match step(tat, now, cost, limit) {
+            Ok(new) => match self.tat.compare_exchange_weak(tat, new, Relaxed, Relaxed) {
+                Ok(_) => Ok(()),
+                Err(current) => self.take_contended(current, now, cost, limit),
+            },
+            Err(earliest) => Err(self.epoch.limited(earliest, now)),
+        }
+    }
+
+    /// The retry loop, out of line: another thread moved `tat` (or the weak
+    /// CAS failed spuriously).
+    #[cold]
+    fn take_contended(
+        &self,
+        mut tat: u64,
+        mut now: u64,
+        cost: u64,
+        limit: u64,
+    ) -> Result<(), RateLimited> {
+        let mut backoff = Backoff::new();
+        loop {
+            match step(tat, now, cost, limit) {
+                Ok(new) => match self.tat.compare_exchange_weak(tat, new, Relaxed, Relaxed) {
+                    Ok(_) => return Ok(()),
+                    Err(current) => {
+                        // Lost again: back off briefly so two threads do not
+                        // keep stealing the line from each other; after a
+                        // long fight, the time read earlier is stale.
+                        if backoff.is_completed() {
+                            now = self.epoch.now_ns();
+                        } else {
+                            backoff.snooze();
+                        }
+                        tat = current;
+                    }
+                },
+                Err(earliest) => return Err(self.epoch.limited(earliest, now)),
+            }
+        }
+    }
+}
+
 impl RateLimiter for TokenBucket {
     #[inline]
     fn allow_n(&self, n: u32) -> Result<(), AllowError> {
@@ -196,33 +248,21 @@ impl RateLimiter for TokenBucket {
         // were each validated only against the other's old value.
         let cost = period.saturating_mul(u64::from(n));
         let limit = period.saturating_mul(u64::from(burst));
-        let mut now = self.epoch.now_ns();
-        // ORDERING: Relaxed throughout: `tat` publishes no other data, and a
-        // single location's modification order makes every CAS see the
-        // latest value it replaces.
-        let mut tat = self.tat.load(Relaxed);
-        let mut backoff = Backoff::new();
-        loop {
-            match step(tat, now, cost, limit) {
-                Ok(new) => match self.tat.compare_exchange_weak(tat, new, Relaxed, Relaxed) {
-                    Ok(_) => return Ok(()),
-                    Err(current) => {
-                        // Lost a race: back off briefly so two threads do
-                        // not keep stealing the line from each other; after
-                        // a long fight, the time read earlier is stale.
-                        if backoff.is_completed() {
-                            now = self.epoch.now_ns();
-                        } else {
-                            backoff.snooze();
-                        }
-                        tat = current;
-                    }
-                },
-                Err(earliest) => {
-                    return Err(AllowError::RateLimited(self.epoch.limited(earliest, now)));
-                }
-            }
-        }
+        self.take(cost, limit).map_err(AllowError::RateLimited)
+    }
+
+    #[inline]
+    fn allow(&self) -> bool {
+        // One permit always fits: a burst is at least 1.
+        let (period, burst) = self.settings.load();
+        self.take(period, period.saturating_mul(u64::from(burst)))
+            .is_ok()
+    }
+
+    #[inline]
+    fn check(&self) -> Result<(), RateLimited> {
+        let (period, burst) = self.settings.load();
+        self.take(period, period.saturating_mul(u64::from(burst)))
     }
 
     fn rate(&self) -> Rate {

@@ -26,6 +26,19 @@
 //! / [`wait_timeout`](RateLimiter::wait_timeout) (blocking, cancellable),
 //! [`rate`](RateLimiter::rate) / [`set_rate`](RateLimiter::set_rate),
 //! [`burst`](RateLimiter::burst) / [`set_burst`](RateLimiter::set_burst).
+//!
+//! For a worker pool: before starting a task a worker calls
+//! [`check`](RateLimiter::check); `Ok` means the slot is reserved (the permit
+//! is spent), `Err` carries [`retry_after`](RateLimited::retry_after), the
+//! time until a permit would pass, so the worker can park on a timer instead
+//! of spinning, and nothing was taken.
+//!
+//! Time (maintainers): limiters store `u64` nanoseconds from their own
+//! origin (`Epoch`), read through the crate-private `Clock::now_ns` — on the
+//! system clock a calibrated TSC read (`time/tsc.rs`), which costs a fraction
+//! of `Instant::now()` on virtual machines; on a manual clock its elapsed
+//! time. Instants appear only on the cold paths (refusals, waits), built from
+//! short differences.
 
 #![forbid(unsafe_code)]
 
