@@ -2,10 +2,11 @@
 //! [`ManualClock`] tests use to move time without sleeping.
 //!
 //! - `clock.rs`: [`Clock`] (system or manual) and [`ManualClock`].
-//! - `tsc.rs`: the fast monotonic nanosecond counter behind the crate-private
-//!   `Clock::now_ns` (calibrated x86-64 TSC, `Instant` fallback).
 
 mod clock;
-mod tsc;
 
 pub use clock::{Clock, ManualClock};
+
+// `tsc.rs` (crate-private): the fast monotonic nanosecond counter behind
+// `Clock::now_ns` (a calibrated x86-64 TSC, with `Instant` as the fallback).
+mod tsc;
