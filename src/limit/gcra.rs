@@ -93,9 +93,11 @@ pub(crate) fn step(tat: u64, now: u64, cost: u64, limit: u64) -> Result<u64, u64
 /// long until the request would pass. Rates below one per second and a burst
 /// of 1 work. Rate and burst can change at runtime.
 ///
-/// Differences from governor: std only (no TSC clock crate), the clock is a
-/// [`Clock`] so tests use a manual clock, and a request larger than the burst
-/// has its own error.
+/// Differences from governor: std only (its own calibrated TSC read instead
+/// of the `quanta` crate), the clock is a [`Clock`] so tests use a manual
+/// clock, a request larger than the burst has its own error, a refusal names
+/// the instant it would pass, and the trait adds blocking, cancellable
+/// [`wait`](RateLimiter::wait) / [`wait_timeout`](RateLimiter::wait_timeout).
 ///
 /// # Examples
 ///
