@@ -323,6 +323,49 @@ fn limiters_are_object_safe() {
     }
 }
 
+#[test]
+fn retry_after_is_when_the_request_passes_for_every_kind() {
+    for seed in 1..=10u64 {
+        with_seed(seed, |seed| {
+            let mut rng = Rng::new(seed);
+            for kind in 0..5 {
+                let manual = ManualClock::new();
+                let clock = manual.clock();
+                let window = Duration::from_millis(100);
+                let limiter: Box<dyn RateLimiter> = match kind {
+                    0 => Box::new(TokenBucket::with_clock(rate(50), 4, clock).unwrap()),
+                    1 => Box::new(LeakyBucket::with_clock(rate(50), clock).unwrap()),
+                    2 => Box::new(FixedWindow::with_clock(4, window, clock).unwrap()),
+                    3 => Box::new(SlidingLog::with_clock(4, window, clock).unwrap()),
+                    _ => Box::new(SlidingCounter::with_clock(4, window, clock).unwrap()),
+                };
+                // The counter's estimate rounds, so only it may pass early.
+                let tight = kind != 4;
+                for _ in 0..300 {
+                    manual.advance(Duration::from_micros(rng.below(30_000)));
+                    let n = 1 + rng.below(u64::from(limiter.burst())) as u32;
+                    let Err(AllowError::RateLimited(refused)) = limiter.allow_n(n) else {
+                        continue;
+                    };
+                    let wait = refused.retry_after();
+                    assert!(wait > Duration::ZERO, "kind {kind}");
+                    if tight && wait > Duration::from_nanos(1) {
+                        manual.advance(wait - Duration::from_nanos(1));
+                        assert!(limiter.allow_n(n).is_err(), "kind {kind}: passed early");
+                        manual.advance(Duration::from_nanos(1));
+                    } else {
+                        manual.advance(wait);
+                    }
+                    assert!(
+                        limiter.allow_n(n).is_ok(),
+                        "kind {kind}: refused at retry time"
+                    );
+                }
+            }
+        });
+    }
+}
+
 // ------------------------------------------------------------ leaky bucket
 
 #[test]
