@@ -547,6 +547,36 @@ fn concurrency_acquire_wakes_on_release_and_on_cancel() {
 }
 
 #[test]
+fn concurrency_acquire_ends_on_parent_cancel_and_on_deadline() {
+    let manual = ManualClock::new();
+    let bulkhead = ConcurrencyLimiter::with_clock(1, manual.clock()).unwrap();
+    let held = bulkhead.try_acquire_owned().unwrap();
+    let parent = Context::with_clock(manual.clock());
+    let waiter = {
+        let (bulkhead, child) = (bulkhead.clone(), parent.child());
+        thread::spawn(move || bulkhead.acquire(&child).map(drop))
+    };
+    parent.cancel();
+    match waiter.join().unwrap() {
+        Err(AcquireError::Cancelled(c)) => assert_eq!(c.reason(), CancelReason::Cancelled),
+        other => panic!("unexpected {other:?}"),
+    }
+    let ctx = Context::with_clock(manual.clock()).with_timeout(Duration::from_secs(5));
+    let waiter = {
+        let bulkhead = bulkhead.clone();
+        thread::spawn(move || bulkhead.acquire(&ctx).map(drop))
+    };
+    while !waiter.is_finished() {
+        manual.advance(Duration::from_secs(1));
+        thread::yield_now();
+    }
+    let err = waiter.join().unwrap().unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    drop(held);
+    assert_eq!(bulkhead.in_use(), 0);
+}
+
+#[test]
 fn concurrency_resize() {
     let bulkhead = ConcurrencyLimiter::new(2).unwrap();
     let a = bulkhead.try_acquire().unwrap();

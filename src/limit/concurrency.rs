@@ -5,9 +5,9 @@
 //! mutex; waiters sleep on a condvar and are notified when a permit is
 //! released or the limit grows. A permit releases in `Drop`, exactly once —
 //! also when its holder panics, and a waiter that gives up (timeout,
-//! cancellation) never held one. Cancellation of a waiting caller's
-//! [`Context`] is noticed within `CANCEL_POLL` (the context has no hook to
-//! wake a foreign condvar); a manual clock wakes waiters when it advances.
+//! cancellation) never held one. A waiter registers with its [`Context`]
+//! (crate-private `Context::subscribe`), which wakes it on cancellation; a
+//! manual clock wakes waiters when it advances.
 
 use super::ConfigError;
 use crate::context::{CancelReason, Cancelled, Context};
@@ -17,9 +17,6 @@ use std::error::Error;
 use std::fmt;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
-
-/// How often a waiter re-checks its context for cancellation.
-const CANCEL_POLL: Duration = Duration::from_millis(1);
 
 /// A concurrency limiter (bulkhead): at most `limit` permits out at once.
 ///
@@ -63,11 +60,14 @@ struct State {
     limit: usize,
     waiters: usize,
     clock_subscribed: bool,
+    /// Bumped by every `wake` (cancellation, clock jump).
+    wakes: u64,
 }
 
 impl Wake for Inner {
     fn wake(&self) {
-        let _guard = self.state.lock();
+        let mut state = self.state.lock();
+        state.wakes = state.wakes.wrapping_add(1);
         self.cv.notify_all();
     }
 }
@@ -84,30 +84,44 @@ impl Inner {
     }
 
     fn take(self: &Arc<Self>, ctx: &Context, timeout: Option<Instant>) -> Result<(), AcquireError> {
+        let weak: Weak<Inner> = Arc::downgrade(self);
+        ctx.subscribe(weak);
         let mut state = self.state.lock();
         if self.clock.is_manual() && !state.clock_subscribed {
             state.clock_subscribed = true;
             let weak: Weak<Inner> = Arc::downgrade(self);
             self.clock.subscribe(weak);
         }
+        // The context's deadline ends the wait as a cancellation; it is
+        // noticed by a timed wait, not a wake-up.
+        let until = match (timeout, ctx.deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         state.waiters += 1;
         let result = loop {
-            if let Err(c) = ctx.check() {
+            // The context is checked without our lock: a deadline that has
+            // just passed cancels the context inside `check`, which runs its
+            // wakers — ours included — on this thread. A wake-up that comes
+            // while the lock is released bumps `wakes`, so it is not lost.
+            let seen = state.wakes;
+            drop(state);
+            let checked = ctx.check();
+            state = self.state.lock();
+            if let Err(c) = checked {
                 break Err(AcquireError::Cancelled(c));
             }
             if state.in_use < state.limit {
                 state.in_use += 1;
                 break Ok(());
             }
-            let now = self.clock.now();
-            if timeout.is_some_and(|t| now >= t) {
+            if timeout.is_some_and(|t| self.clock.now() >= t) {
                 break Err(AcquireError::Timeout);
             }
-            let mut until = now + CANCEL_POLL;
-            if let Some(t) = timeout {
-                until = until.min(t);
+            if state.wakes != seen {
+                continue;
             }
-            (state, _) = self.clock.wait_until(&self.cv, state, Some(until));
+            (state, _) = self.clock.wait_until(&self.cv, state, until);
         };
         state.waiters -= 1;
         result
@@ -163,6 +177,7 @@ impl ConcurrencyLimiter {
                     limit,
                     waiters: 0,
                     clock_subscribed: false,
+                    wakes: 0,
                 }),
                 cv: Condvar::new(),
                 clock,
