@@ -61,28 +61,41 @@ impl Pool for ProjectPool {
     }
 }
 
-/// W6 direct limiter.
-pub struct ProjectLimiter;
+/// W6 direct limiter: gosling's GCRA token bucket.
+pub struct ProjectLimiter(gosling::limit::TokenBucket);
+
+fn gosling_rate(quota: &Quota) -> Result<gosling::limit::Rate, String> {
+    let per_second = u32::try_from(quota.per_second).map_err(|e| e.to_string())?;
+    gosling::limit::Rate::per_second(per_second).map_err(|e| e.to_string())
+}
 
 impl DirectLimiter for ProjectLimiter {
     const NAME: &'static str = NAME;
-    fn create(_quota: Quota) -> Result<Self, String> {
-        not_available()
+    fn create(quota: Quota) -> Result<Self, String> {
+        let bucket = gosling::limit::TokenBucket::new(gosling_rate(&quota)?, quota.burst)
+            .map_err(|e| e.to_string())?;
+        Ok(ProjectLimiter(bucket))
     }
+    #[inline]
     fn check(&self) -> bool {
-        unreachable!("placeholder limiter is never created")
+        use gosling::limit::RateLimiter;
+        self.0.allow()
     }
 }
 
-/// W6 keyed limiter (u64 keys).
-pub struct ProjectKeyedLimiter;
+/// W6 keyed limiter (u64 keys): gosling's sharded keyed GCRA, bounded to
+/// 100,000 keys.
+pub struct ProjectKeyedLimiter(gosling::limit::KeyedLimiter<u64>);
 
 impl KeyedLimiter for ProjectKeyedLimiter {
-    fn create(_quota: Quota) -> Result<Self, String> {
-        not_available()
+    fn create(quota: Quota) -> Result<Self, String> {
+        let keyed = gosling::limit::KeyedLimiter::new(gosling_rate(&quota)?, quota.burst, 100_000)
+            .map_err(|e| e.to_string())?;
+        Ok(ProjectKeyedLimiter(keyed))
     }
-    fn check_key(&self, _key: u64) -> bool {
-        unreachable!("placeholder limiter is never created")
+    #[inline]
+    fn check_key(&self, key: u64) -> bool {
+        self.0.allow(&key)
     }
 }
 

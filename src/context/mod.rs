@@ -200,6 +200,9 @@ struct Inner {
     /// Dead entries are pruned when the list reaches this length.
     prune_at: usize,
     clock_subscribed: bool,
+    /// Foreign waiters (e.g. a concurrency limiter's) to wake on
+    /// cancellation; see `Context::subscribe`.
+    wakers: Vec<Weak<dyn Wake>>,
 }
 
 impl Wake for Node {
@@ -277,9 +280,17 @@ impl Node {
         {
             return None;
         }
-        let mut inner = self.inner.lock();
-        let children = std::mem::take(&mut inner.children);
-        self.cv.notify_all();
+        let (children, wakers) = {
+            let mut inner = self.inner.lock();
+            let children = std::mem::take(&mut inner.children);
+            let wakers = std::mem::take(&mut inner.wakers);
+            self.cv.notify_all();
+            (children, wakers)
+        };
+        // Outside our lock: a waker takes its owner's lock.
+        for waker in wakers.iter().filter_map(Weak::upgrade) {
+            waker.wake();
+        }
         Some(children)
     }
 }
@@ -570,6 +581,32 @@ impl Context {
     #[must_use]
     pub fn clock(&self) -> &Clock {
         &self.node.clock
+    }
+
+    /// Registers `waker` to be woken when this context is cancelled (by a
+    /// call or an ancestor; a deadline is noticed lazily, so a waiter also
+    /// waits with a timeout at [`deadline`](Context::deadline)). Nothing is
+    /// registered on a context already cancelled: a waiter checks
+    /// [`is_cancelled`](Context::is_cancelled) after subscribing, under the
+    /// lock its `wake` takes, so no wake-up is lost. Registering the same
+    /// waker twice keeps one entry; dead entries are pruned.
+    ///
+    /// Caution: a deadline that has passed cancels the context lazily inside
+    /// any read of its state (`check`, `is_cancelled`, …), and the wakers
+    /// then run on the reading thread. Never read the context while holding
+    /// the lock the waker takes.
+    pub(crate) fn subscribe(&self, waker: Weak<dyn Wake>) {
+        let node = &self.node;
+        let mut inner = node.inner.lock();
+        // ORDERING: Acquire, as in `Node::state`; read under the lock that
+        // `try_cancel` takes to detach the wakers.
+        if node.state.load(Ordering::Acquire) != ACTIVE {
+            return;
+        }
+        inner.wakers.retain(|w| w.strong_count() > 0);
+        if !inner.wakers.iter().any(|w| Weak::ptr_eq(w, &waker)) {
+            inner.wakers.push(waker);
+        }
     }
 
     /// Cancels this context and all its descendants with

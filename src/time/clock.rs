@@ -97,6 +97,20 @@ impl Clock {
         }
     }
 
+    /// Nanoseconds on a monotonic scale private to this clock: for the
+    /// system clock a fast counter (see `time/tsc.rs`) since a process-wide
+    /// origin, for a manual clock the time advanced since its creation. Only
+    /// differences between two readings of the same clock are meaningful.
+    /// For hot paths that need no `Instant` (rate-limit checks).
+    #[inline]
+    pub(crate) fn now_ns(&self) -> u64 {
+        match &self.kind {
+            Kind::System => super::tsc::now_ns(),
+            // ORDERING: Acquire, as in `ManualState::elapsed`.
+            Kind::Manual(state) => state.elapsed_nanos.load(Ordering::Acquire),
+        }
+    }
+
     /// True for a clock made by [`ManualClock`].
     ///
     /// # Examples

@@ -9,3 +9,7 @@ mod clock;
 pub(crate) mod timer;
 
 pub use clock::{Clock, ManualClock};
+
+// `tsc.rs` (crate-private): the fast monotonic nanosecond counter behind
+// `Clock::now_ns` (a calibrated x86-64 TSC, with `Instant` as the fallback).
+mod tsc;
