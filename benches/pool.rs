@@ -1,11 +1,13 @@
 //! Pool workloads W1, W3, W4 and W5 of `../shared/peer-bench/README.md`,
-//! re-implemented for criterion (2 workers, the harness's task bodies).
+//! re-implemented for criterion (2 workers, the harness's task bodies), and
+//! the cost of a submission carrying a timeout and a retry policy.
 //! Criterion times many short iterations, so its figures are only roughly
 //! comparable with the harness's; for a side-by-side with the peers run
 //! `../shared/peer-bench/run.sh --project . --reps 9 w1 w3 w4 w5`.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use gosling::Pool;
+use gosling::retry::RetryPolicy;
+use gosling::{Pool, Task};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Barrier, Condvar, Mutex};
@@ -95,6 +97,33 @@ fn w3_roundtrip(c: &mut Criterion) {
                 .wait()
                 .unwrap();
             assert_eq!(r, i ^ 0x5A5A);
+        })
+    });
+    group.finish();
+}
+
+/// Issue 3's figure: what a submission carrying a timeout and a retry
+/// policy costs over a plain one (submit, run on a worker, wait). The timer
+/// entry is scheduled and removed on every task; the retry policy is never
+/// used (the body succeeds).
+fn submit_with_options(c: &mut Criterion) {
+    let pool = pool();
+    let mut group = c.benchmark_group("submit-options");
+    group.bench_function("plain", |b| {
+        b.iter(|| pool.submit(|_| black_box(1u64)).unwrap().wait().unwrap())
+    });
+    group.bench_function("timeout+retry", |b| {
+        let policy = RetryPolicy::with_retry(3, Duration::from_millis(10));
+        b.iter(|| {
+            let task = Task::retrying(policy.clone(), |_| Ok::<_, ()>(black_box(1u64)))
+                .timeout(Duration::from_secs(30));
+            pool.submit_task(task).unwrap().wait().unwrap()
+        })
+    });
+    group.bench_function("timeout", |b| {
+        b.iter(|| {
+            let task = Task::new(|_| black_box(1u64)).timeout(Duration::from_secs(30));
+            pool.submit_task(task).unwrap().wait().unwrap()
         })
     });
     group.finish();
@@ -195,6 +224,6 @@ fn w5_queued_drain(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(20).measurement_time(Duration::from_secs(3));
-    targets = w1_spawn_noop, w3_roundtrip, w4_multi_producer, w5_queued_drain
+    targets = w1_spawn_noop, w3_roundtrip, w4_multi_producer, w5_queued_drain, submit_with_options
 }
 criterion_main!(benches);

@@ -7,11 +7,12 @@
 //! `stress_lifecycle_long` submits 1,000,000.
 
 use gosling::context::Context;
+use gosling::retry::RetryPolicy;
 use gosling::{FullPolicy, Pool, QueueKind, Task, TaskError};
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Once};
 use std::thread;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// A generous bound that turns a deadlock into a failure instead of a hang.
 const HANG: Duration = Duration::from_secs(120);
@@ -99,6 +100,15 @@ enum Kind {
     SpawnPanic,
     Callback,
     CallbackDropped,
+    /// Fails a random number of times under a random retry budget.
+    Retry,
+    /// Its deadline has passed at submission: never runs, ends TimedOut.
+    TimeoutExpired,
+    /// A generous timeout that never fires.
+    TimeoutGenerous,
+    /// Times out while running (or, on a slow machine, while queued); a
+    /// body that ran returns late and is counted in `late_results`.
+    TimeoutRunning,
 }
 
 impl Kind {
@@ -111,8 +121,12 @@ impl Kind {
             66..=69 => Kind::CancelWhileRunning,
             70..=84 => Kind::Spawn,
             85 => Kind::SpawnPanic,
-            86..=92 => Kind::Callback,
-            _ => Kind::CallbackDropped,
+            86..=89 => Kind::Callback,
+            90..=91 => Kind::CallbackDropped,
+            92..=95 => Kind::Retry,
+            96 => Kind::TimeoutExpired,
+            97..=98 => Kind::TimeoutGenerous,
+            _ => Kind::TimeoutRunning,
         }
     }
 }
@@ -166,6 +180,8 @@ struct Expected {
     failed: AtomicU64,
     panicked: AtomicU64,
     cancelled: AtomicU64,
+    timed_out: AtomicU64,
+    retries: AtomicU64,
     submitted: AtomicU64,
 }
 
@@ -180,6 +196,7 @@ const OK: u8 = 1;
 const FAILED: u8 = 2;
 const PANICKED: u8 = 3;
 const CANCELLED: u8 = 4;
+const TIMED_OUT: u8 = 5;
 
 fn code<T>(r: &Result<T, TaskError<usize>>) -> u8 {
     match r {
@@ -187,6 +204,7 @@ fn code<T>(r: &Result<T, TaskError<usize>>) -> u8 {
         Err(TaskError::Failed(_)) => FAILED,
         Err(TaskError::Panicked(_)) => PANICKED,
         Err(TaskError::Cancelled) => CANCELLED,
+        Err(TaskError::TimedOut) => TIMED_OUT,
         Err(_) => 0,
     }
 }
@@ -198,6 +216,8 @@ struct Pending {
     handle: gosling::TaskHandle<usize, usize>,
     /// For the cancel kinds: what `cancel()` returned.
     cancelled: Option<bool>,
+    /// For `Retry`: (failures before success, retries allowed).
+    retry: (u64, u64),
 }
 
 struct Run {
@@ -294,7 +314,17 @@ fn stress(run: &Run) {
     assert_eq!(stats.failed, load(&expected.failed), "{ctx}");
     assert_eq!(stats.panicked, load(&expected.panicked), "{ctx}");
     assert_eq!(stats.cancelled, load(&expected.cancelled), "{ctx}");
-    assert_eq!(stats.timed_out, 0, "{ctx}");
+    assert_eq!(stats.timed_out, load(&expected.timed_out), "{ctx}");
+    assert_eq!(stats.retries, load(&expected.retries), "{ctx}");
+    assert_eq!(stats.retrying, 0, "{ctx}");
+    // Every running-timeout body that started returned after its deadline.
+    let late = (0..run.tasks)
+        .filter(|&id| {
+            kinds[id].load(Ordering::Relaxed) == Kind::TimeoutRunning as u8
+                && tracker.ran[id].load(Ordering::SeqCst) == 1
+        })
+        .count() as u64;
+    assert_eq!(stats.late_results, late, "{ctx}");
 
     for id in 0..run.tasks {
         let kind = kinds[id].load(Ordering::Relaxed);
@@ -305,6 +335,10 @@ fn stress(run: &Run) {
         assert_eq!(dropped, 1, "closure dropped {dropped} times: {what}");
         if cancel_won[id].load(Ordering::SeqCst) {
             assert_eq!(ran, 0, "body ran after a successful cancel: {what}");
+        } else if kind == Kind::TimeoutExpired as u8 {
+            assert_eq!(ran, 0, "a task past its deadline at submission ran: {what}");
+        } else if kind == Kind::TimeoutRunning as u8 {
+            assert!(ran <= 1, "body ran {ran} times: {what}");
         } else {
             assert_eq!(ran, 1, "body ran {ran} times: {what}");
         }
@@ -376,6 +410,53 @@ fn submit(
             })
             .unwrap_or_else(|_| panic!("submit {id} refused"))
         }
+        Kind::Retry => {
+            let failures = rng.below(4);
+            let allowed = rng.below(4);
+            let mut attempt = 0u64;
+            let task = Task::retrying(
+                RetryPolicy::with_retry(allowed as u32, Duration::ZERO),
+                move |_| {
+                    if attempt == 0 {
+                        probe.start(); // counts the task once, however many attempts
+                    }
+                    attempt += 1;
+                    if attempt > failures {
+                        Ok(probe.id)
+                    } else {
+                        Err(probe.id)
+                    }
+                },
+            )
+            .priority(rng.below(5) as i32 - 2);
+            let handle = pool
+                .submit_task(task)
+                .unwrap_or_else(|_| panic!("submit_task {id} refused"));
+            return Some(Pending {
+                id,
+                kind,
+                handle,
+                cancelled: None,
+                retry: (failures, allowed),
+            });
+        }
+        Kind::TimeoutExpired | Kind::TimeoutGenerous | Kind::TimeoutRunning => {
+            let task = Task::fallible(move |ctx: &Context| {
+                probe.start();
+                if kind == Kind::TimeoutRunning {
+                    // Cooperative: returns once the deadline cancels it.
+                    let _ = ctx.wait_cancelled(HANG);
+                }
+                Ok(probe.id)
+            });
+            let task = match kind {
+                Kind::TimeoutExpired => task.deadline(Instant::now()),
+                Kind::TimeoutGenerous => task.timeout(HANG),
+                _ => task.timeout(Duration::from_millis(1)),
+            };
+            pool.submit_task(task)
+                .unwrap_or_else(|_| panic!("submit_task {id} refused"))
+        }
         Kind::Callback | Kind::CallbackDropped => {
             let tracker = Arc::clone(&probe.tracker);
             let fails = rng.below(4) == 0;
@@ -411,6 +492,7 @@ fn submit(
         kind,
         handle,
         cancelled,
+        retry: (0, 0),
     })
 }
 
@@ -435,6 +517,7 @@ fn settle(
             kind,
             handle,
             cancelled,
+            retry,
         } = p;
         let what = format!("seed {seed}, task {id} ({kind:?}, cancel() = {cancelled:?})");
         let outcome = match rng.below(3) {
@@ -499,6 +582,27 @@ fn settle(
                 } else {
                     &expected.failed
                 });
+            }
+            Kind::Retry => {
+                let (failures, allowed) = retry;
+                expected
+                    .retries
+                    .fetch_add(failures.min(allowed), Ordering::Relaxed);
+                if failures <= allowed {
+                    assert_eq!(outcome, Ok(id), "{what}");
+                    expected.add(&expected.succeeded);
+                } else {
+                    assert_eq!(outcome, Err(TaskError::Failed(id)), "{what}");
+                    expected.add(&expected.failed);
+                }
+            }
+            Kind::TimeoutExpired | Kind::TimeoutRunning => {
+                assert_eq!(outcome, Err(TaskError::TimedOut), "{what}");
+                expected.add(&expected.timed_out);
+            }
+            Kind::TimeoutGenerous => {
+                assert_eq!(outcome, Ok(id), "{what}");
+                expected.add(&expected.succeeded);
             }
             Kind::Spawn | Kind::SpawnPanic | Kind::CallbackDropped => unreachable!(),
         }

@@ -40,7 +40,8 @@ pub struct Stats {
     pub busy: usize,
     /// Workers not running a task.
     pub idle: usize,
-    /// Accepted tasks waiting to start (cancelled ones excluded).
+    /// Accepted tasks waiting to start (cancelled ones excluded), including
+    /// those a worker has taken from the queue in a batch and not started.
     pub queued: usize,
     /// Tasks accepted since the pool started.
     pub submitted: u64,
@@ -112,6 +113,7 @@ impl Pool {
         let state = inner.state.lock();
         let mut totals = state.retired;
         let mut busy_nanos = state.retired_busy_nanos;
+        let busy = running_now(&state);
         for entry in &state.workers {
             entry.slot.tally.add_to(&mut totals);
             busy_nanos = busy_nanos.saturating_add(entry.slot.busy_nanos(inner.epoch));
@@ -130,12 +132,12 @@ impl Pool {
         let queued = state
             .submitted
             .saturating_sub(finished)
-            .saturating_sub(state.running as u64)
+            .saturating_sub(busy as u64)
             .saturating_sub(state.retrying as u64);
         Stats {
             workers: state.live,
-            busy: state.running,
-            idle: state.live.saturating_sub(state.running),
+            busy,
+            idle: state.live.saturating_sub(busy),
             queued: usize::try_from(queued).unwrap_or(usize::MAX),
             submitted: state.submitted,
             succeeded,
@@ -227,7 +229,7 @@ impl Pool {
 
     fn wait_idle_until(&self, deadline: Option<Instant>) -> bool {
         let inner = &self.inner;
-        let own = usize::from(is_worker_of(inner));
+        let own = worker::own_claims(inner);
         let mut state = inner.state.lock();
         loop {
             if (state.queue.is_empty() && state.running <= own && state.retrying == 0)
@@ -364,6 +366,16 @@ impl Pool {
     }
 }
 
+/// Workers running a task body right now.
+fn running_now(state: &State) -> usize {
+    state
+        .workers
+        .iter()
+        // ORDERING: statistics only.
+        .filter(|w| w.slot.running_now.load(Ordering::Relaxed))
+        .count()
+}
+
 /// Waits on `idle_cv` until notified or `deadline` (real time); the flag is
 /// true once the deadline has passed.
 fn wait_real<'a>(
@@ -418,19 +430,22 @@ fn close_locked_keep<'a>(
 /// own task, `own`).
 fn stop_now(inner: &Inner, mut state: MutexGuard<'_, State>, own: usize) -> ShutdownReport {
     let queued = state.queue.drain_all();
+    // Tasks workers took in a batch and have not started: they will never
+    // start, and each worker ends them as it reaches them.
+    let claimed: usize = state.workers.iter().map(|w| w.slot.stop()).sum();
     inner.publish_len(0);
     let running: Vec<_> = state
         .workers
         .iter()
         .filter_map(|w| w.slot.current.lock().clone())
         .collect();
-    let still_running = state.running.saturating_sub(own);
+    let still_running = running_now(&state).saturating_sub(own);
     drop(state);
     inner.root.cancel_with(CancelReason::Shutdown);
     for ctx in running {
         ctx.cancel_with(CancelReason::Shutdown);
     }
-    let mut cancelled = 0usize;
+    let mut cancelled = claimed;
     for job in queued {
         cancelled += usize::from(job.abandon(&inner.tally));
     }

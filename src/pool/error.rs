@@ -260,7 +260,10 @@ pub struct ShutdownReport {
 
 impl ShutdownReport {
     /// Queued tasks that were cancelled without running (their handles report
-    /// [`TaskError::ShutDown`](crate::TaskError::ShutDown)).
+    /// [`TaskError::ShutDown`](crate::TaskError::ShutDown)), including those a
+    /// worker had taken from the queue in a batch but not started. (A task
+    /// already cancelled through its handle and taken in such a batch is
+    /// counted here too.)
     ///
     /// # Examples
     ///

@@ -4,19 +4,42 @@
 
 use super::{Inner, State};
 use crate::context::Context;
+use crate::queue::QueueKind;
 use crate::sync::{Backoff, CachePadded, Mutex, MutexGuard};
-use crate::task::job::{PoolHooks, RunEnv, Tally};
+use crate::task::job::{Job, PoolHooks, RunEnv, Tally};
 use std::cell::Cell;
 use std::io;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::thread::{self, JoinHandle};
 use std::time::Instant;
 
+/// Set in `WorkerSlot::unstarted` by a shutdown.
+const STOP_BIT: usize = 1 << (usize::BITS - 1);
+
+/// The most tasks a worker takes from the queue at once (FIFO and LIFO
+/// queues; a priority queue hands out one at a time).
+const MAX_BATCH: usize = 32;
+
 thread_local! {
     /// The pool this thread works for (its `Inner` address), or 0.
     static CURRENT_POOL: Cell<usize> = const { Cell::new(0) };
+    /// Tasks this worker has claimed (counted in `State::running`) and not
+    /// finished: the running one and the rest of its batch.
+    static CLAIMED: Cell<usize> = const { Cell::new(0) };
+}
+
+/// What the calling thread itself holds of `State::running`: its claimed
+/// batch if it is a worker of this pool, else nothing. A task waiting for
+/// the pool to go idle must not wait for itself or for the tasks queued
+/// behind it on its own worker.
+pub(crate) fn own_claims(inner: &Inner) -> usize {
+    if is_worker_of(inner) {
+        CLAIMED.with(Cell::get)
+    } else {
+        0
+    }
 }
 
 /// True when the calling thread is a worker of the pool at `inner`.
@@ -32,6 +55,13 @@ pub(crate) struct WorkerSlot {
     /// The context of the handle task now running here, if any; a shutdown
     /// that runs out of time cancels it.
     pub(crate) current: Mutex<Option<Context>>,
+    /// True while this worker runs a task body (`Stats::busy`).
+    pub(crate) running_now: AtomicBool,
+    /// Tasks of the current batch not yet started, plus `STOP_BIT` once a
+    /// shutdown has claimed them: the worker takes each next task with a
+    /// compare-and-swap that fails once the bit is set, so the shutdown's
+    /// count of what it cancelled is exact.
+    pub(crate) unstarted: AtomicUsize,
     /// Nanoseconds spent busy in completed busy periods.
     pub(crate) busy_nanos: AtomicU64,
     /// Start of the current busy period (nanoseconds since the pool's
@@ -45,9 +75,30 @@ impl WorkerSlot {
             index,
             tally: CachePadded::default(),
             current: Mutex::new(None),
+            running_now: AtomicBool::new(false),
+            unstarted: AtomicUsize::new(0),
             busy_nanos: AtomicU64::new(0),
             busy_since: AtomicU64::new(0),
         }
+    }
+
+    /// Takes the next task of the batch for running; false once a shutdown
+    /// has claimed the batch's unstarted tasks.
+    #[inline]
+    fn start_next(&self) -> bool {
+        // ORDERING: AcqRel against the shutdown's `fetch_or` (see `stop`).
+        self.unstarted
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n & STOP_BIT == 0).then(|| n.saturating_sub(1))
+            })
+            .is_ok()
+    }
+
+    /// Claims this worker's unstarted tasks for a shutdown; returns how many
+    /// it claimed. Called under the state lock.
+    pub(crate) fn stop(&self) -> usize {
+        // ORDERING: AcqRel pairs with `start_next`.
+        self.unstarted.fetch_or(STOP_BIT, Ordering::AcqRel) & !STOP_BIT
     }
 
     /// Busy time so far, including the current busy period.
@@ -112,28 +163,43 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
         tally: &slot.tally,
         hooks: &hooks,
     };
+    let batching = inner.config.queue != QueueKind::Priority;
+    let mut batch: Vec<Box<dyn Job>> = Vec::new();
     let mut state = inner.state.lock();
-    let mut ran = false;
+    let mut claimed = 0;
     let mut busy = false;
     let mut spun = false;
     loop {
-        if ran {
-            state.running -= 1;
-            ran = false;
+        if claimed > 0 {
+            state.running -= claimed;
+            claimed = 0;
         }
         if state.live > state.target {
             state.live -= 1;
             break;
         }
-        if let Some(job) = state.queue.pop() {
-            state.running += 1;
-            ran = true;
+        let len = state.queue.len();
+        if len > 0 {
+            // Take a fair share of the queue (one task for a priority queue,
+            // whose order must hold at the moment of dispatch): one lock
+            // acquisition then serves many tasks.
+            let take = if batching {
+                (len / state.live.max(1)).clamp(1, MAX_BATCH)
+            } else {
+                1
+            };
+            batch.extend(std::iter::from_fn(|| state.queue.pop()).take(take));
+            claimed = batch.len();
+            state.running += claimed;
+            CLAIMED.with(|c| c.set(claimed));
+            // ORDERING: written under the state lock, as is every `STOP_BIT`
+            // a shutdown sets; see `WorkerSlot::unstarted`.
+            slot.unstarted.store(claimed, Ordering::Release);
             spun = false;
-            let len = state.queue.len();
-            inner.publish_len(len);
+            inner.publish_len(state.queue.len());
             let wake_submitters = match (state.room_waiters, state.batch_waiters) {
                 (0, _) => Wake::None,
-                (_, 0) => Wake::One,
+                (_, 0) if claimed == 1 => Wake::One,
                 _ => Wake::All,
             };
             drop(state);
@@ -148,12 +214,21 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
                 slot.busy_since
                     .store(nanos_since(inner.epoch) + 1, Ordering::Relaxed);
             }
-            if inner.root.is_cancelled() {
-                // Taken just as the pool stopped: it must not start now.
-                job.abandon(&slot.tally);
-            } else {
-                job.run(&env);
+            // Run in queue order.
+            batch.reverse();
+            while let Some(job) = batch.pop() {
+                if !slot.start_next() {
+                    // Claimed by a shutdown (counted in its report): it
+                    // must not start now.
+                    job.abandon(&slot.tally);
+                } else {
+                    // ORDERING: statistics only (`Stats::busy`).
+                    slot.running_now.store(true, Ordering::Relaxed);
+                    job.run(&env);
+                    slot.running_now.store(false, Ordering::Relaxed);
+                }
             }
+            CLAIMED.with(|c| c.set(0));
             state = inner.state.lock();
             continue;
         }

@@ -37,7 +37,7 @@ pub(crate) fn now_ns() -> u64 {
     imp::now_ns()
 }
 
-#[cfg(not(target_arch = "x86_64"))]
+#[cfg(any(not(target_arch = "x86_64"), miri))]
 mod imp {
     #[inline]
     pub(super) fn now_ns() -> u64 {
@@ -45,7 +45,7 @@ mod imp {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", not(miri)))]
 mod imp {
     use super::{OnceLock, instant_ns};
     use std::arch::x86_64::{__cpuid, _rdtsc};
