@@ -433,6 +433,7 @@ fn stop_now(inner: &Inner, mut state: MutexGuard<'_, State>, own: usize) -> Shut
     // Tasks workers took in a batch and have not started: they will never
     // start, and each worker ends them as it reaches them.
     let claimed: usize = state.workers.iter().map(|w| w.slot.stop()).sum();
+    state.hint_nonzero = false;
     inner.publish_len(0);
     let running: Vec<_> = state
         .workers

@@ -153,6 +153,9 @@ pub(crate) struct State {
     pub(crate) batch_waiters: usize,
     /// Tasks waiting on the timer for a retry.
     pub(crate) retrying: usize,
+    /// Whether `Inner::len_hint` was last set non-zero (it is rewritten only
+    /// when this changes).
+    pub(crate) hint_nonzero: bool,
     pub(crate) idle_waiters: usize,
     pub(crate) submitted: u64,
     pub(crate) rejected: u64,
@@ -392,12 +395,19 @@ impl Inner {
     #[inline]
     fn wake_for(&self, mut state: MutexGuard<'_, State>) {
         let len = state.queue.len();
-        self.publish_len(len);
-        let available = state.waking + self.spinning();
+        // Spinners only ask "is there work?": the hint is written when the
+        // answer changes, not on every push (it is a shared cache line).
+        if !state.hint_nonzero {
+            state.hint_nonzero = true;
+            self.publish_len(len);
+        }
         let mut to_wake = 0;
-        while state.sleeping > state.waking && len > available + to_wake {
-            state.waking += 1;
-            to_wake += 1;
+        if state.sleeping > state.waking {
+            let available = state.waking + self.spinning();
+            while state.sleeping > state.waking && len > available + to_wake {
+                state.waking += 1;
+                to_wake += 1;
+            }
         }
         drop(state);
         for _ in 0..to_wake {
@@ -553,6 +563,7 @@ impl Pool {
                 room_waiters: 0,
                 batch_waiters: 0,
                 retrying: 0,
+                hint_nonzero: false,
                 idle_waiters: 0,
                 submitted: 0,
                 rejected: 0,

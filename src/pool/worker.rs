@@ -196,7 +196,10 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
             // a shutdown sets; see `WorkerSlot::unstarted`.
             slot.unstarted.store(claimed, Ordering::Release);
             spun = false;
-            inner.publish_len(state.queue.len());
+            if state.queue.is_empty() && state.hint_nonzero {
+                state.hint_nonzero = false;
+                inner.publish_len(0);
+            }
             let wake_submitters = match (state.room_waiters, state.batch_waiters) {
                 (0, _) => Wake::None,
                 (_, 0) if claimed == 1 => Wake::One,
