@@ -360,6 +360,14 @@ impl Context {
         }
     }
 
+    /// A root with a deadline: one node, where `with_clock(..).with_deadline(..)`
+    /// makes two (the pool uses it for every task with a timeout).
+    pub(crate) fn root_with_deadline(clock: Clock, deadline: Instant) -> Context {
+        Context {
+            node: Node::new(None, clock, Some(deadline), None),
+        }
+    }
+
     /// A child: cancelled with this context, cancellable on its own.
     ///
     /// # Examples

@@ -443,18 +443,16 @@ impl Inner {
         T: Send + 'static,
         E: Send + 'static,
     {
-        let base = match parent {
-            Some(parent) => parent.child(),
-            None => Context::with_clock(self.clock.clone()),
-        };
         let deadline = match deadline.or(self.config.task_timeout.map(Deadline::After)) {
             Some(Deadline::At(at)) => Some(at),
             Some(Deadline::After(timeout)) => self.clock.now().checked_add(timeout),
             None => None,
         };
-        let ctx = match deadline {
-            Some(at) => base.with_deadline(at),
-            None => base,
+        let ctx = match (parent, deadline) {
+            (Some(parent), Some(at)) => parent.with_deadline(at),
+            (Some(parent), None) => parent.child(),
+            (None, Some(at)) => Context::root_with_deadline(self.clock.clone(), at),
+            (None, None) => Context::with_clock(self.clock.clone()),
         };
         let id = id.unwrap_or_else(TaskId::generate);
         let effective = ctx.deadline();

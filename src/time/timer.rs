@@ -44,6 +44,12 @@ struct TimerState {
     entries: BTreeMap<TimerKey, Callback>,
     next_seq: u64,
     stopped: bool,
+    /// The deadline the timer thread is asleep until; `None` while it runs
+    /// or sleeps without one. It wakes then whatever happened to the
+    /// entries meanwhile, so a new entry due no earlier needs no wake-up:
+    /// with eager removal, a stream of tasks with equal timeouts costs the
+    /// timer thread one wake-up per timeout period, not one per task.
+    armed_until: Option<Instant>,
 }
 
 impl Wake for TimerShared {
@@ -61,6 +67,7 @@ impl Timer {
                 entries: BTreeMap::new(),
                 next_seq: 0,
                 stopped: false,
+                armed_until: None,
             }),
             cv: Condvar::new(),
             clock,
@@ -89,10 +96,10 @@ impl Timer {
             seq: state.next_seq,
         };
         state.next_seq += 1;
-        let is_first = state.entries.keys().next().is_none_or(|first| key < *first);
+        let wake = state.armed_until.is_none_or(|armed| at < armed);
         state.entries.insert(key, callback);
         drop(state);
-        if is_first {
+        if wake {
             self.shared.cv.notify_one();
         }
         Some(key)
@@ -162,7 +169,9 @@ fn run(shared: &TimerShared) {
             continue;
         }
         let next = state.entries.first_key_value().map(|(key, _)| key.at);
+        state.armed_until = next;
         (state, _) = shared.clock.wait_until(&shared.cv, state, next);
+        state.armed_until = None;
     }
 }
 
