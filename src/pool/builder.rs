@@ -3,6 +3,7 @@
 use super::Pool;
 use super::error::{BuildError, BuildErrorKind};
 use crate::config::{Config, ConfigError, QueueSize, Timeout};
+use crate::limit::RateLimiter;
 use crate::queue::{FullPolicy, QueueKind};
 use crate::retry::RetryPolicy;
 use crate::task::TaskPanic;
@@ -36,6 +37,7 @@ pub(crate) type ThreadHook = Arc<dyn Fn(usize) + Send + Sync>;
 /// | [`shutdown_timeout`](Builder::shutdown_timeout) | [`DEFAULT_SHUTDOWN_TIMEOUT`] (30 s), used by `Drop` |
 /// | [`task_timeout`](Builder::task_timeout) | none |
 /// | [`retry_policy`](Builder::retry_policy) | none |
+/// | [`rate_limit`](Builder::rate_limit) | none |
 /// | [`clock`](Builder::clock) | [`Clock::system`] |
 ///
 /// # Examples
@@ -67,6 +69,7 @@ pub struct Builder {
     pub(crate) shutdown_timeout: Duration,
     pub(crate) task_timeout: Option<Duration>,
     pub(crate) retry_policy: Option<RetryPolicy>,
+    pub(crate) rate_limit: Option<Arc<dyn RateLimiter>>,
     pub(crate) clock: Clock,
 }
 
@@ -85,6 +88,7 @@ impl Default for Builder {
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             task_timeout: None,
             retry_policy: None,
+            rate_limit: None,
             clock: Clock::system(),
         }
     }
@@ -395,6 +399,35 @@ impl Builder {
         self
     }
 
+    /// Gates execution starts (not submissions) with `limiter`: a worker
+    /// takes a permit just before it takes the next task, so the queue's
+    /// order still decides which task starts, and a refused worker waits on
+    /// the limiter's clock for the permit — not holding any task — until
+    /// then or until the pool closes. Every start takes a permit: retries,
+    /// fire-and-forget and scope tasks included. A gated pool starts tasks one
+    /// at a time (no batches). `Stats::delayed_starts` and
+    /// `Stats::start_delay` tell how often and how long starts waited.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gosling::limit::{Rate, TokenBucket};
+    /// use gosling::Pool;
+    /// use std::sync::Arc;
+    ///
+    /// // At most 100 task starts per second, in bursts of up to 10.
+    /// let limiter = Arc::new(TokenBucket::new(Rate::per_second(100).unwrap(), 10).unwrap());
+    /// let pool = Pool::builder().workers(4).rate_limit(limiter).build()?;
+    /// for _ in 0..5 { pool.spawn(|_| ()).unwrap(); }
+    /// pool.wait_idle();
+    /// assert_eq!(pool.stats().succeeded, 5);
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    pub fn rate_limit(mut self, limiter: Arc<dyn RateLimiter>) -> Self {
+        self.rate_limit = Some(limiter);
+        self
+    }
+
     /// The clock task contexts, deadlines and handle waits read (a
     /// [`ManualClock`](crate::time::ManualClock) in tests). Shutdown timeouts
     /// always use real time: they bound how long threads are waited for.
@@ -454,6 +487,7 @@ impl fmt::Debug for Builder {
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field("task_timeout", &self.task_timeout)
             .field("retry_policy", &self.retry_policy.is_some())
+            .field("rate_limit", &self.rate_limit.is_some())
             .field("clock", &self.clock)
             .finish_non_exhaustive()
     }

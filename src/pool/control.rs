@@ -67,6 +67,15 @@ pub struct Stats {
     pub retrying: usize,
     /// Time workers spent busy, summed over workers.
     pub busy_time: Duration,
+    /// Workers waiting right now for a permit from the pool's rate limiter.
+    pub waiting_for_permit: usize,
+    /// Task starts that waited for the pool's rate limiter
+    /// ([`Builder::rate_limit`](crate::Builder::rate_limit)).
+    pub delayed_starts: u64,
+    /// Worker time spent waiting for permits before those starts, summed
+    /// over workers (on the limiter's clock): several workers waiting for
+    /// the same permit each count their wait.
+    pub start_delay: Duration,
 }
 
 impl Stats {
@@ -150,6 +159,9 @@ impl Pool {
             retries,
             retrying: state.retrying,
             busy_time: Duration::from_nanos(busy_nanos),
+            waiting_for_permit: state.limit_waiters,
+            delayed_starts: state.delayed_starts,
+            start_delay: state.start_delay,
         }
     }
 
@@ -189,7 +201,7 @@ impl Pool {
                 return Err(ResizeError::Spawn(e));
             }
         }
-        if state.live > state.target && state.sleeping > 0 {
+        if state.live > state.target && (state.sleeping > 0 || state.limit_waiters > 0) {
             inner.work_cv.notify_all();
         }
         Ok(())
@@ -418,7 +430,7 @@ fn close_locked_keep<'a>(
         if state.room_waiters > 0 {
             inner.room_cv.notify_all();
         }
-        if state.sleeping > 0 {
+        if state.sleeping > 0 || state.limit_waiters > 0 {
             inner.work_cv.notify_all();
         }
     }

@@ -26,6 +26,7 @@ pub use error::{
 pub use scope::Scope;
 
 use crate::context::Context;
+use crate::limit::RateLimiter;
 use crate::queue::{FullPolicy, QueueKind, TaskQueue};
 use crate::retry::{JitterRng, RetryPolicy};
 use crate::sync::{CachePadded, Condvar, Mutex, MutexGuard, Wake};
@@ -95,6 +96,7 @@ pub(crate) struct Config {
     pub(crate) shutdown_timeout: Duration,
     pub(crate) task_timeout: Option<Duration>,
     pub(crate) retry_policy: Option<RetryPolicy>,
+    pub(crate) rate_limit: Option<Arc<dyn RateLimiter>>,
 }
 
 /// What the pool handle and its workers share.
@@ -156,6 +158,11 @@ pub(crate) struct State {
     /// Whether `Inner::len_hint` was last set non-zero (it is rewritten only
     /// when this changes).
     pub(crate) hint_nonzero: bool,
+    /// Workers waiting for the rate limiter's next permit (on `work_cv`).
+    pub(crate) limit_waiters: usize,
+    /// Starts that had to wait for the rate limiter, and for how long in all.
+    pub(crate) delayed_starts: u64,
+    pub(crate) start_delay: Duration,
     pub(crate) idle_waiters: usize,
     pub(crate) submitted: u64,
     pub(crate) rejected: u64,
@@ -229,9 +236,13 @@ impl PoolHooks for Inner {
 
 impl Wake for Inner {
     fn wake(&self) {
-        // A manual clock moved: submitters waiting for a deadline re-check.
-        let _state = self.state.lock();
+        // A manual clock moved: submitters waiting for a deadline, and
+        // workers waiting for a rate-limit permit, re-check.
+        let state = self.state.lock();
         self.room_cv.notify_all();
+        if state.limit_waiters > 0 {
+            self.work_cv.notify_all();
+        }
     }
 }
 
@@ -562,6 +573,9 @@ impl Pool {
                 batch_waiters: 0,
                 retrying: 0,
                 hint_nonzero: false,
+                limit_waiters: 0,
+                delayed_starts: 0,
+                start_delay: Duration::ZERO,
                 idle_waiters: 0,
                 submitted: 0,
                 rejected: 0,
@@ -593,6 +607,7 @@ impl Pool {
                 shutdown_timeout: builder.shutdown_timeout,
                 task_timeout: builder.task_timeout,
                 retry_policy: builder.retry_policy,
+                rate_limit: builder.rate_limit,
             },
             timer: OnceLock::new(),
             timer_start: Mutex::new(()),

@@ -163,7 +163,9 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
         tally: &slot.tally,
         hooks: &hooks,
     };
-    let batching = inner.config.queue != QueueKind::Priority;
+    let batching = inner.config.queue != QueueKind::Priority && inner.config.rate_limit.is_none();
+    // When this worker was first refused a permit for the start it waits for.
+    let mut delayed_since: Option<std::time::Instant> = None;
     let mut batch: Vec<Box<dyn Job>> = Vec::new();
     let mut state = inner.state.lock();
     let mut claimed = 0;
@@ -180,9 +182,28 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
         }
         let len = state.queue.len();
         if len > 0 {
+            if let Some(limiter) = &inner.config.rate_limit {
+                // The permit is taken just before the task, under the lock:
+                // none is spent without a task, and the queue's order decides
+                // which task it starts.
+                if let Err(limited) = limiter.check() {
+                    let clock = limiter.clock();
+                    delayed_since.get_or_insert_with(|| clock.now());
+                    state.limit_waiters += 1;
+                    (state, _) = clock.wait_until(&inner.work_cv, state, Some(limited.earliest()));
+                    state.limit_waiters -= 1;
+                    continue;
+                }
+                if let Some(since) = delayed_since.take() {
+                    let waited = limiter.clock().now().saturating_duration_since(since);
+                    state.delayed_starts += 1;
+                    state.start_delay = state.start_delay.saturating_add(waited);
+                }
+            }
             // Take a fair share of the queue (one task for a priority queue,
-            // whose order must hold at the moment of dispatch): one lock
-            // acquisition then serves many tasks.
+            // whose order must hold at the moment of dispatch, or a gated
+            // pool, where each start takes a permit): one lock acquisition
+            // then serves many tasks.
             let take = if batching {
                 (len / state.live.max(1)).clamp(1, MAX_BATCH)
             } else {
@@ -235,7 +256,9 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
             state = inner.state.lock();
             continue;
         }
-        // Nothing to take. Waiters re-check their own condition: one called
+        // Nothing to take (any wait for a permit ends without a start).
+        delayed_since = None;
+        // Waiters re-check their own condition: one called
         // from a task of this pool is idle while that task still runs.
         if state.idle_waiters > 0 {
             inner.idle_cv.notify_all();
