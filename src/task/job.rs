@@ -438,6 +438,17 @@ impl<T: Send + 'static, E: Send + 'static> RetryJob<T, E> {
             finish_shutdown(&shared, env.tally);
             return;
         };
+        // The backoff runs from the end of the attempt, read before the task
+        // is seen `Retrying`: whoever observes that status (a test advancing
+        // a manual clock, say) may move time on, and the retry must not be
+        // pushed back by it.
+        let now = clock.now();
+        // A delay past what an `Instant` can hold waits "for ever" (until a
+        // cancel or the shutdown) rather than not at all.
+        let at = now
+            .checked_add(delay)
+            .or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 86_400)))
+            .unwrap_or(now);
         if !shared.transition(RUNNING, RETRYING) {
             // Timed out during the attempt: final already.
             Tally::bump(&env.tally.late_results);
@@ -446,10 +457,6 @@ impl<T: Send + 'static, E: Send + 'static> RetryJob<T, E> {
         hooks.retry_started();
         Tally::bump(&env.tally.retries);
         self.previous_delay = delay;
-        let at = clock
-            .now()
-            .checked_add(delay)
-            .unwrap_or_else(|| clock.now());
         let mut pending = PendingRetry {
             job: Some(self),
             hooks: env.hooks.clone(),
