@@ -7,6 +7,7 @@
 //! `stress_lifecycle_long` submits 1,000,000.
 
 use gosling::context::Context;
+use gosling::limit::{KeyedLimiter, Rate, TokenBucket};
 use gosling::retry::RetryPolicy;
 use gosling::{FullPolicy, Pool, QueueKind, Task, TaskError};
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
@@ -235,11 +236,19 @@ fn stress(run: &Run) {
         1 => QueueKind::Lifo,
         _ => QueueKind::Priority,
     };
+    // Some tasks name resources: fast limits, so that tasks step aside and
+    // come back while cancels, timeouts and retries race with them.
+    let per_key = KeyedLimiter::new(Rate::per_second(10_000).unwrap(), 1, 64).unwrap();
     let pool = Pool::builder()
         .workers(2)
         .queue(queue)
         .capacity(256)
         .when_full(FullPolicy::Block)
+        .resource_limit(
+            RESOURCES[0],
+            Arc::new(TokenBucket::new(Rate::per_second(20_000).unwrap(), 2).unwrap()),
+        )
+        .resource_limits(Arc::new(per_key))
         .build()
         .unwrap();
     let tracker = Arc::new(Tracker::new(run.tasks));
@@ -353,6 +362,21 @@ fn stress(run: &Run) {
 
 /// Submits one task of `kind`; returns what to check later (nothing for
 /// fire-and-forget tasks, whose outcome is known and counted now).
+/// Resources tasks may name (the first has a limiter of its own, the others
+/// share the per-key one).
+const RESOURCES: [&str; 3] = ["db", "api-a", "api-b"];
+
+/// Names a random resource on one task in two.
+fn with_resource<T: Send + 'static, E: Send + 'static>(
+    task: Task<T, E>,
+    rng: &mut Rng,
+) -> Task<T, E> {
+    match rng.below(6) as usize {
+        i if i < RESOURCES.len() => task.resource(RESOURCES[i]),
+        _ => task,
+    }
+}
+
 fn submit(
     pool: &Pool,
     kind: Kind,
@@ -429,6 +453,7 @@ fn submit(
                 },
             )
             .priority(rng.below(5) as i32 - 2);
+            let task = with_resource(task, rng);
             let handle = pool
                 .submit_task(task)
                 .unwrap_or_else(|_| panic!("submit_task {id} refused"));
@@ -454,6 +479,7 @@ fn submit(
                 Kind::TimeoutGenerous => task.timeout(HANG),
                 _ => task.timeout(Duration::from_millis(1)),
             };
+            let task = with_resource(task, rng);
             pool.submit_task(task)
                 .unwrap_or_else(|_| panic!("submit_task {id} refused"))
         }
@@ -468,7 +494,7 @@ fn submit(
                 tracker.callbacks[id].fetch_add(1, Ordering::SeqCst);
                 tracker.seen[id].store(code(r), Ordering::SeqCst);
             });
-            let task = task.priority(rng.below(5) as i32 - 2);
+            let task = with_resource(task.priority(rng.below(5) as i32 - 2), rng);
             let handle = pool
                 .submit_task(task)
                 .unwrap_or_else(|_| panic!("submit_task {id} refused"));

@@ -2,8 +2,9 @@
 
 use super::Pool;
 use super::error::{BuildError, BuildErrorKind};
+use super::resource::ResourceLimits;
 use crate::config::{Config, ConfigError, QueueSize, Timeout};
-use crate::limit::RateLimiter;
+use crate::limit::{KeyedLimiter, RateLimiter};
 use crate::queue::{FullPolicy, QueueKind};
 use crate::retry::RetryPolicy;
 use crate::task::TaskPanic;
@@ -38,6 +39,7 @@ pub(crate) type ThreadHook = Arc<dyn Fn(usize) + Send + Sync>;
 /// | [`task_timeout`](Builder::task_timeout) | none |
 /// | [`retry_policy`](Builder::retry_policy) | none |
 /// | [`rate_limit`](Builder::rate_limit) | none |
+/// | [`resource_limit`](Builder::resource_limit), [`resource_limits`](Builder::resource_limits) | none |
 /// | [`clock`](Builder::clock) | [`Clock::system`] |
 ///
 /// # Examples
@@ -70,6 +72,7 @@ pub struct Builder {
     pub(crate) task_timeout: Option<Duration>,
     pub(crate) retry_policy: Option<RetryPolicy>,
     pub(crate) rate_limit: Option<Arc<dyn RateLimiter>>,
+    pub(crate) resources: ResourceLimits,
     pub(crate) clock: Clock,
 }
 
@@ -89,6 +92,7 @@ impl Default for Builder {
             task_timeout: None,
             retry_policy: None,
             rate_limit: None,
+            resources: ResourceLimits::default(),
             clock: Clock::system(),
         }
     }
@@ -428,6 +432,84 @@ impl Builder {
         self
     }
 
+    /// Limits the starts of tasks naming `resource`
+    /// ([`Task::resource`](crate::Task::resource)) with `limiter`, on top of
+    /// any [`rate_limit`](Builder::rate_limit) of the whole pool.
+    ///
+    /// A worker asks the limiter when it takes such a task from the queue.
+    /// Refused, the task steps aside to wait for the resource's next permit
+    /// on the pool's timer — no worker waits with it — and the worker takes
+    /// the next task, so tasks for other resources are not stalled. The
+    /// waiting tasks of a resource start in order, one per permit, each
+    /// going back into the queue when its permit is due (behind tasks
+    /// queued meanwhile; with their priority in a priority queue). Every
+    /// attempt of a retried task takes a permit. Tasks waiting for their
+    /// resource count as queued — in [`Stats::queued`](crate::Stats::queued),
+    /// against the queue's capacity, and for [`Pool::wait_idle`] and a
+    /// graceful shutdown, which drains them; a shutdown that cancels queued
+    /// tasks cancels them too. [`Stats::waiting_for_resource`](crate::Stats::waiting_for_resource)
+    /// counts them.
+    ///
+    /// The limiter should read the pool's [`clock`](Builder::clock) (the
+    /// wait is timed on it). Setting a resource twice keeps the last limiter.
+    /// With a pool-wide `rate_limit` too, a worker takes the pool's permit
+    /// first and then looks for a task whose resource admits it: should
+    /// every queued task wait for its resource, that permit goes unused — a
+    /// start the pool could have had, never one too many.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gosling::limit::{Rate, TokenBucket};
+    /// use gosling::{Pool, Task};
+    /// use std::sync::Arc;
+    ///
+    /// // The geocoding API allows 10 calls a second; the database is not limited.
+    /// let pool = Pool::builder()
+    ///     .workers(4)
+    ///     .resource_limit("geocoder", Arc::new(TokenBucket::new(Rate::per_second(10).unwrap(), 2).unwrap()))
+    ///     .build()?;
+    /// let lookup = pool.submit_task(Task::new(|_| "52.5N 13.4E").resource("geocoder")).unwrap();
+    /// let query = pool.submit_task(Task::new(|_| 3).resource("database")).unwrap();
+    /// assert_eq!((lookup.wait(), query.wait()), (Ok("52.5N 13.4E"), Ok(3)));
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    pub fn resource_limit(mut self, resource: &str, limiter: Arc<dyn RateLimiter>) -> Self {
+        self.resources.named.insert(Arc::from(resource), limiter);
+        self
+    }
+
+    /// Limits every resource without a limiter of its own
+    /// ([`resource_limit`](Builder::resource_limit)) with its own bucket of
+    /// `limiter`: one GCRA per resource name, in bounded memory (see
+    /// [`KeyedLimiter`]). For resources named at run time — a bucket per
+    /// customer, per host. Tasks wait for their resource as described at
+    /// [`resource_limit`](Builder::resource_limit).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gosling::limit::{KeyedLimiter, Rate};
+    /// use gosling::{Pool, Task};
+    /// use std::sync::Arc;
+    ///
+    /// // Each host gets 5 requests a second, whichever hosts show up.
+    /// let per_host = Arc::new(KeyedLimiter::new(Rate::per_second(5).unwrap(), 1, 10_000).unwrap());
+    /// let pool = Pool::builder().workers(2).resource_limits(per_host).build()?;
+    /// let handles: Vec<_> = ["a.example", "b.example", "c.example"]
+    ///     .into_iter()
+    ///     .map(|host| pool.submit_task(Task::new(move |_| host.len()).resource(host)).unwrap())
+    ///     .collect();
+    /// for handle in handles {
+    ///     assert_eq!(handle.wait(), Ok(9)); // one call per host: none waits
+    /// }
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    pub fn resource_limits(mut self, limiter: Arc<KeyedLimiter<Arc<str>>>) -> Self {
+        self.resources.keyed = Some(limiter);
+        self
+    }
+
     /// The clock task contexts, deadlines and handle waits read (a
     /// [`ManualClock`](crate::time::ManualClock) in tests). Shutdown timeouts
     /// always use real time: they bound how long threads are waited for.
@@ -488,6 +570,7 @@ impl fmt::Debug for Builder {
             .field("task_timeout", &self.task_timeout)
             .field("retry_policy", &self.retry_policy.is_some())
             .field("rate_limit", &self.rate_limit.is_some())
+            .field("resources", &self.resources)
             .field("clock", &self.clock)
             .finish_non_exhaustive()
     }

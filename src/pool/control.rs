@@ -69,6 +69,11 @@ pub struct Stats {
     pub busy_time: Duration,
     /// Workers waiting right now for a permit from the pool's rate limiter.
     pub waiting_for_permit: usize,
+    /// Queued tasks waiting for their resource's permit
+    /// ([`Builder::resource_limit`](crate::Builder::resource_limit)); part
+    /// of [`queued`](Stats::queued). A task cancelled while it waits is
+    /// counted here until its turn comes.
+    pub waiting_for_resource: usize,
     /// Task starts that waited for the pool's rate limiter
     /// ([`Builder::rate_limit`](crate::Builder::rate_limit)).
     pub delayed_starts: u64,
@@ -160,6 +165,7 @@ impl Pool {
             retrying: state.retrying,
             busy_time: Duration::from_nanos(busy_nanos),
             waiting_for_permit: state.limit_waiters,
+            waiting_for_resource: state.gates.parked,
             delayed_starts: state.delayed_starts,
             start_delay: state.start_delay,
         }
@@ -244,7 +250,7 @@ impl Pool {
         let own = worker::own_claims(inner);
         let mut state = inner.state.lock();
         loop {
-            if (state.queue.is_empty() && state.running <= own && state.retrying == 0)
+            if (state.nothing_queued() && state.running <= own && state.retrying == 0)
                 || state.live == 0
             {
                 return true;
@@ -252,7 +258,7 @@ impl Pool {
             let timed_out;
             (state, timed_out) = wait_real(inner, state, deadline);
             if timed_out {
-                return state.queue.is_empty() && state.running <= own && state.retrying == 0;
+                return state.nothing_queued() && state.running <= own && state.retrying == 0;
             }
         }
     }
@@ -441,7 +447,8 @@ fn close_locked_keep<'a>(
 /// returns what it cancelled and what still runs (not counting the caller's
 /// own task, `own`).
 fn stop_now(inner: &Inner, mut state: MutexGuard<'_, State>, own: usize) -> ShutdownReport {
-    let queued = state.queue.drain_all();
+    let mut queued = state.queue.drain_all();
+    queued.append(&mut state.gates.drain_all());
     // Tasks workers took in a batch and have not started: they will never
     // start, and each worker ends them as it reaches them.
     let claimed: usize = state.workers.iter().map(|w| w.slot.stop()).sum();

@@ -15,6 +15,7 @@
 mod builder;
 mod control;
 mod error;
+mod resource;
 mod scope;
 mod worker;
 
@@ -34,13 +35,15 @@ use crate::task::builder::TaskBody;
 use crate::task::builder::{BoxedBody, Deadline};
 use crate::task::handle::{Callback, Shared};
 use crate::task::job::{
-    Body, Fallible, HandleJob, Job, PanicHandler, Plain, PoolHooks, RetryJob, SpawnJob, Tally,
+    Body, Fallible, HandleJob, Job, PanicHandler, Plain, PoolHooks, ResourceJob, RetryJob,
+    SpawnJob, Tally,
 };
 use crate::task::{Task, TaskHandle, TaskId};
 use crate::time::Clock;
 use crate::time::timer::Timer;
 use builder::ThreadHook;
 use error::BuildErrorKind;
+use resource::{Gates, ResourceLimits};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
@@ -97,6 +100,8 @@ pub(crate) struct Config {
     pub(crate) task_timeout: Option<Duration>,
     pub(crate) retry_policy: Option<RetryPolicy>,
     pub(crate) rate_limit: Option<Arc<dyn RateLimiter>>,
+    /// Limits per resource; `None` when there are none.
+    pub(crate) resources: Option<ResourceLimits>,
 }
 
 /// What the pool handle and its workers share.
@@ -155,6 +160,8 @@ pub(crate) struct State {
     pub(crate) batch_waiters: usize,
     /// Tasks waiting on the timer for a retry.
     pub(crate) retrying: usize,
+    /// Tasks waiting for their resource's permit (see `resource.rs`).
+    pub(crate) gates: Gates,
     /// Whether `Inner::len_hint` was last set non-zero (it is rewritten only
     /// when this changes).
     pub(crate) hint_nonzero: bool,
@@ -173,6 +180,23 @@ pub(crate) struct State {
     pub(crate) retired_busy_nanos: u64,
     /// Threads of exited workers, for shutdown to join.
     pub(crate) exited: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl State {
+    /// Free places: the capacity less queued tasks, those waiting for their
+    /// resource included. Zero, not less, when retries re-queued past it.
+    #[inline]
+    pub(crate) fn room(&self) -> usize {
+        self.capacity
+            .saturating_sub(self.queue.len())
+            .saturating_sub(self.gates.parked)
+    }
+
+    /// Nothing queued, nothing waiting for a resource.
+    #[inline]
+    pub(crate) fn nothing_queued(&self) -> bool {
+        self.queue.is_empty() && self.gates.parked == 0
+    }
 }
 
 /// Per-task settings for a task with a handle.
@@ -332,7 +356,7 @@ impl Inner {
         into_entry: fn(Box<J>) -> Box<dyn Job>,
     ) -> Result<(), (SubmitErrorKind, Box<J>)> {
         let mut state = self.state.lock();
-        if state.queue.len() >= state.capacity || state.closed {
+        if state.room() == 0 || state.closed {
             let deadline = match self.resolve(wait) {
                 Some(deadline) => deadline,
                 None => {
@@ -386,7 +410,7 @@ impl Inner {
             if state.closed {
                 return Err(self.refuse(&mut state, SubmitErrorKind::Closed));
             }
-            if state.capacity - state.queue.len() >= needed {
+            if state.room() >= needed {
                 return Ok(state);
             }
             state.room_waiters += 1;
@@ -395,7 +419,7 @@ impl Inner {
             (state, reached) = self.clock.wait_until(&self.room_cv, state, deadline);
             state.room_waiters -= 1;
             state.batch_waiters -= usize::from(needed > 1);
-            if reached && !state.closed && state.capacity - state.queue.len() < needed {
+            if reached && !state.closed && state.room() < needed {
                 return Err(self.refuse(&mut state, SubmitErrorKind::Timeout));
             }
         }
@@ -432,13 +456,22 @@ impl Inner {
         T: Send + 'static,
         E: Send + 'static,
     {
+        Box::new(self.handle_job(body, options))
+    }
+
+    fn handle_job<B, T, E>(&self, body: B, options: JobOptions<T, E>) -> HandleJob<B, T, E>
+    where
+        B: Body<T, E> + 'static,
+        T: Send + 'static,
+        E: Send + 'static,
+    {
         let shared = self.new_shared(
             &options.parent,
             options.deadline,
             options.id,
             options.on_complete,
         );
-        Box::new(HandleJob { body, shared })
+        HandleJob { body, shared }
     }
 
     /// The state a task shares with its handle: its context (a child of
@@ -572,6 +605,7 @@ impl Pool {
                 room_waiters: 0,
                 batch_waiters: 0,
                 retrying: 0,
+                gates: Gates::default(),
                 hint_nonzero: false,
                 limit_waiters: 0,
                 delayed_starts: 0,
@@ -608,12 +642,21 @@ impl Pool {
                 task_timeout: builder.task_timeout,
                 retry_policy: builder.retry_policy,
                 rate_limit: builder.rate_limit,
+                resources: Some(builder.resources).filter(|limits| !limits.is_empty()),
             },
             timer: OnceLock::new(),
             timer_start: Mutex::new(()),
         });
         let weak: Weak<Inner> = Arc::downgrade(&inner);
         clock.subscribe(weak);
+        if inner.config.resources.is_some() {
+            // Resource gates need the timer: start it now, so that a pool
+            // that cannot have one is refused here rather than stalling.
+            let name = format!("{}-timer", inner.config.thread_name);
+            let timer = Timer::start(clock.clone(), name)
+                .map_err(|e| BuildError::new(BuildErrorKind::Spawn(e)))?;
+            let _ = inner.timer.set(Arc::new(timer));
+        }
         let pool = Pool { inner };
         {
             let mut state = pool.inner.state.lock();
@@ -855,6 +898,7 @@ impl Pool {
             on_complete,
             deadline,
             parent,
+            resource,
         } = task;
         let options = JobOptions {
             id,
@@ -877,6 +921,7 @@ impl Pool {
                         on_complete: options.on_complete,
                         deadline,
                         parent,
+                        resource,
                     });
                 };
                 let shared =
@@ -891,6 +936,7 @@ impl Pool {
                     started: None,
                     previous_delay: Duration::ZERO,
                     rng: JitterRng::from_entropy(),
+                    resource: resource.clone(),
                 });
                 return match inner.push(job, priority, Wait::Policy) {
                     Ok(()) => Ok(TaskHandle::new(shared)),
@@ -905,18 +951,15 @@ impl Pool {
                                 on_complete: shared.take_callback(),
                                 deadline,
                                 parent,
+                                resource,
                             },
                         ))
                     }
                 };
             }
         };
-        let job = inner.new_handle_job(body, options);
-        let shared = Arc::clone(&job.shared);
-        match inner.push(job, priority, Wait::Policy) {
-            Ok(()) => Ok(TaskHandle::new(shared)),
-            Err((kind, job)) => {
-                let HandleJob { body, shared } = *job;
+        let refused =
+            |kind, HandleJob { body, shared }: HandleJob<BoxedBody<T, E>, T, E>, resource| {
                 let task = Task {
                     body: TaskBody::Once(body),
                     id,
@@ -924,10 +967,28 @@ impl Pool {
                     on_complete: shared.take_callback(),
                     deadline,
                     parent,
+                    resource,
                 };
-                Err(SubmitError::new(kind, task))
-            }
-        }
+                SubmitError::new(kind, task)
+            };
+        let job = inner.handle_job(body, options);
+        let shared = Arc::clone(&job.shared);
+        let pushed = match resource {
+            None => inner
+                .push(Box::new(job), priority, Wait::Policy)
+                .map_err(|(kind, job)| refused(kind, *job, None)),
+            Some(resource) => inner
+                .push(
+                    Box::new(ResourceJob { job, resource }),
+                    priority,
+                    Wait::Policy,
+                )
+                .map_err(|(kind, job)| {
+                    let ResourceJob { job, resource } = *job;
+                    refused(kind, job, Some(resource))
+                }),
+        };
+        pushed.map(|()| TaskHandle::new(shared))
     }
 
     /// Queues many tasks under one acquisition of the queue lock, all or
@@ -964,7 +1025,7 @@ impl Pool {
         };
         let inner = &self.inner;
         let mut state = inner.state.lock();
-        if state.capacity - state.queue.len() < jobs.len() || state.closed {
+        if state.room() < jobs.len() || state.closed {
             if jobs.len() > state.capacity {
                 let kind = inner.refuse(&mut state, SubmitErrorKind::Full);
                 return Err(give_back(kind, jobs));

@@ -163,7 +163,9 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
         tally: &slot.tally,
         hooks: &hooks,
     };
-    let batching = inner.config.queue != QueueKind::Priority && inner.config.rate_limit.is_none();
+    let batching = inner.config.queue != QueueKind::Priority
+        && inner.config.rate_limit.is_none()
+        && inner.config.resources.is_none();
     // When this worker was first refused a permit for the start it waits for.
     let mut delayed_since: Option<std::time::Instant> = None;
     let mut batch: Vec<Box<dyn Job>> = Vec::new();
@@ -209,7 +211,24 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
             } else {
                 1
             };
-            batch.extend(std::iter::from_fn(|| state.queue.pop()).take(take));
+            let mut promoted = false;
+            if let Some(limits) = &inner.config.resources {
+                // One task whose resource admits it; those refused step
+                // aside (see `resource.rs`).
+                let (job, woke) = inner.pop_admitted(&mut state, limits);
+                promoted = woke;
+                batch.extend(job);
+            } else {
+                batch.extend(std::iter::from_fn(|| state.queue.pop()).take(take));
+            }
+            if batch.is_empty() {
+                // Every queued task stepped aside for its resource.
+                if state.queue.is_empty() && state.hint_nonzero {
+                    state.hint_nonzero = false;
+                    inner.publish_len(0);
+                }
+                continue;
+            }
             claimed = batch.len();
             state.running += claimed;
             CLAIMED.with(|c| c.set(claimed));
@@ -226,7 +245,16 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
                 (_, 0) if claimed == 1 => Wake::One,
                 _ => Wake::All,
             };
+            // A waiting task put back in the queue: a sleeping worker may
+            // take it while this one runs its task.
+            let wake_worker = promoted && state.sleeping > state.waking;
+            if wake_worker {
+                state.waking += 1;
+            }
             drop(state);
+            if wake_worker {
+                inner.work_cv.notify_one();
+            }
             match wake_submitters {
                 Wake::None => {}
                 Wake::One => inner.room_cv.notify_one(),
@@ -263,7 +291,8 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
         if state.idle_waiters > 0 {
             inner.idle_cv.notify_all();
         }
-        if state.closed {
+        if state.closed && state.gates.parked == 0 {
+            // Tasks waiting for their resource are drained like the queue.
             state.live -= 1;
             break;
         }

@@ -106,6 +106,16 @@ impl<T> TaskQueue<T> {
         }
     }
 
+    /// As [`pop`](TaskQueue::pop), with the item's priority (0 for the
+    /// kinds without priorities), so that it can be queued again as it was.
+    pub(crate) fn pop_with_priority(&mut self) -> Option<(T, i32)> {
+        match self {
+            TaskQueue::Fifo(q) => q.pop_front().map(|item| (item, 0)),
+            TaskQueue::Lifo(q) => q.pop().map(|item| (item, 0)),
+            TaskQueue::Priority(q) => q.pop_entry(),
+        }
+    }
+
     #[inline]
     pub(crate) fn len(&self) -> usize {
         match self {

@@ -62,6 +62,10 @@ impl<T> PriorityQueue<T> {
         self.heap.pop().map(|entry| entry.item)
     }
 
+    pub(crate) fn pop_entry(&mut self) -> Option<(T, i32)> {
+        self.heap.pop().map(|entry| (entry.item, entry.priority))
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.heap.len()
     }

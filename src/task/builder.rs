@@ -6,6 +6,7 @@ use crate::context::Context;
 use crate::retry::RetryPolicy;
 use std::convert::Infallible;
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub(crate) type BoxedBody<T, E> = Box<dyn FnOnce(&Context) -> Result<T, E> + Send>;
@@ -50,6 +51,7 @@ pub struct Task<T, E = Infallible> {
     pub(crate) on_complete: Option<Callback<T, E>>,
     pub(crate) deadline: Option<Deadline>,
     pub(crate) parent: Option<Context>,
+    pub(crate) resource: Option<Arc<str>>,
 }
 
 /// When a task times out.
@@ -163,6 +165,7 @@ impl<T: Send + 'static, E: Send + 'static> Task<T, E> {
             on_complete: None,
             deadline: None,
             parent: None,
+            resource: None,
         }
     }
 
@@ -275,6 +278,51 @@ impl<T: Send + 'static, E: Send + 'static> Task<T, E> {
         self
     }
 
+    /// Names the resource the task uses (a host, an API, a database): the
+    /// pool's limit for that resource
+    /// ([`Builder::resource_limit`](crate::Builder::resource_limit), or the
+    /// per-key limiter of
+    /// [`Builder::resource_limits`](crate::Builder::resource_limits)) then
+    /// gates the task's starts, every attempt of a retried task included.
+    /// A task refused a permit steps aside — it waits for its resource
+    /// without holding a worker — so tasks for other resources start
+    /// meanwhile; tasks of one resource start in the order they reached the
+    /// front of the queue. A resource the pool has no limit for is not
+    /// limited.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gosling::limit::{Rate, TokenBucket};
+    /// use gosling::{Pool, Task};
+    /// use std::sync::Arc;
+    ///
+    /// let pool = Pool::builder()
+    ///     .workers(2)
+    ///     .resource_limit("payments-api", Arc::new(TokenBucket::new(Rate::per_second(50).unwrap(), 5).unwrap()))
+    ///     .build()?;
+    /// let charge = pool.submit_task(Task::new(|_| "charged").resource("payments-api")).unwrap();
+    /// assert_eq!(charge.wait(), Ok("charged"));
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    pub fn resource(mut self, resource: &str) -> Self {
+        self.resource = Some(Arc::from(resource));
+        self
+    }
+
+    /// The resource named with [`resource`](Task::resource), if any.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let task = gosling::Task::new(|_| ()).resource("db");
+    /// assert_eq!(task.resource_name(), Some("db"));
+    /// ```
+    #[must_use]
+    pub fn resource_name(&self) -> Option<&str> {
+        self.resource.as_deref()
+    }
+
     /// Runs `callback` with the outcome when the task ends, however it ends
     /// (including cancellation before it ran). It runs on the thread that
     /// ended the task, before waiters on the handle are woken; a panic in it
@@ -314,6 +362,7 @@ impl<T, E> fmt::Debug for Task<T, E> {
             .field("on_complete", &self.on_complete.is_some())
             .field("deadline", &self.deadline)
             .field("has_parent", &self.parent.is_some())
+            .field("resource", &self.resource)
             .finish_non_exhaustive()
     }
 }

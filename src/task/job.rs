@@ -131,6 +131,19 @@ pub(crate) trait Job: Send {
     /// the cancellation in `tally` and returns true, unless it was already
     /// cancelled and counted.
     fn abandon(self: Box<Self>, tally: &Tally) -> bool;
+
+    /// The resource the task named ([`Task::resource`](crate::Task::resource)),
+    /// whose limit gates its starts.
+    fn resource(&self) -> Option<&Arc<str>> {
+        None
+    }
+
+    /// True when the task will not run if started now (ended while queued:
+    /// cancelled, timed out, or its context cancelled), so that a resource
+    /// gate spends no permit on it.
+    fn will_not_run(&self) -> bool {
+        false
+    }
 }
 
 /// A fire-and-forget task.
@@ -210,7 +223,26 @@ where
     E: Send + 'static,
 {
     fn run(self: Box<Self>, env: &RunEnv<'_>) {
-        let HandleJob { body, shared } = *self;
+        (*self).run_owned(env);
+    }
+
+    fn abandon(self: Box<Self>, tally: &Tally) -> bool {
+        (*self).abandon_owned(tally)
+    }
+
+    fn will_not_run(&self) -> bool {
+        queued_task_ended(&self.shared)
+    }
+}
+
+impl<B, T, E> HandleJob<B, T, E>
+where
+    B: Body<T, E>,
+    T: Send + 'static,
+    E: Send + 'static,
+{
+    fn run_owned(self, env: &RunEnv<'_>) {
+        let HandleJob { body, shared } = self;
         if ended_while_queued(&shared, env.tally) {
             let _ = catch_unwind(AssertUnwindSafe(move || drop(body)));
             return;
@@ -252,8 +284,8 @@ where
         finish(&shared, env.tally, to, counter, result);
     }
 
-    fn abandon(self: Box<Self>, tally: &Tally) -> bool {
-        let HandleJob { body, shared } = *self;
+    fn abandon_owned(self, tally: &Tally) -> bool {
+        let HandleJob { body, shared } = self;
         let _ = catch_unwind(AssertUnwindSafe(move || drop(body)));
         if shared.transition(QUEUED, CANCELLED) {
             shared.ctx.cancel_with(CancelReason::Shutdown);
@@ -263,6 +295,42 @@ where
         }
         false
     }
+}
+
+/// A task with a handle that names a resource: one allocation, like a plain
+/// [`HandleJob`], with the resource's name beside it.
+pub(crate) struct ResourceJob<B, T, E> {
+    pub(crate) job: HandleJob<B, T, E>,
+    pub(crate) resource: Arc<str>,
+}
+
+impl<B, T, E> Job for ResourceJob<B, T, E>
+where
+    B: Body<T, E>,
+    T: Send + 'static,
+    E: Send + 'static,
+{
+    fn run(self: Box<Self>, env: &RunEnv<'_>) {
+        self.job.run_owned(env);
+    }
+
+    fn abandon(self: Box<Self>, tally: &Tally) -> bool {
+        self.job.abandon_owned(tally)
+    }
+
+    fn resource(&self) -> Option<&Arc<str>> {
+        Some(&self.resource)
+    }
+
+    fn will_not_run(&self) -> bool {
+        queued_task_ended(&self.job.shared)
+    }
+}
+
+/// True when a queued task has ended (cancelled, timed out) or its context
+/// has, so that starting it would not run its body.
+fn queued_task_ended<T: Send + 'static, E: Send + 'static>(shared: &Shared<T, E>) -> bool {
+    shared.state() != QUEUED || shared.ctx.is_cancelled()
 }
 
 /// Before starting a queued task: if its context already ended (a cancelled
@@ -323,6 +391,8 @@ pub(crate) struct RetryJob<T, E> {
     pub(crate) started: Option<Instant>,
     pub(crate) previous_delay: Duration,
     pub(crate) rng: JitterRng,
+    /// The resource whose limit gates each attempt's start.
+    pub(crate) resource: Option<Arc<str>>,
 }
 
 impl<T, E> Job for RetryJob<T, E>
@@ -418,6 +488,14 @@ where
             return true;
         }
         false
+    }
+
+    fn resource(&self) -> Option<&Arc<str>> {
+        self.resource.as_ref()
+    }
+
+    fn will_not_run(&self) -> bool {
+        queued_task_ended(&self.shared)
     }
 }
 

@@ -1,0 +1,223 @@
+// Per-resource rate limits inside the pool.
+//
+// A task may name a resource (`Task::resource`); the pool's limit for that
+// resource gates its starts. A worker that pops such a task asks the
+// resource's limiter under the state lock. Refused, the task steps aside into
+// the resource's *gate* instead of holding the worker, which goes on to the
+// next task in the queue: tasks for other resources are never stalled.
+//
+// Each gate keeps the resource's waiting tasks in order and at most one of
+// them "out": either
+// - armed: the gate's first waiting task is due at the limiter's next
+//   permit, and one timer entry (holding only the resource's name) will put
+//   it back in the queue then; or
+// - head: that task is back in the queue. A worker popping it asks the
+//   limiter again (anyone else sharing the limiter may have taken the
+//   permit); admitted, it promotes the next waiting task at once, so a burst
+//   drains at the limiter's pace rather than one timer round per task.
+// A task of the resource arriving while the gate is busy queues behind the
+// waiting ones without asking the limiter, so the resource's tasks start in
+// the order they reached the front of the queue, and each permit costs O(1)
+// work however many tasks wait: no herd re-checks a refused limiter.
+//
+// Accounting: waiting tasks count against the queue's capacity (memory stays
+// bounded) and as queued in `Stats`; workers do not exit on close while any
+// wait (they drain them); `shutdown_now` ends them with the queue's tasks.
+// The timer entry owns no task, so dropping it (a stopped timer) loses
+// nothing.
+
+use super::{Inner, State};
+use crate::limit::{KeyedLimiter, RateLimited, RateLimiter};
+use crate::task::job::Job;
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::sync::Arc;
+
+/// The limits a pool applies per resource (set on the builder).
+#[derive(Clone, Default)]
+pub(crate) struct ResourceLimits {
+    /// A limiter of its own for each named resource.
+    pub(crate) named: HashMap<Arc<str>, Arc<dyn RateLimiter>>,
+    /// A per-key limiter for every other resource.
+    pub(crate) keyed: Option<Arc<KeyedLimiter<Arc<str>>>>,
+}
+
+impl ResourceLimits {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.named.is_empty() && self.keyed.is_none()
+    }
+
+    /// Takes a permit for `resource`; `None` when it has no limit.
+    fn check(&self, resource: &Arc<str>) -> Option<Result<(), RateLimited>> {
+        if let Some(limiter) = self.named.get(resource) {
+            return Some(limiter.check());
+        }
+        self.keyed.as_ref().map(|keyed| keyed.check(resource))
+    }
+}
+
+impl fmt::Debug for ResourceLimits {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResourceLimits")
+            .field("named", &self.named.keys().collect::<Vec<_>>())
+            .field("keyed", &self.keyed.is_some())
+            .finish()
+    }
+}
+
+/// The gates of the resources that have tasks waiting (under the state lock).
+#[derive(Default)]
+pub(crate) struct Gates {
+    map: HashMap<Arc<str>, Gate>,
+    /// Tasks waiting in gates (not in the queue).
+    pub(crate) parked: usize,
+}
+
+#[derive(Default)]
+struct Gate {
+    /// Refused tasks and those that arrived behind them, in order, with
+    /// their priorities.
+    waiting: VecDeque<(Box<dyn Job>, i32)>,
+    /// The address of this resource's task that is back in the queue.
+    head: Option<usize>,
+    /// A timer entry will put the first waiting task back in the queue.
+    armed: bool,
+}
+
+impl Gate {
+    fn busy(&self) -> bool {
+        self.armed || self.head.is_some() || !self.waiting.is_empty()
+    }
+}
+
+/// Identifies a queued job while it is boxed (never zero-sized: every job
+/// naming a resource holds an `Arc`).
+fn address(job: &dyn Job) -> usize {
+    (job as *const dyn Job).cast::<()>() as usize
+}
+
+impl Gates {
+    /// Every waiting task, for a shutdown to end.
+    pub(crate) fn drain_all(&mut self) -> Vec<Box<dyn Job>> {
+        self.parked = 0;
+        self.map
+            .drain()
+            .flat_map(|(_, gate)| gate.waiting.into_iter().map(|(job, _)| job))
+            .collect()
+    }
+}
+
+impl Inner {
+    /// Pops the next task a worker may start, setting aside those their
+    /// resource refuses. The flag is true when a waiting task was put back
+    /// in the queue meanwhile (another worker may take it).
+    pub(crate) fn pop_admitted(
+        self: &Arc<Self>,
+        state: &mut State,
+        limits: &ResourceLimits,
+    ) -> (Option<Box<dyn Job>>, bool) {
+        let mut promoted = false;
+        while let Some((job, priority)) = state.queue.pop_with_priority() {
+            let Some(resource) = job.resource().cloned() else {
+                return (Some(job), promoted);
+            };
+            let ended = job.will_not_run();
+            let is_head = match state.gates.map.get_mut(&resource) {
+                Some(gate) if gate.head == Some(address(&*job)) => {
+                    gate.head = None;
+                    true
+                }
+                Some(gate) if gate.busy() && !ended => {
+                    // Behind the resource's waiting tasks, without asking.
+                    gate.waiting.push_back((job, priority));
+                    state.gates.parked += 1;
+                    continue;
+                }
+                _ => false,
+            };
+            // A task that will not run spends no permit: it is "started" only
+            // to be ended.
+            let refused = if ended {
+                None
+            } else {
+                match limits.check(&resource) {
+                    Some(Err(limited)) => Some(limited),
+                    _ => None,
+                }
+            };
+            match refused {
+                None => {
+                    if is_head {
+                        promoted |= self.promote_next(state, &resource);
+                    }
+                    return (Some(job), promoted);
+                }
+                Some(limited) => {
+                    let gate = state.gates.map.entry(Arc::clone(&resource)).or_default();
+                    gate.waiting.push_front((job, priority));
+                    gate.armed = true;
+                    state.gates.parked += 1;
+                    self.arm_gate(resource, &limited);
+                }
+            }
+        }
+        (None, promoted)
+    }
+
+    /// Puts the resource's first waiting task back in the queue as its head
+    /// (or forgets the gate when nothing waits); true when it queued one.
+    fn promote_next(&self, state: &mut State, resource: &Arc<str>) -> bool {
+        let Some(gate) = state.gates.map.get_mut(resource) else {
+            return false;
+        };
+        match gate.waiting.pop_front() {
+            Some((job, priority)) => {
+                gate.head = Some(address(&*job));
+                state.gates.parked -= 1;
+                state.queue.push(job, priority);
+                true
+            }
+            None => {
+                if !gate.busy() {
+                    state.gates.map.remove(resource);
+                }
+                false
+            }
+        }
+    }
+
+    /// Asks the timer to release the resource's first waiting task when the
+    /// limiter's next permit is due. The entry holds only the name: dropped
+    /// unrun (a stopped timer), it loses nothing.
+    fn arm_gate(self: &Arc<Self>, resource: Arc<str>, limited: &RateLimited) {
+        // Built at the start when the pool has resource limits.
+        let Some(timer) = self.timer.get() else {
+            return;
+        };
+        // The limiter's own instant, not `now + retry_after`: the clock may
+        // move between the refusal and this line.
+        let at = limited.earliest();
+        let inner = Arc::downgrade(self);
+        let _ = timer.schedule(
+            at,
+            Box::new(move || {
+                if let Some(inner) = inner.upgrade() {
+                    inner.resource_due(&resource);
+                }
+            }),
+        );
+    }
+
+    /// The timer entry of a gate fired: its first waiting task goes back in
+    /// the queue.
+    fn resource_due(&self, resource: &Arc<str>) {
+        let mut state = self.state.lock();
+        let Some(gate) = state.gates.map.get_mut(resource) else {
+            return;
+        };
+        gate.armed = false;
+        if gate.head.is_none() && self.promote_next(&mut state, resource) {
+            self.wake_for(state);
+        }
+    }
+}
