@@ -75,6 +75,8 @@ fn a_refused_task_does_not_stall_other_resources() {
     let stats = pool.stats();
     assert_eq!((stats.succeeded, stats.waiting_for_resource), (4, 0));
     assert_eq!(stats.submitted, stats.finished());
+    assert_eq!(stats.resource_delayed_starts, 1);
+    assert_eq!(stats.resource_delay, Duration::from_secs(10));
 }
 
 #[test]
@@ -99,6 +101,8 @@ fn tasks_of_one_resource_start_in_order_one_per_permit() {
             pool.submit_task(task.resource("api")).unwrap()
         })
         .collect();
+    // All but the first wait from time 0 (the clock has not moved yet).
+    await_stats(&pool, "four wait", |s| s.waiting_for_resource == 4);
     let mut starts = Vec::new();
     for handle in handles {
         // The clock moves only after the previous start was seen, so each
@@ -108,6 +112,10 @@ fn tasks_of_one_resource_start_in_order_one_per_permit() {
     }
     assert_eq!(starts, [0, 1, 2, 3, 4].map(Duration::from_secs));
     assert_eq!(*order.lock().unwrap(), [0, 1, 2, 3, 4]);
+    pool.wait_idle();
+    let stats = pool.stats();
+    assert_eq!(stats.resource_delayed_starts, 4);
+    assert_eq!(stats.resource_delay, Duration::from_secs(1 + 2 + 3 + 4));
 }
 
 #[test]
@@ -218,6 +226,8 @@ fn a_task_cancelled_while_waiting_never_runs_and_spends_no_permit() {
         (stats.succeeded, stats.cancelled, stats.waiting_for_resource),
         (2, 1, 0)
     );
+    // The cancelled task's turn ended it without a start.
+    assert_eq!(stats.resource_delayed_starts, 1);
 }
 
 #[test]

@@ -74,6 +74,13 @@ pub struct Stats {
     /// of [`queued`](Stats::queued). A task cancelled while it waits is
     /// counted here until its turn comes.
     pub waiting_for_resource: usize,
+    /// Task starts that waited for their resource's permit
+    /// ([`Builder::resource_limit`](crate::Builder::resource_limit)).
+    pub resource_delayed_starts: u64,
+    /// How long those starts waited, summed over tasks (on the pool's
+    /// clock): from the task's first refusal, or from when it queued behind
+    /// its resource's waiting tasks, to its start. No worker waits with it.
+    pub resource_delay: Duration,
     /// Task starts that waited for the pool's rate limiter
     /// ([`Builder::rate_limit`](crate::Builder::rate_limit)).
     pub delayed_starts: u64,
@@ -166,6 +173,8 @@ impl Pool {
             busy_time: Duration::from_nanos(busy_nanos),
             waiting_for_permit: state.limit_waiters,
             waiting_for_resource: state.gates.parked,
+            resource_delayed_starts: state.gates.delayed,
+            resource_delay: state.gates.delay,
             delayed_starts: state.delayed_starts,
             start_delay: state.start_delay,
         }

@@ -32,6 +32,7 @@ use crate::task::job::Job;
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// The limits a pool applies per resource (set on the builder).
 #[derive(Clone, Default)]
@@ -71,17 +72,28 @@ pub(crate) struct Gates {
     map: HashMap<Arc<str>, Gate>,
     /// Tasks waiting in gates (not in the queue).
     pub(crate) parked: usize,
+    /// Starts that waited for their resource, and for how long in all.
+    pub(crate) delayed: u64,
+    pub(crate) delay: Duration,
 }
 
 #[derive(Default)]
 struct Gate {
-    /// Refused tasks and those that arrived behind them, in order, with
-    /// their priorities.
-    waiting: VecDeque<(Box<dyn Job>, i32)>,
-    /// The address of this resource's task that is back in the queue.
-    head: Option<usize>,
+    /// Refused tasks and those that arrived behind them, in order.
+    waiting: VecDeque<Waiting>,
+    /// This resource's task that is back in the queue: its address, and
+    /// since when it waits.
+    head: Option<(usize, Instant)>,
     /// A timer entry will put the first waiting task back in the queue.
     armed: bool,
+}
+
+/// A task waiting for its resource.
+struct Waiting {
+    job: Box<dyn Job>,
+    priority: i32,
+    /// When it was first refused or set aside (for `Stats::resource_delay`).
+    since: Instant,
 }
 
 impl Gate {
@@ -102,7 +114,7 @@ impl Gates {
         self.parked = 0;
         self.map
             .drain()
-            .flat_map(|(_, gate)| gate.waiting.into_iter().map(|(job, _)| job))
+            .flat_map(|(_, gate)| gate.waiting.into_iter().map(|waiting| waiting.job))
             .collect()
     }
 }
@@ -122,18 +134,22 @@ impl Inner {
                 return (Some(job), promoted);
             };
             let ended = job.will_not_run();
-            let is_head = match state.gates.map.get_mut(&resource) {
-                Some(gate) if gate.head == Some(address(&*job)) => {
-                    gate.head = None;
-                    true
+            let head_since = match state.gates.map.get_mut(&resource) {
+                Some(gate) if gate.head.is_some_and(|(at, _)| at == address(&*job)) => {
+                    gate.head.take().map(|(_, since)| since)
                 }
                 Some(gate) if gate.busy() && !ended => {
                     // Behind the resource's waiting tasks, without asking.
-                    gate.waiting.push_back((job, priority));
+                    let since = self.clock.now();
+                    gate.waiting.push_back(Waiting {
+                        job,
+                        priority,
+                        since,
+                    });
                     state.gates.parked += 1;
                     continue;
                 }
-                _ => false,
+                _ => None,
             };
             // A task that will not run spends no permit: it is "started" only
             // to be ended.
@@ -147,14 +163,24 @@ impl Inner {
             };
             match refused {
                 None => {
-                    if is_head {
+                    if let Some(since) = head_since {
+                        if !ended {
+                            let waited = self.clock.now().saturating_duration_since(since);
+                            state.gates.delayed += 1;
+                            state.gates.delay = state.gates.delay.saturating_add(waited);
+                        }
                         promoted |= self.promote_next(state, &resource);
                     }
                     return (Some(job), promoted);
                 }
                 Some(limited) => {
+                    let since = head_since.unwrap_or_else(|| self.clock.now());
                     let gate = state.gates.map.entry(Arc::clone(&resource)).or_default();
-                    gate.waiting.push_front((job, priority));
+                    gate.waiting.push_front(Waiting {
+                        job,
+                        priority,
+                        since,
+                    });
                     gate.armed = true;
                     state.gates.parked += 1;
                     self.arm_gate(resource, &limited);
@@ -171,8 +197,12 @@ impl Inner {
             return false;
         };
         match gate.waiting.pop_front() {
-            Some((job, priority)) => {
-                gate.head = Some(address(&*job));
+            Some(Waiting {
+                job,
+                priority,
+                since,
+            }) => {
+                gate.head = Some((address(&*job), since));
                 state.gates.parked -= 1;
                 state.queue.push(job, priority);
                 true
