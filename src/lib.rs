@@ -216,6 +216,32 @@
 //! # Ok::<(), gosling::schedule::CronError>(())
 //! ```
 //!
+//! ## The scheduler and chains
+//!
+//! A [`schedule::Scheduler`] runs jobs on a pool — after a delay, at an
+//! instant, every interval, on a cron expression in a zone, or at an
+//! adaptive interval — on the pool's one timer thread and its clock, with
+//! missed-run and overlap policies, conditions, retries and a parent
+//! context. A [`schedule::Chain`] runs steps in sequence with retry, skip,
+//! abort and compensate actions.
+//!
+//! ```
+//! use gosling::schedule::{MissedRun, Scheduler};
+//! use gosling::time::ManualClock;
+//! use std::time::Duration;
+//!
+//! let manual = ManualClock::new();
+//! let pool = gosling::Pool::builder().workers(1).clock(manual.clock()).build()?;
+//! let job = Scheduler::new(&pool)
+//!     .every(Duration::from_secs(60))
+//!     .missed(MissedRun::Skip)
+//!     .start(|_ctx| Ok::<(), String>(()))?;
+//! manual.advance(Duration::from_secs(60));
+//! assert!(job.wait_runs(1, Duration::from_secs(5)));
+//! job.cancel();
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! ## Rate and concurrency limits
 //!
 //! [`limit`] holds rate limiters behind one object-safe trait,

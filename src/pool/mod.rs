@@ -891,104 +891,7 @@ impl Pool {
         T: Send + 'static,
         E: Send + 'static,
     {
-        let Task {
-            body,
-            id,
-            priority,
-            on_complete,
-            deadline,
-            parent,
-            resource,
-        } = task;
-        let options = JobOptions {
-            id,
-            on_complete,
-            deadline,
-            parent: parent.clone(),
-        };
-        let inner = &self.inner;
-        let body = match body {
-            TaskBody::Once(body) => body,
-            TaskBody::Repeat(body, policy) => {
-                let Some(policy) = policy.or_else(|| inner.config.retry_policy.clone()) else {
-                    // No retries: one attempt, as a one-shot body.
-                    let mut body = body;
-                    let once: BoxedBody<T, E> = Box::new(move |ctx| body(ctx));
-                    return self.submit_task(Task {
-                        body: TaskBody::Once(once),
-                        id,
-                        priority,
-                        on_complete: options.on_complete,
-                        deadline,
-                        parent,
-                        resource,
-                    });
-                };
-                let shared =
-                    inner.new_shared(&options.parent, options.deadline, id, options.on_complete);
-                let weak: Weak<dyn PoolHooks> = Arc::downgrade(inner) as Weak<dyn PoolHooks>;
-                let _ = shared.retry_hooks.set(weak);
-                let job = Box::new(RetryJob {
-                    body,
-                    shared: Arc::clone(&shared),
-                    policy: policy.clone(),
-                    priority,
-                    started: None,
-                    previous_delay: Duration::ZERO,
-                    rng: JitterRng::from_entropy(),
-                    resource: resource.clone(),
-                });
-                return match inner.push(job, priority, Wait::Policy) {
-                    Ok(()) => Ok(TaskHandle::new(shared)),
-                    Err((kind, job)) => {
-                        let RetryJob { body, shared, .. } = *job;
-                        Err(SubmitError::new(
-                            kind,
-                            Task {
-                                body: TaskBody::Repeat(body, Some(policy)),
-                                id,
-                                priority,
-                                on_complete: shared.take_callback(),
-                                deadline,
-                                parent,
-                                resource,
-                            },
-                        ))
-                    }
-                };
-            }
-        };
-        let refused =
-            |kind, HandleJob { body, shared }: HandleJob<BoxedBody<T, E>, T, E>, resource| {
-                let task = Task {
-                    body: TaskBody::Once(body),
-                    id,
-                    priority,
-                    on_complete: shared.take_callback(),
-                    deadline,
-                    parent,
-                    resource,
-                };
-                SubmitError::new(kind, task)
-            };
-        let job = inner.handle_job(body, options);
-        let shared = Arc::clone(&job.shared);
-        let pushed = match resource {
-            None => inner
-                .push(Box::new(job), priority, Wait::Policy)
-                .map_err(|(kind, job)| refused(kind, *job, None)),
-            Some(resource) => inner
-                .push(
-                    Box::new(ResourceJob { job, resource }),
-                    priority,
-                    Wait::Policy,
-                )
-                .map_err(|(kind, job)| {
-                    let ResourceJob { job, resource } = *job;
-                    refused(kind, job, Some(resource))
-                }),
-        };
-        pushed.map(|()| TaskHandle::new(shared))
+        submit_task_with(&self.inner, task, Wait::Policy)
     }
 
     /// Queues many tasks under one acquisition of the queue lock, all or
@@ -1048,6 +951,175 @@ impl Pool {
         state.submitted += handles.len() as u64;
         inner.wake_for(state);
         Ok(handles)
+    }
+}
+
+/// [`Pool::submit_task`] with the wait for room given: the scheduler
+/// submits from the timer thread and must never block there.
+fn submit_task_with<T, E>(
+    inner: &Arc<Inner>,
+    task: Task<T, E>,
+    wait: Wait,
+) -> Result<TaskHandle<T, E>, SubmitError<Task<T, E>>>
+where
+    T: Send + 'static,
+    E: Send + 'static,
+{
+    let Task {
+        body,
+        id,
+        priority,
+        on_complete,
+        deadline,
+        parent,
+        resource,
+    } = task;
+    let options = JobOptions {
+        id,
+        on_complete,
+        deadline,
+        parent: parent.clone(),
+    };
+    let body = match body {
+        TaskBody::Once(body) => body,
+        TaskBody::Repeat(body, policy) => {
+            let Some(policy) = policy.or_else(|| inner.config.retry_policy.clone()) else {
+                // No retries: one attempt, as a one-shot body.
+                let mut body = body;
+                let once: BoxedBody<T, E> = Box::new(move |ctx| body(ctx));
+                return submit_task_with(
+                    inner,
+                    Task {
+                        body: TaskBody::Once(once),
+                        id,
+                        priority,
+                        on_complete: options.on_complete,
+                        deadline,
+                        parent,
+                        resource,
+                    },
+                    wait,
+                );
+            };
+            let shared =
+                inner.new_shared(&options.parent, options.deadline, id, options.on_complete);
+            let weak: Weak<dyn PoolHooks> = Arc::downgrade(inner) as Weak<dyn PoolHooks>;
+            let _ = shared.retry_hooks.set(weak);
+            let job = Box::new(RetryJob {
+                body,
+                shared: Arc::clone(&shared),
+                policy: policy.clone(),
+                priority,
+                started: None,
+                previous_delay: Duration::ZERO,
+                rng: JitterRng::from_entropy(),
+                resource: resource.clone(),
+            });
+            return match inner.push(job, priority, wait) {
+                Ok(()) => Ok(TaskHandle::new(shared)),
+                Err((kind, job)) => {
+                    let RetryJob { body, shared, .. } = *job;
+                    Err(SubmitError::new(
+                        kind,
+                        Task {
+                            body: TaskBody::Repeat(body, Some(policy)),
+                            id,
+                            priority,
+                            on_complete: shared.take_callback(),
+                            deadline,
+                            parent,
+                            resource,
+                        },
+                    ))
+                }
+            };
+        }
+    };
+    let refused = |kind, HandleJob { body, shared }: HandleJob<BoxedBody<T, E>, T, E>, resource| {
+        let task = Task {
+            body: TaskBody::Once(body),
+            id,
+            priority,
+            on_complete: shared.take_callback(),
+            deadline,
+            parent,
+            resource,
+        };
+        SubmitError::new(kind, task)
+    };
+    let job = inner.handle_job(body, options);
+    let shared = Arc::clone(&job.shared);
+    let pushed = match resource {
+        None => inner
+            .push(Box::new(job), priority, wait)
+            .map_err(|(kind, job)| refused(kind, *job, None)),
+        Some(resource) => inner
+            .push(Box::new(ResourceJob { job, resource }), priority, wait)
+            .map_err(|(kind, job)| {
+                let ResourceJob { job, resource } = *job;
+                refused(kind, job, Some(resource))
+            }),
+    };
+    pushed.map(|()| TaskHandle::new(shared))
+}
+
+/// A weak link from the scheduler (a higher layer) to a pool: it does not
+/// keep the pool running, and every use fails once the pool is gone.
+#[derive(Clone)]
+pub(crate) struct PoolLink {
+    inner: Weak<Inner>,
+}
+
+impl Pool {
+    /// A weak link to this pool, for the scheduler.
+    pub(crate) fn link(&self) -> PoolLink {
+        PoolLink {
+            inner: Arc::downgrade(&self.inner),
+        }
+    }
+
+    /// The pool's clock.
+    pub(crate) fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+}
+
+impl PoolLink {
+    /// The pool's timer (started on first use); `None` once the pool is
+    /// gone or the timer thread could not start.
+    pub(crate) fn timer(&self) -> Option<Arc<Timer>> {
+        self.inner.upgrade()?.timer()
+    }
+
+    /// True once the pool is closed or gone.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.inner
+            .upgrade()
+            .is_none_or(|inner| inner.state.lock().closed)
+    }
+
+    /// Submits without waiting for room (callable from the timer thread);
+    /// a pool that is gone refuses as `Closed`.
+    pub(crate) fn try_submit_task<T, E>(
+        &self,
+        task: Task<T, E>,
+    ) -> Result<TaskHandle<T, E>, SubmitError<Task<T, E>>>
+    where
+        T: Send + 'static,
+        E: Send + 'static,
+    {
+        match self.inner.upgrade() {
+            Some(inner) => submit_task_with(&inner, task, Wait::Never),
+            None => Err(SubmitError::new(SubmitErrorKind::Closed, task)),
+        }
+    }
+}
+
+impl fmt::Debug for PoolLink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PoolLink")
+            .field("alive", &(self.inner.strong_count() > 0))
+            .finish()
     }
 }
 

@@ -1,10 +1,17 @@
-//! Schedules: when recurring jobs are due.
+//! Schedules: when recurring jobs are due, and the scheduler that runs
+//! them on a pool.
 //!
-//! This module holds the time arithmetic a scheduler needs; the scheduler
-//! itself (after, at, every, cron jobs with missed-run and overlap
-//! policies) comes later and will run on the timer the worker pool's lead
-//! is building, asking [`Cron::next_after`] for each job's next instant.
-//!
+//! - `scheduler.rs`: [`Scheduler`] (bound to a [`Pool`](crate::Pool)) makes
+//!   jobs — [`after`](Scheduler::after), [`at`](Scheduler::at),
+//!   [`every`](Scheduler::every), [`cron`](Scheduler::cron),
+//!   [`adaptive`](Scheduler::adaptive) — configured with a [`JobBuilder`]:
+//!   missed-run and overlap policies, a condition, a retry policy, a parent
+//!   context.
+//! - `job.rs`: the job's state machine on the pool's timer, and
+//!   [`JobHandle`] (pause, resume, cancel, next run, last outcome, counts).
+//! - `chain.rs`: [`Chain`]s of [`Step`]s run in sequence, with on-success
+//!   and on-error actions (retry, skip, abort, compensate); on the caller's
+//!   thread, on a pool, or scheduled as a job.
 //! - `cron/`: [`Cron`] expressions (seconds, names, `L`, `W`, `#`,
 //!   macros), parsed with [`Cron::parse`] or [`CronParser`], searched
 //!   forwards and backwards in a [`TimeZone`].
@@ -12,6 +19,11 @@
 //!   system's TZif files (with their POSIX TZ footers), the local zone.
 //! - `civil.rs`: calendar arithmetic and [`DateTime`], a wall-clock date
 //!   and time without a zone.
+//!
+//! The scheduler sits above the pool: it uses the pool's clock and its one
+//! timer thread (each job keeps at most one entry there, for its next
+//! fire) and submits every run as a pool task. `ARCHITECTURE.md` describes
+//! the job state machine and the policies.
 //!
 //! # Examples
 //!
@@ -25,12 +37,34 @@
 //! assert_eq!(DateTime::from_unix(next + 3600).unwrap().to_string(), "2024-02-05T09:00:00");
 //! # Ok::<(), gosling::schedule::CronError>(())
 //! ```
+//!
+//! A job every minute on a manual clock:
+//!
+//! ```
+//! use gosling::schedule::Scheduler;
+//! use gosling::time::ManualClock;
+//! use std::time::Duration;
+//!
+//! let manual = ManualClock::new();
+//! let pool = gosling::Pool::builder().workers(1).clock(manual.clock()).build()?;
+//! let job = Scheduler::new(&pool).every(Duration::from_secs(60)).start(|_ctx| Ok::<(), String>(()))?;
+//! manual.advance(Duration::from_secs(60));
+//! assert!(job.wait_runs(1, Duration::from_secs(5)));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 #![forbid(unsafe_code)]
 
+mod chain;
 mod civil;
 mod cron;
+mod job;
+mod scheduler;
 mod zone;
+
+pub use chain::{Chain, ChainHandle, ChainOutcome, ChainReport, OnError, OnSuccess, Step, StepRun};
+pub use job::{JobHandle, JobStats, JobStatus, MissedRun, Overlap, RunOutcome};
+pub use scheduler::{DEFAULT_CATCH_UP_LIMIT, JobBuilder, ScheduleError, Scheduler};
 
 pub use civil::{DateTime, DateTimeError};
 pub use cron::{
