@@ -204,6 +204,27 @@ fn a_bulkhead_rejection_goes_to_the_fallback_and_the_breaker_ignores_it() {
 }
 
 #[test]
+fn an_open_breaker_rejects_before_the_bulkhead_wait() {
+    // Full bulkhead with an hour's wait: were the bulkhead outside the
+    // breaker, this call would wait an hour before being rejected.
+    let bulkhead = ConcurrencyLimiter::new(1).unwrap();
+    let breaker = counting_breaker::<()>();
+    let policy = Policy::new()
+        .bulkhead(bulkhead.clone(), HOUR)
+        .circuit_breaker(breaker.clone());
+    let _held = bulkhead.try_acquire().unwrap();
+    breaker.force_open();
+    let err = policy.call(&Context::new(), |_| Ok(())).unwrap_err();
+    assert_eq!(
+        err,
+        PolicyError::Rejected {
+            rejected: Rejected::ForcedOpen,
+            attempts: 1
+        }
+    );
+}
+
+#[test]
 fn the_bulkhead_never_lets_more_than_its_limit_in() {
     const LIMIT: usize = 2;
     const THREADS: usize = 6;
