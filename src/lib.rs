@@ -93,7 +93,8 @@
 //! [`group`] runs fallible members together, Go's `errgroup` for threads: the
 //! first error cancels the group's context, waiting returns that error (and
 //! keeps the others), panics become errors, an optional limit caps how many
-//! run at once, and scoped members borrow from the stack.
+//! run at once, and scoped members borrow from the stack. A
+//! [`group::PoolGroup`] runs its members as tasks on a [`Pool`] instead.
 //!
 //! ```
 //! use gosling::group;
@@ -198,6 +199,38 @@
 //! let fallback = Fallback::new(|_: CallError<&str>| "cached");
 //! assert_eq!(fallback.call_through(&breaker, || Ok("fresh")), "fresh");
 //! assert_eq!(fallback.call_through(&breaker, || Err("down")), "cached");
+//! ```
+//!
+//! ## Composed policies
+//!
+//! A [`retry::Policy`] stacks a per-attempt timeout, retries, a circuit
+//! breaker, a bulkhead and a fallback in one documented order —
+//! `fallback(total_timeout(retry(breaker(bulkhead(timeout(op))))))` —
+//! whatever the order of the builder calls.
+//! [`call`](retry::Policy::call) runs it on the caller's thread;
+//! [`task`](retry::Policy::task) makes a pool task whose retries wait on the
+//! pool's timer. [`retry::PolicyError`] says which layer stopped a call.
+//!
+//! ```
+//! use gosling::context::Context;
+//! use gosling::limit::ConcurrencyLimiter;
+//! use gosling::retry::{CircuitBreaker, Policy, PolicyError, RetryPolicy};
+//! use std::time::Duration;
+//!
+//! let breaker = CircuitBreaker::<&str>::builder().build().unwrap();
+//! let policy = Policy::new()
+//!     .timeout(Duration::from_secs(1))
+//!     .retry(RetryPolicy::with_retry(2, Duration::from_millis(1)))
+//!     .circuit_breaker(breaker.clone())
+//!     .bulkhead(ConcurrencyLimiter::new(8).unwrap(), Duration::from_millis(50))
+//!     .fallback(|err: PolicyError<&str>| if err.is_rejected() { "busy" } else { "cached" });
+//! let mut attempts = 0;
+//! let value = policy.call(&Context::new(), |_ctx| {
+//!     attempts += 1;
+//!     Err("unavailable")
+//! });
+//! assert_eq!((value, attempts), (Ok("cached"), 3));
+//! assert_eq!(breaker.metrics().window_failures, 3); // every attempt went through the breaker
 //! ```
 //!
 //! ## Schedules: cron expressions and time zones

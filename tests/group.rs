@@ -424,3 +424,205 @@ fn stress_random_outcomes_reconcile_long() {
     quiet_planned_panics();
     stress_run(2_000, 64);
 }
+
+// ---- pool-backed groups ----
+
+mod on_pool {
+    use super::FOREVER;
+    use gosling::Pool;
+    use gosling::context::{CancelReason, Context};
+    use gosling::group::{LimitError, MemberError, PoolGroup, TryGoError};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Barrier, mpsc};
+
+    #[test]
+    fn smoke() {
+        let pool = Pool::new(2).unwrap();
+        let ran = Arc::new(AtomicUsize::new(0));
+        let group = PoolGroup::<()>::new(&pool);
+        for _ in 0..10 {
+            let ran = Arc::clone(&ran);
+            group.go(move |_| {
+                ran.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            });
+        }
+        assert!(group.wait().is_ok());
+        assert_eq!(ran.load(Ordering::SeqCst), 10);
+    }
+
+    #[test]
+    fn first_error_cancels_the_others() {
+        const OTHERS: usize = 3;
+        // A worker per member: every member runs at once.
+        let pool = Pool::new(OTHERS + 1).unwrap();
+        let started = Arc::new(Barrier::new(OTHERS + 1));
+        let observed = Arc::new(AtomicUsize::new(0));
+        let group = PoolGroup::new(&pool);
+        for _ in 0..OTHERS {
+            let (started, observed) = (Arc::clone(&started), Arc::clone(&observed));
+            group.go(move |ctx: &Context| {
+                started.wait();
+                // Ends only by the group's cancellation (or fails the test
+                // by hanging).
+                if ctx.wait_cancelled(FOREVER) {
+                    observed.fetch_add(1, Ordering::SeqCst);
+                }
+                Err("saw the cancel")
+            });
+        }
+        let failing = Arc::clone(&started);
+        group.go(move |_| {
+            failing.wait();
+            Err("first")
+        });
+        let err = group.wait().unwrap_err();
+        assert!(matches!(err.first(), MemberError::Failed("first")));
+        assert_eq!(err.len(), OTHERS + 1, "all errors are kept");
+        assert_eq!(observed.load(Ordering::SeqCst), OTHERS);
+    }
+
+    #[test]
+    fn the_limit_is_never_exceeded() {
+        const LIMIT: usize = 2;
+        const MEMBERS: usize = 40;
+        let pool = Pool::new(4).unwrap();
+        let inside = Arc::new(AtomicUsize::new(0));
+        let max = Arc::new(AtomicUsize::new(0));
+        let ran = Arc::new(AtomicUsize::new(0));
+        let mut group = PoolGroup::<()>::new(&pool);
+        group.set_limit(LIMIT).unwrap();
+        for _ in 0..MEMBERS {
+            let (inside, max, ran) = (Arc::clone(&inside), Arc::clone(&max), Arc::clone(&ran));
+            group.go(move |_| {
+                let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
+                max.fetch_max(now, Ordering::SeqCst);
+                std::thread::yield_now();
+                inside.fetch_sub(1, Ordering::SeqCst);
+                ran.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            });
+        }
+        group.wait().unwrap();
+        assert_eq!(ran.load(Ordering::SeqCst), MEMBERS);
+        let max = max.load(Ordering::SeqCst);
+        assert!(max <= LIMIT, "measured {max} at once, limit {LIMIT}");
+    }
+
+    #[test]
+    fn members_beyond_the_limit_hold_no_worker() {
+        let pool = Pool::new(2).unwrap();
+        let mut group = PoolGroup::<()>::new(&pool);
+        group.set_limit(1).unwrap();
+        let (release, gate) = mpsc::channel::<()>();
+        let (entered_tx, entered) = mpsc::channel();
+        group.go(move |_| {
+            entered_tx.send(()).unwrap();
+            let _ = gate.recv();
+            Ok(())
+        });
+        for _ in 0..3 {
+            group.go(|_| Ok(()));
+        }
+        entered.recv().unwrap();
+        assert_eq!((group.active(), group.queued()), (1, 3));
+        // The second worker is free: an unrelated task runs now.
+        assert_eq!(pool.submit(|_| 42).unwrap().wait(), Ok(42));
+        assert!(matches!(group.try_go(|_| Ok(())), Err(TryGoError::Full(_))));
+        assert_eq!(
+            group.set_limit(3),
+            Err(LimitError::MembersActive { active: 4 })
+        );
+        release.send(()).unwrap();
+        group.wait().unwrap();
+    }
+
+    #[test]
+    fn panics_become_errors() {
+        super::quiet_planned_panics();
+        let pool = Pool::new(1).unwrap();
+        let group = PoolGroup::<String>::new(&pool);
+        group.go(|_| panic!("planned"));
+        let err = group.wait().unwrap_err();
+        assert!(matches!(err.first(), MemberError::Panicked(m) if m == "planned"));
+        // The worker survived.
+        assert_eq!(pool.submit(|_| 1).unwrap().wait(), Ok(1));
+    }
+
+    #[test]
+    fn wait_inside_a_task_of_a_one_worker_pool_does_not_deadlock() {
+        let pool = Arc::new(Pool::new(1).unwrap());
+        let inner = Arc::clone(&pool);
+        let handle = pool
+            .submit(move |_| {
+                let mut group = PoolGroup::<()>::new(&inner);
+                group.set_limit(2).unwrap();
+                let ran = Arc::new(AtomicUsize::new(0));
+                for _ in 0..5 {
+                    let ran = Arc::clone(&ran);
+                    group.go(move |_| {
+                        ran.fetch_add(1, Ordering::SeqCst);
+                        Ok(())
+                    });
+                }
+                group.wait().map(|()| ran.load(Ordering::SeqCst))
+            })
+            .unwrap();
+        assert_eq!(handle.wait().unwrap().unwrap(), 5);
+    }
+
+    #[test]
+    fn members_refused_by_a_closed_pool_still_run() {
+        let pool = Pool::new(1).unwrap();
+        pool.close();
+        let group = PoolGroup::<&str>::new(&pool);
+        let ran = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&ran);
+        group.go(move |_| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            Err("ran on the waiter")
+        });
+        assert_eq!(group.wait().unwrap_err().to_string(), "ran on the waiter");
+        assert_eq!(ran.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn parent_cancellation_reaches_members() {
+        let pool = Pool::new(1).unwrap();
+        let parent = Context::new();
+        let group = PoolGroup::<CancelReason>::with_context(&pool, &parent);
+        let (entered_tx, entered) = mpsc::channel();
+        group.go(move |ctx| {
+            entered_tx.send(()).unwrap();
+            assert!(ctx.wait_cancelled(FOREVER));
+            Err(ctx.reason().unwrap())
+        });
+        entered.recv().unwrap();
+        parent.cancel();
+        let err = group.wait().unwrap_err();
+        assert!(matches!(
+            err.first(),
+            MemberError::Failed(CancelReason::Cancelled)
+        ));
+    }
+
+    #[test]
+    fn dropping_a_group_cancels_and_waits() {
+        let pool = Pool::new(1).unwrap();
+        let saw_cancel = Arc::new(AtomicUsize::new(0));
+        let (entered_tx, entered) = mpsc::channel();
+        {
+            let group = PoolGroup::<()>::new(&pool);
+            let saw = Arc::clone(&saw_cancel);
+            group.go(move |ctx| {
+                entered_tx.send(()).unwrap();
+                if ctx.wait_cancelled(FOREVER) {
+                    saw.fetch_add(1, Ordering::SeqCst);
+                }
+                Ok(())
+            });
+            entered.recv().unwrap();
+        }
+        assert_eq!(saw_cancel.load(Ordering::SeqCst), 1);
+    }
+}

@@ -130,6 +130,16 @@ impl<E> Core<E> {
             }
         }
         let _release = Release(self);
+        self.run_member(member);
+    }
+
+    /// Runs a member with the group's context, catches its panic and
+    /// records its failure; slots are the caller's business (the pool form
+    /// counts its own, beside its queue of members not yet started).
+    pub(crate) fn run_member<F>(&self, member: F)
+    where
+        F: FnOnce(&Context) -> Result<(), E>,
+    {
         match panic::catch_unwind(AssertUnwindSafe(|| member(&self.ctx))) {
             Ok(Ok(())) => {}
             Ok(Err(e)) => self.record(MemberError::Failed(e)),

@@ -22,14 +22,16 @@
 //! - `error.rs`: [`MemberError`], [`GroupError`], [`LimitError`],
 //!   [`TryGoError`].
 //!
-//! A pool-backed form (members as pool tasks) would be a sibling of
-//! `thread.rs` over the same core.
+//! - `pool.rs`: [`PoolGroup`]: an owned group whose `'static` members run as
+//!   tasks on a [`Pool`](crate::Pool); members beyond the limit wait in the
+//!   group (no worker held), and waiting from a task of the same pool runs
+//!   queued members instead of blocking the worker they are queued behind.
 //!
 //! # Go's `errgroup`, mapped
 //!
 //! | Go                               | gosling                                              |
 //! |----------------------------------|------------------------------------------------------|
-//! | `var g errgroup.Group`           | [`Group::new`], or [`scope`] for borrowing members    |
+//! | `var g errgroup.Group`           | [`Group::new`], [`PoolGroup::new`] (on a pool), or [`scope`] for borrowing members |
 //! | `errgroup.WithContext(ctx)`      | [`Group::with_context`] / [`scope_with_context`]      |
 //! | `g.Go(f)`                        | [`Group::go`] / [`Scope::go`]; `f` gets `&Context`    |
 //! | `g.TryGo(f)`                     | [`Group::try_go`] / [`Scope::try_go`]                 |
@@ -68,9 +70,11 @@
 
 mod core;
 mod error;
+mod pool;
 mod scoped;
 mod thread;
 
 pub use error::{GroupError, LimitError, MemberError, TryGoError};
+pub use pool::PoolGroup;
 pub use scoped::{Scope, scope, scope_with_context};
 pub use thread::Group;

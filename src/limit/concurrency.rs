@@ -267,6 +267,46 @@ impl ConcurrencyLimiter {
         })
     }
 
+    /// Blocks until a permit is free, `timeout` passes on the limiter's
+    /// clock, or `ctx` is cancelled (or reaches its deadline): the bounded
+    /// wait of a bulkhead inside a cancellable call. `Duration::ZERO` waits
+    /// not at all (a [`try_acquire`](ConcurrencyLimiter::try_acquire) that
+    /// also reports a cancelled context).
+    ///
+    /// # Errors
+    ///
+    /// [`AcquireError::Timeout`] when the timeout passes first;
+    /// [`AcquireError::Cancelled`] when `ctx` is cancelled first.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gosling::context::Context;
+    /// use gosling::limit::{AcquireError, ConcurrencyLimiter};
+    /// use std::time::Duration;
+    ///
+    /// let bulkhead = ConcurrencyLimiter::new(1).unwrap();
+    /// let ctx = Context::new();
+    /// let held = bulkhead.acquire_within(&ctx, Duration::from_millis(1)).unwrap();
+    /// let err = bulkhead.acquire_within(&ctx, Duration::from_millis(1)).unwrap_err();
+    /// assert_eq!(err, AcquireError::Timeout);
+    /// drop(held);
+    /// ctx.cancel();
+    /// assert!(matches!(
+    ///     bulkhead.acquire_within(&ctx, Duration::from_secs(1)),
+    ///     Err(AcquireError::Cancelled(_))
+    /// ));
+    /// ```
+    pub fn acquire_within(
+        &self,
+        ctx: &Context,
+        timeout: Duration,
+    ) -> Result<Permit<'_>, AcquireError> {
+        let deadline = self.inner.clock.now().checked_add(timeout);
+        self.inner.take(ctx, deadline)?;
+        Ok(Permit { inner: &self.inner })
+    }
+
     /// Blocks until a permit is free or `timeout` passes on the limiter's
     /// clock.
     ///

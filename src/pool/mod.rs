@@ -720,6 +720,13 @@ impl Pool {
             .map_err(|(kind, job)| SubmitError::new(kind, job.0))
     }
 
+    /// True when the calling thread is one of this pool's workers: a waiter
+    /// above the pool (an error group) must not block it on work queued
+    /// behind it.
+    pub(crate) fn is_current_worker(&self) -> bool {
+        worker::is_worker_of(&self.inner)
+    }
+
     /// Queues a task and returns a handle to its result. A full queue is met
     /// according to the pool's [`FullPolicy`].
     ///

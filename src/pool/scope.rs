@@ -115,8 +115,10 @@ where
     }
 
     fn abandon(self: Box<Self>, tally: &Tally) -> bool {
-        drop(self);
+        // Counted before the drop, which may let the scope return: whoever
+        // reads the stats after the scope sees the cancellation.
         tally.count_cancelled();
+        drop(self);
         true
     }
 }

@@ -166,8 +166,9 @@ where
     }
 
     fn abandon(self: Box<Self>, tally: &Tally) -> bool {
-        let _ = catch_unwind(AssertUnwindSafe(move || drop(self)));
+        // Counted first: whoever sees the closure dropped sees the count.
         tally.count_cancelled();
+        let _ = catch_unwind(AssertUnwindSafe(move || drop(self)));
         true
     }
 }
