@@ -203,18 +203,19 @@
 //!
 //! ## Composed policies
 //!
-//! A [`retry::Policy`] stacks a per-attempt timeout, retries, a circuit
+//! A [`policy::Policy`] stacks a per-attempt timeout, retries, a circuit
 //! breaker, a bulkhead and a fallback in one documented order —
 //! `fallback(total_timeout(retry(breaker(bulkhead(timeout(op))))))` —
 //! whatever the order of the builder calls.
-//! [`call`](retry::Policy::call) runs it on the caller's thread;
-//! [`task`](retry::Policy::task) makes a pool task whose retries wait on the
-//! pool's timer. [`retry::PolicyError`] says which layer stopped a call.
+//! [`call`](policy::Policy::call) runs it on the caller's thread;
+//! [`task`](policy::Policy::task) makes a pool task whose retries wait on the
+//! pool's timer. [`policy::PolicyError`] says which layer stopped a call.
 //!
 //! ```
 //! use gosling::context::Context;
 //! use gosling::limit::ConcurrencyLimiter;
-//! use gosling::retry::{CircuitBreaker, Policy, PolicyError, RetryPolicy};
+//! use gosling::policy::{Policy, PolicyError};
+//! use gosling::retry::{CircuitBreaker, RetryPolicy};
 //! use std::time::Duration;
 //!
 //! let breaker = CircuitBreaker::<&str>::builder().build().unwrap();
@@ -307,6 +308,7 @@ pub mod config;
 pub mod context;
 pub mod group;
 pub mod limit;
+pub mod policy;
 mod pool;
 mod queue;
 pub mod retry;

@@ -5,7 +5,8 @@
 
 use gosling::context::{CancelReason, Context};
 use gosling::limit::ConcurrencyLimiter;
-use gosling::retry::{CircuitBreaker, Policy, PolicyError, Rejected, RetryPolicy};
+use gosling::policy::{Policy, PolicyError};
+use gosling::retry::{CircuitBreaker, Rejected, RetryPolicy};
 use gosling::time::ManualClock;
 use gosling::{Pool, TaskError, TaskStatus};
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};

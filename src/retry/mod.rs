@@ -15,12 +15,9 @@
 //!   dependency for a while and probes it before trusting it again.
 //! - `fallback.rs`: [`Fallback`], which turns a failure or a rejection into a
 //!   replacement value; it wraps a plain call or a breaker.
-//! - `compose.rs`: [`Policy`], the layers above plus a per-attempt timeout
-//!   and a bulkhead ([`ConcurrencyLimiter`](crate::limit::ConcurrencyLimiter))
-//!   in one stack with a fixed, documented order, called on the caller's
-//!   thread ([`Policy::call`]) or turned into a pool task whose retries wait
-//!   on the pool's timer ([`Policy::task`]); [`PolicyError`] says which layer
-//!   stopped a call.
+//!
+//! [`policy::Policy`](crate::policy::Policy) stacks these pieces with a
+//! per-attempt timeout and a bulkhead into one policy.
 //!
 //! A pool uses the same pieces without `call`: after a failed attempt it asks
 //! [`RetryPolicy::decide`] (or the parts: [`RetryPolicy::is_retryable`],
@@ -48,7 +45,6 @@
 
 mod backoff;
 mod breaker;
-mod compose;
 mod fallback;
 mod policy;
 
@@ -57,6 +53,5 @@ pub use breaker::{
     BreakerBuildError, BreakerBuilder, BreakerMetrics, BreakerState, CallError, CircuitBreaker,
     MAX_BUCKETS, Permit, Rejected, StateChange,
 };
-pub use compose::{NoFallback, Policy, PolicyError, Recover};
 pub use fallback::Fallback;
 pub use policy::{Decision, Failure, RetryError, RetryPolicy};

@@ -9,13 +9,18 @@
 //! in `RetryPolicy::call`; the pool form hands the same decision to the
 //! pool's timer through [`Task::retrying`] with a classifier for
 //! [`PolicyError`] derived from the user's policy.
+//!
+//! Layering: the pieces live below the pool (`retry/`, `limit/`: the pool
+//! and tasks use `RetryPolicy` and limiters themselves); this module stacks
+//! them and turns a stack into a pool [`Task`], so it sits above `task/` and
+//! `pool/` — which is why it is a module of its own and not part of
+//! `retry/`.
 
-use super::backoff::JitterRng;
-use super::breaker::{CircuitBreaker, Rejected};
-use super::fallback::Fallback;
-use super::policy::{Decision, Failure, RetryPolicy};
+#![forbid(unsafe_code)]
+
 use crate::context::{CancelReason, Context};
 use crate::limit::{AcquireError, ConcurrencyLimiter};
+use crate::retry::{CircuitBreaker, Decision, Failure, Fallback, JitterRng, Rejected, RetryPolicy};
 use crate::task::Task;
 use std::any::Any;
 use std::error::Error;
@@ -103,7 +108,8 @@ use std::time::{Duration, Instant};
 ///
 /// ```
 /// use gosling::context::Context;
-/// use gosling::retry::{CircuitBreaker, Policy, PolicyError, RetryPolicy};
+/// use gosling::policy::{Policy, PolicyError};
+/// use gosling::retry::{CircuitBreaker, RetryPolicy};
 /// use std::time::Duration;
 ///
 /// // WithCircuitBreaker(5, 30s): open after 5 failures in a row, for 30 s.
@@ -141,7 +147,7 @@ use std::time::{Duration, Instant};
 /// ```
 /// use gosling::context::Context;
 /// use gosling::limit::ConcurrencyLimiter;
-/// use gosling::retry::{Policy, PolicyError};
+/// use gosling::policy::{Policy, PolicyError};
 /// use std::time::Duration;
 ///
 /// let policy = Policy::<&str>::new()
@@ -177,7 +183,7 @@ impl<E> Policy<E, NoFallback> {
     ///
     /// ```
     /// use gosling::context::Context;
-    /// use gosling::retry::{Policy, PolicyError};
+    /// use gosling::policy::{Policy, PolicyError};
     ///
     /// let policy = Policy::new();
     /// assert_eq!(policy.call(&Context::new(), |_| Ok::<_, &str>(7)), Ok(7));
@@ -241,7 +247,7 @@ impl<E, Fb> Policy<E, Fb> {
     ///
     /// ```
     /// use gosling::context::Context;
-    /// use gosling::retry::Policy;
+    /// use gosling::policy::Policy;
     /// use std::time::Duration;
     ///
     /// let policy = Policy::<()>::new().timeout(Duration::from_secs(2));
@@ -263,7 +269,8 @@ impl<E, Fb> Policy<E, Fb> {
     ///
     /// ```
     /// use gosling::context::{CancelReason, Context};
-    /// use gosling::retry::{Policy, PolicyError, RetryPolicy};
+    /// use gosling::policy::{Policy, PolicyError};
+    /// use gosling::retry::RetryPolicy;
     /// use std::time::Duration;
     ///
     /// let policy = Policy::new()
@@ -289,7 +296,8 @@ impl<E, Fb> Policy<E, Fb> {
     ///
     /// ```
     /// use gosling::context::Context;
-    /// use gosling::retry::{Policy, RetryPolicy};
+    /// use gosling::policy::Policy;
+    /// use gosling::retry::RetryPolicy;
     /// use std::time::Duration;
     ///
     /// let policy = Policy::new().retry(RetryPolicy::with_retry(3, Duration::ZERO));
@@ -313,7 +321,8 @@ impl<E, Fb> Policy<E, Fb> {
     /// ```
     /// use gosling::context::Context;
     /// use gosling::limit::ConcurrencyLimiter;
-    /// use gosling::retry::{Policy, PolicyError, RetryPolicy};
+    /// use gosling::policy::{Policy, PolicyError};
+    /// use gosling::retry::RetryPolicy;
     /// use std::time::Duration;
     ///
     /// let bulkhead = ConcurrencyLimiter::new(1).unwrap();
@@ -338,7 +347,8 @@ impl<E, Fb> Policy<E, Fb> {
     ///
     /// ```
     /// use gosling::context::Context;
-    /// use gosling::retry::{CircuitBreaker, Policy, PolicyError, Rejected};
+    /// use gosling::policy::{Policy, PolicyError};
+    /// use gosling::retry::{CircuitBreaker, Rejected};
     ///
     /// let breaker = CircuitBreaker::<()>::builder().build().unwrap();
     /// let policy = Policy::new().circuit_breaker(breaker.clone());
@@ -362,7 +372,7 @@ impl<E, Fb> Policy<E, Fb> {
     /// ```
     /// use gosling::context::Context;
     /// use gosling::limit::ConcurrencyLimiter;
-    /// use gosling::retry::{Policy, PolicyError};
+    /// use gosling::policy::{Policy, PolicyError};
     /// use std::time::Duration;
     ///
     /// let bulkhead = ConcurrencyLimiter::new(1).unwrap();
@@ -384,7 +394,7 @@ impl<E, Fb> Policy<E, Fb> {
     ///
     /// ```
     /// use gosling::context::Context;
-    /// use gosling::retry::{Policy, PolicyError};
+    /// use gosling::policy::{Policy, PolicyError};
     ///
     /// let policy = Policy::new().fallback(|err: PolicyError<std::num::ParseIntError>| {
     ///     if err.is_rejected() { -1 } else { 0 }
@@ -431,7 +441,8 @@ impl<E: Any, Fb> Policy<E, Fb> {
     ///
     /// ```
     /// use gosling::context::Context;
-    /// use gosling::retry::{Policy, PolicyError, RetryPolicy};
+    /// use gosling::policy::{Policy, PolicyError};
+    /// use gosling::retry::RetryPolicy;
     /// use std::time::Duration;
     ///
     /// let policy = Policy::new().retry(RetryPolicy::with_retry(1, Duration::ZERO));
@@ -694,7 +705,8 @@ where
     /// # Examples
     ///
     /// ```
-    /// use gosling::retry::{Policy, PolicyError, RetryPolicy};
+    /// use gosling::policy::{Policy, PolicyError};
+    /// use gosling::retry::RetryPolicy;
     /// use gosling::{Pool, TaskError};
     /// use std::time::Duration;
     ///
@@ -808,7 +820,8 @@ impl<E> Last<E> {
 /// # Examples
 ///
 /// ```
-/// use gosling::retry::{Fallback, NoFallback, PolicyError, Recover};
+/// use gosling::policy::{NoFallback, PolicyError, Recover};
+/// use gosling::retry::Fallback;
 ///
 /// let err = || PolicyError::Failed { error: "x", attempts: 1 };
 /// assert!(Recover::<u8, &str>::recover(&NoFallback, err()).is_err());
@@ -825,7 +838,7 @@ pub trait Recover<T, E> {
     /// # Examples
     ///
     /// ```
-    /// use gosling::retry::{NoFallback, PolicyError, Recover};
+    /// use gosling::policy::{NoFallback, PolicyError, Recover};
     /// let err = PolicyError::Failed { error: (), attempts: 1 };
     /// assert_eq!(Recover::<(), ()>::recover(&NoFallback, err.clone()), Err(err));
     /// ```
@@ -836,7 +849,7 @@ pub trait Recover<T, E> {
     /// # Examples
     ///
     /// ```
-    /// use gosling::retry::{NoFallback, Recover};
+    /// use gosling::policy::{NoFallback, Recover};
     /// assert!(!Recover::<(), ()>::replaces(&NoFallback));
     /// ```
     fn replaces(&self) -> bool {
@@ -850,7 +863,7 @@ pub trait Recover<T, E> {
 /// # Examples
 ///
 /// ```
-/// use gosling::retry::{NoFallback, Policy};
+/// use gosling::policy::{NoFallback, Policy};
 /// let policy: Policy<(), NoFallback> = Policy::new();
 /// # let _ = policy;
 /// ```
@@ -885,7 +898,7 @@ where
 ///
 /// ```
 /// use gosling::context::Context;
-/// use gosling::retry::{Policy, PolicyError};
+/// use gosling::policy::{Policy, PolicyError};
 ///
 /// let err = Policy::new().call(&Context::new(), |_| Err::<(), _>("refused")).unwrap_err();
 /// assert_eq!(err.to_string(), "failed after 1 attempt: refused");
@@ -941,7 +954,7 @@ impl<E> PolicyError<E> {
     /// # Examples
     ///
     /// ```
-    /// use gosling::retry::PolicyError;
+    /// use gosling::policy::PolicyError;
     /// assert_eq!(PolicyError::<()>::BulkheadFull { attempts: 2 }.attempts(), 2);
     /// ```
     #[must_use]
@@ -960,7 +973,7 @@ impl<E> PolicyError<E> {
     /// # Examples
     ///
     /// ```
-    /// use gosling::retry::PolicyError;
+    /// use gosling::policy::PolicyError;
     /// assert_eq!(PolicyError::Failed { error: 5, attempts: 1 }.into_inner(), Some(5));
     /// assert_eq!(PolicyError::<i32>::BulkheadFull { attempts: 1 }.into_inner(), None);
     /// ```
@@ -977,7 +990,7 @@ impl<E> PolicyError<E> {
     /// # Examples
     ///
     /// ```
-    /// use gosling::retry::PolicyError;
+    /// use gosling::policy::PolicyError;
     /// assert_eq!(PolicyError::Failed { error: "x", attempts: 1 }.inner(), Some(&"x"));
     /// ```
     #[must_use]
@@ -996,7 +1009,8 @@ impl<E> PolicyError<E> {
     /// # Examples
     ///
     /// ```
-    /// use gosling::retry::{PolicyError, Rejected};
+    /// use gosling::policy::PolicyError;
+    /// use gosling::retry::Rejected;
     /// let err = PolicyError::<()>::Rejected { rejected: Rejected::ForcedOpen, attempts: 1 };
     /// assert!(err.is_rejected());
     /// ```
@@ -1014,7 +1028,7 @@ impl<E> PolicyError<E> {
     /// # Examples
     ///
     /// ```
-    /// use gosling::retry::PolicyError;
+    /// use gosling::policy::PolicyError;
     /// assert!(PolicyError::<()>::TimedOut { last: None, attempts: 1 }.is_timeout());
     /// ```
     #[must_use]
