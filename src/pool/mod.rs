@@ -35,9 +35,9 @@ use crate::task::builder::TaskBody;
 use crate::task::builder::{BoxedBody, Deadline};
 use crate::task::handle::{Callback, Shared};
 use crate::task::job::{
-    Body, Fallible, HandleJob, Job, PanicHandler, Plain, PoolHooks, ResourceJob, RetryJob,
-    SpawnJob, Tally,
+    Body, Fallible, HandleJob, Job, PanicHandler, Plain, PoolHooks, ResourceJob, RetryJob, Tally,
 };
+use crate::task::small::Queued;
 use crate::task::{Task, TaskHandle, TaskId};
 use crate::time::Clock;
 use crate::time::timer::Timer;
@@ -134,7 +134,7 @@ pub(crate) struct Inner {
 
 /// Everything the state lock protects.
 pub(crate) struct State {
-    pub(crate) queue: TaskQueue<Box<dyn Job>>,
+    pub(crate) queue: TaskQueue<Queued>,
     /// Maximum queued tasks; `usize::MAX` when unbounded.
     pub(crate) capacity: usize,
     pub(crate) closed: bool,
@@ -243,7 +243,7 @@ impl PoolHooks for Inner {
         if state.closed {
             return Err(job);
         }
-        state.queue.push(job, priority);
+        state.queue.push(Queued::Boxed(job), priority);
         state.retrying -= 1;
         self.wake_for(state);
         Ok(())
@@ -341,20 +341,21 @@ impl Inner {
         priority: i32,
         wait: Wait,
     ) -> Result<(), (SubmitErrorKind, Box<J>)> {
-        self.push_with(job, priority, wait, |job| job)
+        self.push_with(job, priority, wait, |job| Queued::Boxed(job))
     }
 
     /// [`push`](Inner::push), with the conversion to a queue entry supplied
     /// (the scope erases a lifetime there); it runs only once the job is
-    /// accepted, so a refused job comes back as its own type.
+    /// accepted, so a refused job comes back as its own type (a spawned
+    /// closure as itself).
     #[inline]
-    fn push_with<J: Job>(
+    fn push_with<J>(
         &self,
-        job: Box<J>,
+        job: J,
         priority: i32,
         wait: Wait,
-        into_entry: fn(Box<J>) -> Box<dyn Job>,
-    ) -> Result<(), (SubmitErrorKind, Box<J>)> {
+        into_entry: fn(J) -> Queued,
+    ) -> Result<(), (SubmitErrorKind, J)> {
         let mut state = self.state.lock();
         if state.room() == 0 || state.closed {
             let deadline = match self.resolve(wait) {
@@ -715,9 +716,12 @@ impl Pool {
                 .map(drop)
                 .map_err(|e| e.map(|b| b.0));
         }
+        // A small closure travels inline in the queue slot (no allocation);
+        // the conversion runs only once the task is accepted, so a refused
+        // one comes back as it was.
         self.inner
-            .push(Box::new(SpawnJob(task)), 0, Wait::Policy)
-            .map_err(|(kind, job)| SubmitError::new(kind, job.0))
+            .push_with(task, 0, Wait::Policy, Queued::spawn)
+            .map_err(|(kind, task)| SubmitError::new(kind, task))
     }
 
     /// True when the calling thread is one of this pool's workers: a waiter
@@ -953,7 +957,7 @@ impl Pool {
         let mut handles = Vec::with_capacity(jobs.len());
         for job in jobs {
             handles.push(TaskHandle::new(Arc::clone(&job.shared)));
-            state.queue.push(job, 0);
+            state.queue.push(Queued::Boxed(job), 0);
         }
         state.submitted += handles.len() as u64;
         inner.wake_for(state);

@@ -28,7 +28,7 @@
 
 use super::{Inner, State};
 use crate::limit::{KeyedLimiter, RateLimited, RateLimiter};
-use crate::task::job::Job;
+use crate::task::small::Queued;
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::sync::Arc;
@@ -90,7 +90,7 @@ struct Gate {
 
 /// A task waiting for its resource.
 struct Waiting {
-    job: Box<dyn Job>,
+    job: Queued,
     priority: i32,
     /// When it was first refused or set aside (for `Stats::resource_delay`).
     since: Instant,
@@ -102,15 +102,9 @@ impl Gate {
     }
 }
 
-/// Identifies a queued job while it is boxed (never zero-sized: every job
-/// naming a resource holds an `Arc`).
-fn address(job: &dyn Job) -> usize {
-    (job as *const dyn Job).cast::<()>() as usize
-}
-
 impl Gates {
     /// Every waiting task, for a shutdown to end.
-    pub(crate) fn drain_all(&mut self) -> Vec<Box<dyn Job>> {
+    pub(crate) fn drain_all(&mut self) -> Vec<Queued> {
         self.parked = 0;
         self.map
             .drain()
@@ -127,7 +121,7 @@ impl Inner {
         self: &Arc<Self>,
         state: &mut State,
         limits: &ResourceLimits,
-    ) -> (Option<Box<dyn Job>>, bool) {
+    ) -> (Option<Queued>, bool) {
         let mut promoted = false;
         while let Some((job, priority)) = state.queue.pop_with_priority() {
             let Some(resource) = job.resource().cloned() else {
@@ -135,7 +129,7 @@ impl Inner {
             };
             let ended = job.will_not_run();
             let head_since = match state.gates.map.get_mut(&resource) {
-                Some(gate) if gate.head.is_some_and(|(at, _)| at == address(&*job)) => {
+                Some(gate) if gate.head.is_some_and(|(at, _)| at == job.address()) => {
                     gate.head.take().map(|(_, since)| since)
                 }
                 Some(gate) if gate.busy() && !ended => {
@@ -202,7 +196,7 @@ impl Inner {
                 priority,
                 since,
             }) => {
-                gate.head = Some((address(&*job), since));
+                gate.head = Some((job.address(), since));
                 state.gates.parked -= 1;
                 state.queue.push(job, priority);
                 true

@@ -13,6 +13,7 @@ use crate::sync::{Condvar, Mutex};
 use crate::task::TaskPanic;
 use crate::task::error::panic_message;
 use crate::task::job::{Job, RunEnv, Tally};
+use crate::task::small::Queued;
 use std::any::Any;
 use std::fmt;
 use std::marker::PhantomData;
@@ -124,7 +125,7 @@ where
 }
 
 /// Erases a scope job's lifetime so the queue can hold it.
-fn erase<'scope, F>(job: Box<ScopeJob<F>>) -> Box<dyn Job>
+fn erase<'scope, F>(job: Box<ScopeJob<F>>) -> Queued
 where
     F: FnOnce(&Context) + Send + 'scope,
 {
@@ -134,7 +135,8 @@ where
     // before this job is dropped (its `Drop` decrements the pending count that
     // `Pool::scope` waits on, on every path), so the job is never used after
     // 'scope ends.
-    unsafe { std::mem::transmute::<Box<dyn Job + 'scope>, Box<dyn Job + 'static>>(job) }
+    let job = unsafe { std::mem::transmute::<Box<dyn Job + 'scope>, Box<dyn Job + 'static>>(job) };
+    Queued::Boxed(job)
 }
 
 impl<'scope> Scope<'scope, '_> {

@@ -6,7 +6,8 @@ use super::{Inner, State};
 use crate::context::Context;
 use crate::queue::QueueKind;
 use crate::sync::{Backoff, CachePadded, Mutex, MutexGuard};
-use crate::task::job::{Job, PoolHooks, RunEnv, Tally};
+use crate::task::job::{PoolHooks, RunEnv, Tally};
+use crate::task::small::Queued;
 use std::cell::Cell;
 use std::io;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -168,7 +169,7 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
         && inner.config.resources.is_none();
     // When this worker was first refused a permit for the start it waits for.
     let mut delayed_since: Option<std::time::Instant> = None;
-    let mut batch: Vec<Box<dyn Job>> = Vec::new();
+    let mut batch: Vec<Queued> = Vec::new();
     let mut state = inner.state.lock();
     let mut claimed = 0;
     let mut busy = false;

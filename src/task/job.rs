@@ -146,7 +146,21 @@ pub(crate) trait Job: Send {
     }
 }
 
-/// A fire-and-forget task.
+/// Runs a fire-and-forget body with the pool's root context: a panic is
+/// caught, reported and counted.
+#[inline]
+pub(crate) fn run_spawn<F: FnOnce(&Context)>(body: F, env: &RunEnv<'_>) {
+    match catch_unwind(AssertUnwindSafe(|| body(env.root))) {
+        Ok(()) => Tally::bump(&env.tally.succeeded),
+        Err(payload) => {
+            env.report_panic(None, payload);
+            Tally::bump(&env.tally.panicked);
+        }
+    }
+}
+
+/// A fire-and-forget task (boxed: one too large to be stored inline, see
+/// `small.rs`).
 pub(crate) struct SpawnJob<F>(pub(crate) F);
 
 impl<F> Job for SpawnJob<F>
@@ -155,14 +169,7 @@ where
 {
     #[inline]
     fn run(self: Box<Self>, env: &RunEnv<'_>) {
-        let body = self.0;
-        match catch_unwind(AssertUnwindSafe(|| body(env.root))) {
-            Ok(()) => Tally::bump(&env.tally.succeeded),
-            Err(payload) => {
-                env.report_panic(None, payload);
-                Tally::bump(&env.tally.panicked);
-            }
-        }
+        run_spawn(self.0, env);
     }
 
     fn abandon(self: Box<Self>, tally: &Tally) -> bool {

@@ -10,13 +10,16 @@
 //!   callback.
 //! - `job.rs` (crate-private): the type-erased unit a queue holds and a worker
 //!   runs.
+//! - `small.rs` (crate-private): `Queued`, a queue entry that stores a small
+//!   fire-and-forget closure inline (the module's only `unsafe`).
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 pub(crate) mod builder;
 pub(crate) mod error;
 pub(crate) mod handle;
 pub(crate) mod job;
+pub(crate) mod small;
 
 pub use builder::Task;
 pub use error::{TaskError, TaskPanic};
