@@ -5,16 +5,18 @@
 //!   (higher first, FIFO among equal priorities; `priority.rs`, a binary
 //!   heap).
 //! - [`FullPolicy`] picks what a submitter meets when a bounded queue is full.
-//! - `TaskQueue` (crate-private) is the storage, one variant per kind; the pool
+//! - `TaskQueue` (crate-private) is the storage, one variant per kind (FIFO
+//!   and LIFO in fixed-size blocks, `segmented.rs`); the pool
 //!   keeps it under its state lock, so the variants need no synchronisation of
 //!   their own.
 
 #![forbid(unsafe_code)]
 
 mod priority;
+mod segmented;
 
 use priority::PriorityQueue;
-use std::collections::VecDeque;
+use segmented::Segmented;
 use std::time::Duration;
 
 /// The order in which queued tasks are started.
@@ -72,16 +74,16 @@ pub enum FullPolicy {
 
 /// Storage for queued items of one [`QueueKind`].
 pub(crate) enum TaskQueue<T> {
-    Fifo(VecDeque<T>),
-    Lifo(Vec<T>),
+    Fifo(Segmented<T>),
+    Lifo(Segmented<T>),
     Priority(PriorityQueue<T>),
 }
 
 impl<T> TaskQueue<T> {
     pub(crate) fn new(kind: QueueKind) -> Self {
         match kind {
-            QueueKind::Fifo => TaskQueue::Fifo(VecDeque::new()),
-            QueueKind::Lifo => TaskQueue::Lifo(Vec::new()),
+            QueueKind::Fifo => TaskQueue::Fifo(Segmented::new()),
+            QueueKind::Lifo => TaskQueue::Lifo(Segmented::new()),
             QueueKind::Priority => TaskQueue::Priority(PriorityQueue::new()),
         }
     }
@@ -90,8 +92,7 @@ impl<T> TaskQueue<T> {
     #[inline]
     pub(crate) fn push(&mut self, item: T, priority: i32) {
         match self {
-            TaskQueue::Fifo(q) => q.push_back(item),
-            TaskQueue::Lifo(q) => q.push(item),
+            TaskQueue::Fifo(q) | TaskQueue::Lifo(q) => q.push_back(item),
             TaskQueue::Priority(q) => q.push(item, priority),
         }
     }
@@ -101,7 +102,7 @@ impl<T> TaskQueue<T> {
     pub(crate) fn pop(&mut self) -> Option<T> {
         match self {
             TaskQueue::Fifo(q) => q.pop_front(),
-            TaskQueue::Lifo(q) => q.pop(),
+            TaskQueue::Lifo(q) => q.pop_back(),
             TaskQueue::Priority(q) => q.pop(),
         }
     }
@@ -111,7 +112,7 @@ impl<T> TaskQueue<T> {
     pub(crate) fn pop_with_priority(&mut self) -> Option<(T, i32)> {
         match self {
             TaskQueue::Fifo(q) => q.pop_front().map(|item| (item, 0)),
-            TaskQueue::Lifo(q) => q.pop().map(|item| (item, 0)),
+            TaskQueue::Lifo(q) => q.pop_back().map(|item| (item, 0)),
             TaskQueue::Priority(q) => q.pop_entry(),
         }
     }
@@ -119,8 +120,7 @@ impl<T> TaskQueue<T> {
     #[inline]
     pub(crate) fn len(&self) -> usize {
         match self {
-            TaskQueue::Fifo(q) => q.len(),
-            TaskQueue::Lifo(q) => q.len(),
+            TaskQueue::Fifo(q) | TaskQueue::Lifo(q) => q.len(),
             TaskQueue::Priority(q) => q.len(),
         }
     }
@@ -133,8 +133,8 @@ impl<T> TaskQueue<T> {
     /// Reserves room for `additional` more items (batch submission).
     pub(crate) fn reserve(&mut self, additional: usize) {
         match self {
-            TaskQueue::Fifo(q) => q.reserve(additional),
-            TaskQueue::Lifo(q) => q.reserve(additional),
+            // Blocks are added as they fill; nothing moves.
+            TaskQueue::Fifo(_) | TaskQueue::Lifo(_) => {}
             TaskQueue::Priority(q) => q.reserve(additional),
         }
     }
