@@ -92,7 +92,8 @@ impl<T> TaskQueue<T> {
     #[inline]
     pub(crate) fn push(&mut self, item: T, priority: i32) {
         match self {
-            TaskQueue::Fifo(q) | TaskQueue::Lifo(q) => q.push_back(item),
+            TaskQueue::Fifo(q) => q.push_fifo(item),
+            TaskQueue::Lifo(q) => q.push_lifo(item),
             TaskQueue::Priority(q) => q.push(item, priority),
         }
     }
@@ -101,8 +102,8 @@ impl<T> TaskQueue<T> {
     #[inline]
     pub(crate) fn pop(&mut self) -> Option<T> {
         match self {
-            TaskQueue::Fifo(q) => q.pop_front(),
-            TaskQueue::Lifo(q) => q.pop_back(),
+            TaskQueue::Fifo(q) => q.pop_fifo(),
+            TaskQueue::Lifo(q) => q.pop_lifo(),
             TaskQueue::Priority(q) => q.pop(),
         }
     }
@@ -111,8 +112,8 @@ impl<T> TaskQueue<T> {
     /// kinds without priorities), so that it can be queued again as it was.
     pub(crate) fn pop_with_priority(&mut self) -> Option<(T, i32)> {
         match self {
-            TaskQueue::Fifo(q) => q.pop_front().map(|item| (item, 0)),
-            TaskQueue::Lifo(q) => q.pop_back().map(|item| (item, 0)),
+            TaskQueue::Fifo(q) => q.pop_fifo().map(|item| (item, 0)),
+            TaskQueue::Lifo(q) => q.pop_lifo().map(|item| (item, 0)),
             TaskQueue::Priority(q) => q.pop_entry(),
         }
     }
