@@ -587,6 +587,30 @@ mod on_pool {
     }
 
     #[test]
+    fn go_on_a_full_pool_does_not_block_and_the_member_still_runs() {
+        // One worker held, one queue place taken: the pool's default policy
+        // (block) would hang `go` if the group waited for room.
+        let pool = Pool::builder().workers(1).capacity(1).build().unwrap();
+        let (release, gate) = mpsc::channel::<()>();
+        pool.spawn(move |_| gate.recv().unwrap()).unwrap();
+        while pool.stats().busy == 0 {
+            std::thread::yield_now();
+        }
+        pool.spawn(|_| ()).unwrap();
+        let group = PoolGroup::<&str>::new(&pool);
+        let ran = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&ran);
+        group.go(move |_| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        });
+        // Refused for room, the member runs on the waiting thread.
+        assert!(group.wait().is_ok());
+        assert_eq!(ran.load(Ordering::SeqCst), 1);
+        release.send(()).unwrap();
+    }
+
+    #[test]
     fn parent_cancellation_reaches_members() {
         let pool = Pool::new(1).unwrap();
         let parent = Context::new();

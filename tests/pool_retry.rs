@@ -238,3 +238,28 @@ fn a_pending_retry_is_cancelled_by_shutdown() {
     let stats = pool.stats();
     assert_eq!(stats.submitted, stats.finished());
 }
+
+#[test]
+fn shutdown_now_ends_a_pending_retry_at_once_and_reports_it() {
+    let manual = ManualClock::new();
+    let pool = Pool::builder()
+        .workers(1)
+        .clock(manual.clock())
+        .build()
+        .unwrap();
+    let handle = pool
+        .submit_task(Task::retrying(
+            RetryPolicy::with_retry(3, Duration::from_secs(3600)),
+            |_| Err::<(), _>("down"),
+        ))
+        .unwrap();
+    wait_for_status(&handle, TaskStatus::Retrying);
+    let report = pool.shutdown_now();
+    assert_eq!(report.cancelled(), 1);
+    // The manual clock never moves: the timer's stop, not the backoff's
+    // end, settles the task.
+    assert_eq!(handle.wait(), Err(TaskError::ShutDown));
+    let stats = pool.stats();
+    assert_eq!((stats.retrying, stats.cancelled), (0, 1));
+    assert_eq!(stats.submitted, stats.finished());
+}

@@ -378,9 +378,11 @@ impl<'p, E: Send + 'static> PoolGroup<'p, E> {
             shared: Arc::clone(&self.shared),
             ran: false,
         };
-        // Refused, the runner comes back inside the error and is dropped
-        // unrun, which tells the waiters to run the member themselves.
-        let _ = self.pool.spawn(move |_pool_ctx| runner.run());
+        // Never waits for room (`go` never blocks, and a member calling `go`
+        // on a full pool must not wait for its own worker). Refused, the
+        // runner comes back inside the error and is dropped unrun, which
+        // tells the waiters to run the member themselves.
+        let _ = self.pool.try_spawn(move |_pool_ctx| runner.run());
     }
 
     /// Waits for every member, then returns `Ok` or every error, the first

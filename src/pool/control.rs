@@ -365,9 +365,10 @@ impl Pool {
     }
 
     /// Closes the pool, cancels every queued task (they end
-    /// [`TaskError::ShutDown`](crate::TaskError::ShutDown) without running)
-    /// and cancels the contexts of running tasks; returns at once with what
-    /// it cancelled and what is still running. Idempotent.
+    /// [`TaskError::ShutDown`](crate::TaskError::ShutDown) without running),
+    /// every task waiting for a retry, and the contexts of running tasks;
+    /// stops the pool's timer (scheduled jobs and waits on it end at once);
+    /// returns with what it cancelled and what is still running. Idempotent.
     ///
     /// # Examples
     ///
@@ -469,14 +470,24 @@ fn stop_now(inner: &Inner, mut state: MutexGuard<'_, State>, own: usize) -> Shut
         .filter_map(|w| w.slot.current.lock().clone())
         .collect();
     let still_running = running_now(&state).saturating_sub(own);
+    // Tasks waiting on the timer for a retry: stopping the timer ends them
+    // (a retry that fires first meets a closed queue and ends the same way).
+    let retrying = state.retrying;
     drop(state);
     inner.root.cancel_with(CancelReason::Shutdown);
     for ctx in running {
         ctx.cancel_with(CancelReason::Shutdown);
     }
-    let mut cancelled = claimed;
+    let mut cancelled = claimed + retrying;
     for job in queued {
         cancelled += usize::from(job.abandon(&inner.tally));
+    }
+    // Nothing is left for the timer to do: its entries (retry backoffs,
+    // deadlines of cancelled tasks, scheduled jobs, resource gates) are
+    // dropped now rather than at their instants, so whatever waits on them
+    // learns of the shutdown at once.
+    if let Some(timer) = inner.timer.get() {
+        timer.stop();
     }
     let state = inner.state.lock();
     if state.idle_waiters > 0 {

@@ -261,7 +261,8 @@ pub struct ShutdownReport {
 impl ShutdownReport {
     /// Queued tasks that were cancelled without running (their handles report
     /// [`TaskError::ShutDown`](crate::TaskError::ShutDown)), including those a
-    /// worker had taken from the queue in a batch but not started. (A task
+    /// worker had taken from the queue in a batch but not started, those
+    /// waiting for their resource, and those waiting for a retry. (A task
     /// already cancelled through its handle and taken in such a batch is
     /// counted here too.)
     ///

@@ -708,11 +708,50 @@ impl Pool {
     where
         F: FnOnce(&Context) + Send + 'static,
     {
+        self.spawn_with(task, Wait::Policy)
+    }
+
+    /// Like [`spawn`](Pool::spawn), but never waits: a full queue refuses at
+    /// once, whatever the pool's [`FullPolicy`]. For code that must not
+    /// block — a task of this pool queueing more work, a callback, a
+    /// signal handler's thread.
+    ///
+    /// # Errors
+    ///
+    /// [`SubmitError`] (`Full` or `Closed`) holding `task`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gosling::{Pool, SubmitErrorKind};
+    /// let pool = Pool::builder().workers(1).capacity(1).build()?;
+    /// let (release, gate) = std::sync::mpsc::channel::<()>();
+    /// pool.spawn(move |_| { let _ = gate.recv(); }).unwrap();
+    /// # while pool.stats().busy == 0 { std::thread::yield_now(); }
+    /// pool.try_spawn(|_| ()).unwrap(); // fills the one place
+    /// let refused = pool.try_spawn(|_| ()).unwrap_err(); // the default policy would block here
+    /// assert_eq!(refused.kind(), SubmitErrorKind::Full);
+    /// release.send(()).unwrap();
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    #[inline]
+    pub fn try_spawn<F>(&self, task: F) -> Result<(), SubmitError<F>>
+    where
+        F: FnOnce(&Context) + Send + 'static,
+    {
+        self.spawn_with(task, Wait::Never)
+    }
+
+    #[inline]
+    fn spawn_with<F>(&self, task: F, wait: Wait) -> Result<(), SubmitError<F>>
+    where
+        F: FnOnce(&Context) + Send + 'static,
+    {
         if self.inner.config.task_timeout.is_some() {
             // A pool-wide timeout needs per-task state: take the handle path.
             return self
                 .inner
-                .submit_body(Plain(task), Wait::Policy)
+                .submit_body(Plain(task), wait)
                 .map(drop)
                 .map_err(|e| e.map(|b| b.0));
         }
@@ -720,7 +759,7 @@ impl Pool {
         // the conversion runs only once the task is accepted, so a refused
         // one comes back as it was.
         self.inner
-            .push_with(task, 0, Wait::Policy, Queued::spawn)
+            .push_with(task, 0, wait, Queued::spawn)
             .map_err(|(kind, task)| SubmitError::new(kind, task))
     }
 
