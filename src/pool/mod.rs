@@ -1024,11 +1024,19 @@ where
         parent,
         resource,
     } = task;
+    // What a refused task is rebuilt from, besides its body and callback.
+    let settings = Settings {
+        id,
+        priority,
+        deadline,
+        parent: parent.clone(),
+        resource: resource.clone(),
+    };
     let options = JobOptions {
         id,
         on_complete,
         deadline,
-        parent: parent.clone(),
+        parent,
     };
     let body = match body {
         TaskBody::Once(body) => body,
@@ -1037,19 +1045,8 @@ where
                 // No retries: one attempt, as a one-shot body.
                 let mut body = body;
                 let once: BoxedBody<T, E> = Box::new(move |ctx| body(ctx));
-                return submit_task_with(
-                    inner,
-                    Task {
-                        body: TaskBody::Once(once),
-                        id,
-                        priority,
-                        on_complete: options.on_complete,
-                        deadline,
-                        parent,
-                        resource,
-                    },
-                    wait,
-                );
+                let task = settings.task(TaskBody::Once(once), options.on_complete);
+                return submit_task_with(inner, task, wait);
             };
             let shared =
                 inner.new_shared(&options.parent, options.deadline, id, options.on_complete);
@@ -1063,54 +1060,60 @@ where
                 started: None,
                 previous_delay: Duration::ZERO,
                 rng: JitterRng::from_entropy(),
-                resource: resource.clone(),
+                resource,
             });
             return match inner.push(job, priority, wait) {
                 Ok(()) => Ok(TaskHandle::new(shared)),
                 Err((kind, job)) => {
                     let RetryJob { body, shared, .. } = *job;
+                    let body = TaskBody::Repeat(body, Some(policy));
                     Err(SubmitError::new(
                         kind,
-                        Task {
-                            body: TaskBody::Repeat(body, Some(policy)),
-                            id,
-                            priority,
-                            on_complete: shared.take_callback(),
-                            deadline,
-                            parent,
-                            resource,
-                        },
+                        settings.task(body, shared.take_callback()),
                     ))
                 }
             };
         }
     };
-    let refused = |kind, HandleJob { body, shared }: HandleJob<BoxedBody<T, E>, T, E>, resource| {
-        let task = Task {
-            body: TaskBody::Once(body),
-            id,
-            priority,
-            on_complete: shared.take_callback(),
-            deadline,
-            parent,
-            resource,
-        };
-        SubmitError::new(kind, task)
-    };
     let job = inner.handle_job(body, options);
     let shared = Arc::clone(&job.shared);
+    let refused = |kind, HandleJob { body, shared }: HandleJob<BoxedBody<T, E>, T, E>| {
+        let task = settings.task(TaskBody::Once(body), shared.take_callback());
+        SubmitError::new(kind, task)
+    };
     let pushed = match resource {
         None => inner
             .push(Box::new(job), priority, wait)
-            .map_err(|(kind, job)| refused(kind, *job, None)),
+            .map_err(|(kind, job)| refused(kind, *job)),
         Some(resource) => inner
             .push(Box::new(ResourceJob { job, resource }), priority, wait)
-            .map_err(|(kind, job)| {
-                let ResourceJob { job, resource } = *job;
-                refused(kind, job, Some(resource))
-            }),
+            .map_err(|(kind, job)| refused(kind, job.job)),
     };
     pushed.map(|()| TaskHandle::new(shared))
+}
+
+/// A task's settings besides its body and callback: what a refused task is
+/// rebuilt from.
+struct Settings {
+    id: Option<TaskId>,
+    priority: i32,
+    deadline: Option<Deadline>,
+    parent: Option<Context>,
+    resource: Option<Arc<str>>,
+}
+
+impl Settings {
+    fn task<T, E>(self, body: TaskBody<T, E>, on_complete: Option<Callback<T, E>>) -> Task<T, E> {
+        Task {
+            body,
+            id: self.id,
+            priority: self.priority,
+            on_complete,
+            deadline: self.deadline,
+            parent: self.parent,
+            resource: self.resource,
+        }
+    }
 }
 
 /// A weak link from the scheduler (a higher layer) to a pool: it does not
