@@ -283,7 +283,11 @@
 //! fixed and sliding windows, an adaptive rate), a keyed limiter with bounded
 //! memory, and concurrency limits (a bulkhead with RAII permits, AIMD and
 //! gradient adaptive limits). All of them read a [`Clock`](time::Clock), so
-//! tests drive them with a manual clock.
+//! tests drive them with a manual clock. A pool applies them too: one
+//! limiter gates all task starts ([`Builder::rate_limit`]), and limits per
+//! resource gate the tasks that name it ([`Task::resource`],
+//! [`Builder::resource_limit`]) — a refused task waits aside, without
+//! holding a worker or stalling other resources.
 //!
 //! ```
 //! use gosling::limit::{ConcurrencyLimiter, Rate, RateLimiter, TokenBucket};
