@@ -226,8 +226,9 @@ fn cancelling_a_chain_on_a_pool_during_a_backoff() {
     let handle = chain.start(&pool, &Context::new()).unwrap();
     rx.recv_timeout(WAIT).unwrap();
     pool.wait_idle();
+    // The chain waits out its 60 s backoff on the timer; the clock does not
+    // move: the cancel alone ends the wait.
     handle.cancel();
-    manual.advance(Duration::from_secs(60));
     let report = handle.wait_timeout(WAIT).unwrap();
     assert_eq!(
         report.outcome(),
@@ -235,7 +236,148 @@ fn cancelling_a_chain_on_a_pool_during_a_backoff() {
             step: "poll".into()
         }
     );
+    assert_eq!(report.steps().len(), 0);
+    // The timer entry is gone: the retry never runs.
+    manual.advance(Duration::from_secs(60));
+    pool.wait_idle();
     assert!(rx.try_recv().is_err());
+}
+
+#[test]
+fn cancelling_the_parent_context_ends_a_backoff_wait() {
+    let manual = ManualClock::new();
+    let pool = Pool::builder()
+        .workers(1)
+        .clock(manual.clock())
+        .build()
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let tx = Mutex::new(tx);
+    let chain = Chain::new().step(
+        Step::new("poll", move |_| {
+            tx.lock().unwrap().send(()).unwrap();
+            Err::<(), _>("not yet")
+        })
+        .retry(RetryPolicy::with_retry(10, Duration::from_secs(60))),
+    );
+    let parent = Context::new();
+    let handle = chain.start(&pool, &parent).unwrap();
+    rx.recv_timeout(WAIT).unwrap();
+    pool.wait_idle();
+    parent.cancel();
+    let report = handle.wait_timeout(WAIT).unwrap();
+    assert_eq!(
+        report.outcome(),
+        &ChainOutcome::Cancelled {
+            step: "poll".into()
+        }
+    );
+
+    // A chain started under a context already cancelled never runs a step.
+    let (tx, rx) = mpsc::channel();
+    let tx = Mutex::new(tx);
+    let chain = Chain::new().step(Step::new("never", move |_| {
+        tx.lock().unwrap().send(()).unwrap();
+        Ok::<(), String>(())
+    }));
+    let report = chain
+        .start(&pool, &parent)
+        .unwrap()
+        .wait_timeout(WAIT)
+        .unwrap();
+    assert!(matches!(report.outcome(), ChainOutcome::Cancelled { .. }));
+    assert!(rx.try_recv().is_err());
+}
+
+#[test]
+fn max_elapsed_is_measured_on_the_pools_clock() {
+    // The pool runs on a manual clock; the caller's context on the system
+    // clock. The step's 10 s budget is spent on the pool's clock, where its
+    // backoffs are waited: attempts at 0, 4 and 8 s, then 8 + 4 > 10.
+    let manual = ManualClock::new();
+    let pool = Pool::builder()
+        .workers(1)
+        .clock(manual.clock())
+        .build()
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let tx = Mutex::new(tx);
+    let chain = Chain::new().step(
+        Step::new("poll", move |_| {
+            tx.lock().unwrap().send(()).unwrap();
+            Err::<(), _>("not yet")
+        })
+        .retry(
+            RetryPolicy::with_retry(10, Duration::from_secs(4))
+                .with_max_elapsed(Duration::from_secs(10)),
+        ),
+    );
+    let handle = chain.start(&pool, &Context::new()).unwrap();
+    for _ in 0..2 {
+        rx.recv_timeout(WAIT).unwrap();
+        pool.wait_idle();
+        manual.advance(Duration::from_secs(4));
+    }
+    rx.recv_timeout(WAIT).unwrap();
+    let report = handle.wait_timeout(WAIT).unwrap();
+    assert_eq!(
+        report.outcome(),
+        &ChainOutcome::Aborted {
+            step: "poll".into()
+        }
+    );
+    assert_eq!(report.steps()[0].attempts(), 3);
+}
+
+#[test]
+fn a_backoff_too_long_for_an_instant_keeps_the_chain_waiting() {
+    let manual = ManualClock::new();
+    let pool = Pool::builder()
+        .workers(1)
+        .clock(manual.clock())
+        .build()
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let tx = Mutex::new(tx);
+    let chain = Chain::new().step(
+        Step::new("poll", move |_| {
+            tx.lock().unwrap().send(()).unwrap();
+            Err::<(), _>("not yet")
+        })
+        .retry(RetryPolicy::with_retry(1, Duration::MAX)),
+    );
+    let handle = chain.start(&pool, &Context::new()).unwrap();
+    rx.recv_timeout(WAIT).unwrap();
+    pool.wait_idle();
+    // Neither retried at once nor ended `Cancelled`: still waiting.
+    let handle = handle.wait_timeout(Duration::ZERO).unwrap_err();
+    manual.advance(Duration::from_secs(365 * 86_400));
+    pool.wait_idle();
+    assert!(rx.try_recv().is_err());
+    let handle = handle.wait_timeout(Duration::ZERO).unwrap_err();
+    handle.cancel();
+    let report = handle.wait_timeout(WAIT).unwrap();
+    assert!(matches!(report.outcome(), ChainOutcome::Cancelled { .. }));
+}
+
+#[test]
+fn wait_timeout_of_duration_max_waits_without_a_deadline() {
+    let pool = Pool::new(1).unwrap();
+    let (release, gate) = mpsc::channel::<()>();
+    let gate = Mutex::new(gate);
+    let handle = Chain::new()
+        .step(Step::new("gated", move |_| {
+            gate.lock().unwrap().recv().map_err(|e| e.to_string())
+        }))
+        .start(&pool, &Context::new())
+        .unwrap();
+    let (done_tx, done) = mpsc::channel();
+    std::thread::spawn(move || {
+        let report = handle.wait_timeout(Duration::MAX);
+        let _ = done_tx.send(report.map(|r| r.outcome().is_success()).ok());
+    });
+    release.send(()).unwrap();
+    assert_eq!(done.recv_timeout(WAIT).unwrap(), Some(true));
 }
 
 #[test]

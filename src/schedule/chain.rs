@@ -8,19 +8,21 @@
 //! runs steps on workers and puts every backoff on the pool's timer, so no
 //! worker sleeps through a retry wait.
 
+use super::job::retry_at;
 use super::scheduler::ScheduleError;
 use crate::Pool;
 use crate::context::Context;
 use crate::pool::PoolLink;
 use crate::retry::{Decision, Failure, JitterRng, RetryPolicy};
-use crate::sync::{Condvar, Mutex};
+use crate::sync::{Condvar, Mutex, Wake};
 use crate::task::error::panic_message;
 use crate::task::{Task, TaskError};
 use crate::time::Clock;
+use crate::time::timer::TimerKey;
 use std::any::Any;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 type StepBody<E> = Arc<dyn Fn(&Context) -> Result<(), E> + Send + Sync>;
@@ -319,9 +321,10 @@ impl<E: Any + Send + 'static> Chain<E> {
     /// ```
     pub fn run(self, ctx: &Context) -> ChainReport<E> {
         let ctx = ctx.child();
+        let clock = ctx.clock().clone();
         let mut driver = Driver::new(self.into_steps());
         loop {
-            match driver.advance(&ctx) {
+            match driver.advance(&ctx, &clock) {
                 Next::Continue => {}
                 Next::Wait(delay) => {
                     // A cancellation is seen by the next `advance`.
@@ -333,8 +336,11 @@ impl<E: Any + Send + 'static> Chain<E> {
     }
 
     /// Runs the chain on `pool`: each step on a worker, each retry backoff
-    /// on the pool's timer (no worker sleeps through it). The chain's
-    /// context is a child of `ctx`; [`ChainHandle::cancel`] cancels it.
+    /// on the pool's timer (no worker sleeps through it). Backoffs and a
+    /// step policy's [`max_elapsed`](RetryPolicy::with_max_elapsed) are
+    /// measured on the pool's clock. The chain's context is a child of
+    /// `ctx`; [`ChainHandle::cancel`] (or cancelling `ctx`) cancels it,
+    /// which also ends a backoff wait at once.
     ///
     /// # Errors
     ///
@@ -452,13 +458,6 @@ impl ChainOutcome {
     #[must_use]
     pub fn is_success(&self) -> bool {
         matches!(self, ChainOutcome::Completed | ChainOutcome::Stopped { .. })
-    }
-
-    pub(crate) fn panic_message(&self) -> Option<&str> {
-        match self {
-            ChainOutcome::Panicked { message, .. } => Some(message),
-            _ => None,
-        }
     }
 }
 
@@ -607,6 +606,21 @@ impl<E> ChainReport<E> {
     pub fn into_parts(self) -> (ChainOutcome, Vec<StepRun<E>>) {
         (self.outcome, self.steps)
     }
+
+    /// The error of the step that failed the chain (its last attempt's):
+    /// for [`Aborted`](ChainOutcome::Aborted) and
+    /// [`Compensated`](ChainOutcome::Compensated); `None` otherwise.
+    pub(crate) fn failed_error(&self) -> Option<&E> {
+        let step = match &self.outcome {
+            ChainOutcome::Aborted { step } | ChainOutcome::Compensated { step, .. } => step,
+            _ => return None,
+        };
+        self.steps
+            .iter()
+            .rev()
+            .find(|s| s.name == *step && !s.compensation)
+            .and_then(|s| s.result.as_ref().err())
+    }
 }
 
 impl<E: fmt::Display> ChainReport<E> {
@@ -622,23 +636,19 @@ impl<E: fmt::Display> ChainReport<E> {
     /// ```
     #[must_use]
     pub fn summary(&self) -> String {
-        let failed = |step: &str| {
-            self.steps
-                .iter()
-                .rev()
-                .find(|s| s.name == step && !s.compensation)
-                .and_then(|s| s.result.as_ref().err())
+        let failed = || {
+            self.failed_error()
                 .map_or_else(String::new, |e| format!(": {e}"))
         };
         match &self.outcome {
             ChainOutcome::Completed => "chain completed".to_string(),
             ChainOutcome::Stopped { step } => format!("chain stopped after step `{step}`"),
             ChainOutcome::Aborted { step } => {
-                format!("step `{step}` failed{}; chain aborted", failed(step))
+                format!("step `{step}` failed{}; chain aborted", failed())
             }
             ChainOutcome::Compensated { step, rolled_back } => format!(
                 "step `{step}` failed{}; {}",
-                failed(step),
+                failed(),
                 if *rolled_back {
                     "compensated"
                 } else {
@@ -702,7 +712,8 @@ impl<E> ChainHandle<E> {
     }
 
     /// Waits at most `timeout` (real time); gives the handle back if the
-    /// chain has not ended.
+    /// chain has not ended. A timeout too long for an `Instant`
+    /// (`Duration::MAX`) waits with no deadline, as [`wait`](ChainHandle::wait).
     ///
     /// # Errors
     ///
@@ -719,13 +730,19 @@ impl<E> ChainHandle<E> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn wait_timeout(self, timeout: Duration) -> Result<ChainReport<E>, ChainHandle<E>> {
-        let deadline = Instant::now() + timeout;
+        // A timeout too long for an `Instant` (`Duration::MAX`) waits
+        // without a deadline.
+        let deadline = Instant::now().checked_add(timeout);
         {
             let mut report = self.slot.report.lock();
             loop {
                 if let Some(report) = report.take() {
                     return Ok(report);
                 }
+                let Some(deadline) = deadline else {
+                    report = self.slot.cv.wait(report);
+                    continue;
+                };
                 let now = Instant::now();
                 if now >= deadline {
                     break;
@@ -737,7 +754,9 @@ impl<E> ChainHandle<E> {
     }
 
     /// Cancels the chain's context: the running step sees it, and the chain
-    /// ends [`ChainOutcome::Cancelled`] before its next step or retry.
+    /// ends [`ChainOutcome::Cancelled`] before its next step or retry. A
+    /// chain waiting out a retry backoff on the timer ends at once (its
+    /// timer entry is removed).
     ///
     /// # Examples
     ///
@@ -833,7 +852,9 @@ impl<E: Any + Send + 'static> Driver<E> {
     }
 
     /// Runs one attempt of the current step and says what comes next.
-    fn advance(&mut self, ctx: &Context) -> Next<E> {
+    /// `clock` measures the step's time for its policy's `max_elapsed`: the
+    /// clock its backoffs are waited on.
+    fn advance(&mut self, ctx: &Context, clock: &Clock) -> Next<E> {
         let Some(step) = self.current() else {
             return self.done(ChainOutcome::Completed);
         };
@@ -845,7 +866,7 @@ impl<E: Any + Send + 'static> Driver<E> {
         let name = step.name.clone();
         let retry = step.retry.clone();
         if self.attempt == 0 {
-            self.started = Some(ctx.clock().now());
+            self.started = Some(clock.now());
         }
         self.attempt += 1;
         let result = match catch_unwind(AssertUnwindSafe(|| body(ctx))) {
@@ -878,9 +899,9 @@ impl<E: Any + Send + 'static> Driver<E> {
             Err(error) => error,
         };
         if let Some(policy) = retry {
-            let elapsed = self.started.map_or(Duration::ZERO, |s| {
-                ctx.clock().now().saturating_duration_since(s)
-            });
+            let elapsed = self
+                .started
+                .map_or(Duration::ZERO, |s| clock.now().saturating_duration_since(s));
             let rng = self.rng.get_or_insert_with(JitterRng::from_entropy);
             let decision = policy.decide(
                 self.attempt,
@@ -946,7 +967,7 @@ impl<E: Any + Send + 'static> PoolRun<E> {
     /// Runs steps on this thread (a worker) until the chain ends or waits.
     fn drive(mut self, ctx: &Context) {
         loop {
-            match self.driver.advance(ctx) {
+            match self.driver.advance(ctx, &self.clock) {
                 Next::Continue => {}
                 Next::Done(report) => return (self.done)(report),
                 Next::Wait(delay) => return self.wait(delay),
@@ -954,22 +975,38 @@ impl<E: Any + Send + 'static> PoolRun<E> {
         }
     }
 
-    /// Puts the next attempt on the timer.
+    /// Puts the next attempt on the timer, `delay` from now on the pool's
+    /// clock (a delay too long for an `Instant` waits a hundred years: until
+    /// a cancel or the shutdown). The wait is tied to the chain's context:
+    /// cancelling it removes the entry and ends the chain at once.
     fn wait(self, delay: Duration) {
-        let at = self.clock.now().checked_add(delay);
-        let timer = self.link.timer();
-        let mut entry = WaitEntry { run: Some(self) };
-        let (Some(at), Some(timer)) = (at, timer) else {
-            return drop(entry); // ends the chain Cancelled
+        let at = retry_at(self.clock.now(), delay);
+        let Some(timer) = self.link.timer() else {
+            return self.end_cancelled(); // the pool is gone
         };
-        let _ = timer.schedule(
-            at,
-            Box::new(move || {
-                if let Some(run) = entry.run.take() {
-                    run.submit();
-                }
+        let ctx = self.ctx.clone();
+        let waiting = Arc::new(Waiting {
+            state: Mutex::new(WaitState {
+                run: Some(self),
+                key: None,
             }),
-        );
+        });
+        let entry = WaitEntry {
+            waiting: Arc::clone(&waiting),
+            fired: false,
+        };
+        // `None`: the timer has stopped; the entry, dropped unfired, has
+        // ended the chain.
+        if let Some(key) = timer.schedule(at, Box::new(move || entry.fire())) {
+            waiting.state.lock().key = Some(key);
+        }
+        drop(timer);
+        let weak: Weak<Waiting<E>> = Arc::downgrade(&waiting);
+        ctx.subscribe(weak);
+        // Nothing is registered on a context already cancelled.
+        if ctx.is_cancelled() {
+            waiting.wake();
+        }
     }
 
     /// Submits the next stretch of the chain as a pool task (from the timer
@@ -1013,16 +1050,68 @@ impl<E: Any + Send + 'static> PoolRun<E> {
     }
 }
 
-/// A chain's wait on the timer; dropped unfired (the timer stopped with its
-/// pool), it ends the chain `Cancelled` so the run is never lost.
-struct WaitEntry<E: Any + Send + 'static> {
+/// A chain waiting out a backoff on the timer. Whoever takes the run first
+/// decides how the wait ends: the timer entry firing (the next attempt is
+/// submitted), the chain's context being cancelled (the entry is removed and
+/// the chain ends `Cancelled` at once), or the entry dropped unfired because
+/// the timer stopped with its pool (the chain ends `Cancelled`). So the run
+/// is never lost and ends once.
+struct Waiting<E: Any + Send + 'static> {
+    state: Mutex<WaitState<E>>,
+}
+
+struct WaitState<E: Any + Send + 'static> {
     run: Option<PoolRun<E>>,
+    /// The timer entry, once scheduled.
+    key: Option<TimerKey>,
+}
+
+impl<E: Any + Send + 'static> Waiting<E> {
+    fn take_run(&self) -> Option<PoolRun<E>> {
+        self.state.lock().run.take()
+    }
+}
+
+impl<E: Any + Send + 'static> Wake for Waiting<E> {
+    /// The chain's context was cancelled.
+    fn wake(&self) {
+        let (run, key) = {
+            let mut st = self.state.lock();
+            (st.run.take(), st.key.take())
+        };
+        let Some(run) = run else {
+            return; // fired or ended already
+        };
+        // Outside our lock: the removed entry is dropped here, and its drop
+        // takes the lock (and finds no run).
+        if let (Some(key), Some(timer)) = (key, run.link.timer()) {
+            timer.cancel(key);
+        }
+        run.end_cancelled();
+    }
+}
+
+/// The timer entry of a [`Waiting`] chain.
+struct WaitEntry<E: Any + Send + 'static> {
+    waiting: Arc<Waiting<E>>,
+    fired: bool,
+}
+
+impl<E: Any + Send + 'static> WaitEntry<E> {
+    fn fire(mut self) {
+        self.fired = true;
+        if let Some(run) = self.waiting.take_run() {
+            run.submit();
+        }
+    }
 }
 
 impl<E: Any + Send + 'static> Drop for WaitEntry<E> {
     fn drop(&mut self) {
-        if let Some(run) = self.run.take() {
-            run.end_cancelled();
+        if !self.fired {
+            if let Some(run) = self.waiting.take_run() {
+                run.end_cancelled();
+            }
         }
     }
 }

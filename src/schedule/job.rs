@@ -33,7 +33,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 ///
 /// A fire is *missed* when the next fire time after it had also passed by
 /// the time the timer got to it, or when it fell in a paused period. A fire
-/// that is merely late (by less than one period) is not missed: it runs.
+/// that is merely late (by less than one period) is not missed: it runs,
+/// whatever the policy. So after a stall (the timer thread or the pool
+/// held up over several fire times), the latest fire time that has come —
+/// always within one period of now — runs once and the earlier ones are
+/// missed; after a pause, every fire time before the resume is missed
+/// (one falling exactly at the resume is not).
 ///
 /// # Examples
 ///
@@ -44,11 +49,14 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum MissedRun {
-    /// Run none of the missed fires; the next run is at the next fire time
-    /// on the cadence.
+    /// Run none of the missed fires; they are counted in
+    /// [`JobStats::skipped_missed`]. After a stall the latest, merely late
+    /// fire still runs (it is not missed); after a pause nothing runs
+    /// until the next fire time on the cadence.
     Skip,
     /// One run now stands for all the missed fires; then the cadence
-    /// resumes.
+    /// resumes. After a stall that run is the latest, merely late fire's
+    /// (as with `Skip`); after a pause it is an extra run at the resume.
     #[default]
     RunOnce,
     /// One run per missed fire, one after another, up to the job's
@@ -95,8 +103,11 @@ pub enum JobStatus {
     Active,
     /// Paused: no fires until resumed.
     Paused,
-    /// A one-shot job that ran, or a cron expression with no further fire
-    /// time.
+    /// A one-shot job whose one run is over, or a cron expression with no
+    /// further fire time. A one-shot run the pool refused (its queue was
+    /// full) is not tried again: the job completes with no run, and the
+    /// refusal is counted in [`JobStats::rejected`] (`runs == 0`,
+    /// `rejected == 1`).
     Completed,
     /// Cancelled through its handle or its context.
     Cancelled,
@@ -191,7 +202,10 @@ pub struct JobStats {
     pub skipped_overlap: u64,
     /// Missed fires that did not get a run of their own (see [`MissedRun`]).
     pub skipped_missed: u64,
-    /// Runs the pool refused (queue full, or closed).
+    /// Runs the pool refused (queue full, or closed). A refused run is not
+    /// tried again: the job waits for its next fire time (a one-shot job
+    /// completes; a refused retry ends the retries and the job returns to
+    /// its cadence).
     pub rejected: u64,
     /// Runs in flight now.
     pub in_flight: u64,
@@ -338,6 +352,15 @@ fn instant_of(now: Instant, wall_ns: i128, unix: i64) -> Instant {
         .unwrap_or(now + Duration::from_secs(86_400 * 365 * 100))
 }
 
+/// When a retry `delay` after `now` is due. A delay past what an `Instant`
+/// can hold waits "for ever" (a hundred years: until a cancel or the
+/// shutdown) rather than not at all, as the pool's own retries do.
+pub(crate) fn retry_at(now: Instant, delay: Duration) -> Instant {
+    now.checked_add(delay)
+        .or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 86_400)))
+        .unwrap_or(now)
+}
+
 /// The fire times that have come, seen at one moment.
 struct Due {
     /// How many (0: a cron time not yet reached on the wall clock).
@@ -384,6 +407,8 @@ impl Wake for JobCore {
         let mut st = self.state.lock();
         if !st.status.is_finished() {
             st.status = JobStatus::Cancelled;
+            // As `JobHandle::cancel`: the runs waiting will never start.
+            st.stats.waiting = 0;
             self.disarm(&mut st);
         }
         self.cv.notify_all();
@@ -616,6 +641,9 @@ impl JobCore {
             }
             None => st.due = None,
         }
+        // The latest fire time that has come is within one period of now
+        // (`due_points` stops before the first one still to come): merely
+        // late, it runs, unless it fell in a paused period.
         let on_time = if resumed {
             u64::from(points.last == now)
         } else {
@@ -626,7 +654,7 @@ impl JobCore {
             count
         } else {
             match self.config.missed {
-                MissedRun::Skip => 0,
+                MissedRun::Skip => on_time,
                 MissedRun::RunOnce => 1,
                 MissedRun::CatchUp => count.min(self.config.catch_up_limit.max(1)),
             }
@@ -695,7 +723,18 @@ impl JobCore {
                     st.status = JobStatus::ShutDown;
                     st.stats.waiting = 0;
                     self.disarm(&mut st);
+                } else if st.status == JobStatus::Active && st.mode == Mode::Retry {
+                    // The refused run was a retry (a retry's run is the only
+                    // one launched in retry mode, and nothing is armed while
+                    // it is in flight): the retries end here, as if the
+                    // policy had given up, and the job returns to its
+                    // cadence. A one-shot job has no cadence left and
+                    // completes.
+                    let now = self.clock.now();
+                    self.resume_cadence(&mut st, now);
                 }
+                // A refused one-shot run leaves nothing to come: the job
+                // settles `Completed` with the refusal in `stats.rejected`.
                 self.settle(&mut st);
                 self.cv.notify_all();
             }
@@ -851,8 +890,7 @@ impl JobCore {
                 st.retry_attempt = attempt;
                 st.retry_previous = delay;
                 st.stats.retries += 1;
-                let at = now.checked_add(delay).unwrap_or(now);
-                self.arm(st, at);
+                self.arm(st, retry_at(now, delay));
             }
             _ => self.resume_cadence(st, now),
         }
@@ -1240,7 +1278,8 @@ impl JobHandle {
 
     /// Blocks until `condition` holds for the job's counts, or `timeout`
     /// (real time) passes; returns whether it held. For tests and for
-    /// waiting on a one-shot job.
+    /// waiting on a one-shot job. A timeout too long for an `Instant`
+    /// (`Duration::MAX`) waits with no deadline.
     ///
     /// # Examples
     ///
@@ -1256,7 +1295,9 @@ impl JobHandle {
     where
         P: FnMut(&JobStats) -> bool,
     {
-        let deadline = std::time::Instant::now() + timeout;
+        // A timeout too long for an `Instant` (`Duration::MAX`) waits
+        // without a deadline.
+        let deadline = std::time::Instant::now().checked_add(timeout);
         let core = &self.core;
         let mut st = core.state.lock();
         loop {
@@ -1264,12 +1305,14 @@ impl JobHandle {
                 return true;
             }
             let now = std::time::Instant::now();
-            if now >= deadline {
-                return false;
-            }
+            let left = match deadline {
+                Some(deadline) if now >= deadline => return false,
+                Some(deadline) => deadline - now,
+                None => Duration::MAX,
+            };
             // Short slices: a timer entry dropped by a shutdown changes
             // nothing under the lock.
-            let slice = (deadline - now).min(Duration::from_millis(50));
+            let slice = left.min(Duration::from_millis(50));
             st = core.cv.wait_timeout(st, slice).0;
         }
     }
@@ -1299,5 +1342,25 @@ impl fmt::Debug for JobHandle {
             .field("status", &st.status)
             .field("stats", &st.stats)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::retry_at;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn a_retry_too_far_for_an_instant_waits_a_century_not_zero() {
+        let now = Instant::now();
+        let delay = Duration::from_secs(3);
+        assert_eq!(retry_at(now, delay), now + delay);
+        // `Duration::MAX` is past any `Instant`: the fallback is far, never
+        // `now` (a retry at once).
+        let at = retry_at(now, Duration::MAX);
+        if now.checked_add(Duration::MAX).is_none() {
+            assert_eq!(at, now + Duration::from_secs(100 * 365 * 86_400));
+        }
+        assert!(at > now + Duration::from_secs(99 * 365 * 86_400));
     }
 }

@@ -1,7 +1,7 @@
 //! [`Scheduler`]: makes jobs that fire on a pool's timer and run on its
 //! workers; [`JobBuilder`], their settings; [`ScheduleError`].
 
-use super::chain::{Chain, run_detached};
+use super::chain::{Chain, ChainOutcome, ChainReport, run_detached};
 use super::cron::Cron;
 use super::job::{
     Cadence, Exec, JobConfig, JobCore, JobHandle, MissedRun, Overlap, Predicate, RetryKind,
@@ -111,7 +111,10 @@ impl Scheduler {
         }
     }
 
-    /// A job that runs once, `delay` from when it is started.
+    /// A job that runs once, `delay` from when it is started. If the pool
+    /// refuses that run (its queue is full), the job completes without
+    /// running: [`JobStatus::Completed`](super::JobStatus::Completed) with
+    /// [`JobStats::rejected`](super::JobStats::rejected) at 1 and no run.
     ///
     /// # Examples
     ///
@@ -133,7 +136,8 @@ impl Scheduler {
     }
 
     /// A job that runs once at `at` on the pool's clock (at once if `at`
-    /// has passed).
+    /// has passed). A run the pool refuses is not tried again, as for
+    /// [`after`](Scheduler::after).
     ///
     /// # Examples
     ///
@@ -419,7 +423,13 @@ impl JobBuilder {
     /// panic or a timeout as the policy says) after the policy's backoff,
     /// on the timer, until it succeeds or the policy gives up; then the job
     /// returns to its normal cadence. Fire times that pass during the
-    /// retries are counted as missed.
+    /// retries are counted as missed. A retry the pool refuses (its queue
+    /// is full) ends the retries the same way: it is counted in
+    /// [`JobStats::rejected`](super::JobStats::rejected) and the job waits
+    /// for its next fire time on the cadence (a one-shot job completes).
+    /// A backoff too long for an `Instant` waits a hundred years — until
+    /// the job is cancelled or its pool shuts down — rather than not at
+    /// all.
     ///
     /// # Examples
     ///
@@ -492,9 +502,22 @@ impl JobBuilder {
 
     /// Schedules a [`Chain`]: at each fire the chain runs on the pool, one
     /// step after another, with its retry backoffs on the timer (no worker
-    /// sleeps through them). The run ends when the chain does; a chain that
-    /// does not complete (aborted, compensated, cancelled, panicked) is a
-    /// failed run.
+    /// sleeps through them). The run ends when the chain does, and its
+    /// outcome is the chain's:
+    ///
+    /// - completed or stopped: [`RunOutcome::Succeeded`];
+    /// - aborted or compensated: [`RunOutcome::Failed`] with the report's
+    ///   [`summary`](super::ChainReport::summary); the job's
+    ///   [`retry`](JobBuilder::retry) policy classifies the failed step's
+    ///   error (of type `E`) as it would a body's error in
+    ///   [`start`](JobBuilder::start);
+    /// - panicked: [`RunOutcome::Panicked`], retried only by a policy that
+    ///   [retries panics](RetryPolicy::retry_panics);
+    /// - cancelled (the job or its context cancelled, the chain's next step
+    ///   refused by a full queue): [`RunOutcome::Cancelled`] —
+    ///   [`RunOutcome::ShutDown`] when the pool shut down — counted in
+    ///   [`JobStats::cancelled`](super::JobStats::cancelled), never retried
+    ///   nor counted failed.
     ///
     /// # Errors
     ///
@@ -522,22 +545,21 @@ impl JobBuilder {
         let steps = chain.into_steps();
         let link = self.link.clone();
         let clock = self.clock.clone();
+        let retry = self.retry.clone();
         let work: Work = Box::new(move |ctx, core, token| {
             let core = Arc::clone(core);
             let token = token.clone();
+            let run_ctx = ctx.clone();
+            let run_link = link.clone();
+            let retry = retry.clone();
             run_detached(
                 &steps,
                 link.clone(),
                 clock.clone(),
                 ctx,
                 Box::new(move |report| {
-                    let outcome = if report.outcome().is_success() {
-                        (RunOutcome::Succeeded, None)
-                    } else if let Some(message) = report.outcome().panic_message() {
-                        (RunOutcome::Panicked(message.to_string()), None)
-                    } else {
-                        (RunOutcome::Failed(report.summary()), Some(RetryKind::Error))
-                    };
+                    // Outside the job's lock (the context may be read).
+                    let outcome = chain_run_outcome(&report, retry.as_ref(), &run_ctx, &run_link);
                     core.finish_run(&token, Some(outcome));
                 }),
             );
@@ -629,6 +651,45 @@ impl JobBuilder {
             first_unix,
         );
         Ok(JobHandle::new(core))
+    }
+}
+
+/// How a scheduled chain's run ended, and whether the job's retry policy may
+/// retry it (see [`JobBuilder::start_chain`]).
+fn chain_run_outcome<E>(
+    report: &ChainReport<E>,
+    retry: Option<&RetryPolicy>,
+    ctx: &Context,
+    link: &PoolLink,
+) -> (RunOutcome, Option<RetryKind>)
+where
+    E: fmt::Display + Any + Send + 'static,
+{
+    match report.outcome() {
+        outcome if outcome.is_success() => (RunOutcome::Succeeded, None),
+        ChainOutcome::Cancelled { .. } => {
+            let shut_down = ctx.reason() == Some(CancelReason::Shutdown) || link.is_closed();
+            let outcome = if shut_down {
+                RunOutcome::ShutDown
+            } else {
+                RunOutcome::Cancelled
+            };
+            (outcome, None)
+        }
+        ChainOutcome::Panicked { message, .. } => (
+            RunOutcome::Panicked(message.clone()),
+            Some(RetryKind::Panic),
+        ),
+        _ => {
+            let retryable = retry.is_some_and(|policy| match report.failed_error() {
+                Some(error) => policy.is_retryable(&Failure::Error(error)),
+                None => true,
+            });
+            (
+                RunOutcome::Failed(report.summary()),
+                retryable.then_some(RetryKind::Error),
+            )
+        }
     }
 }
 
