@@ -33,8 +33,9 @@ pub const DEFAULT_CATCH_UP_LIMIT: u64 = 100;
 /// [`ManualClock`](crate::time::ManualClock) gives schedules tests can drive)
 /// and the pool's one timer thread. Each job has at most one entry on that
 /// timer, for its next fire; a fire submits the run as a pool task, so user
-/// code never runs on the timer thread. When the pool closes or shuts down,
-/// the timer stops: jobs report [`JobStatus::ShutDown`](super::JobStatus).
+/// code never runs on the timer thread. Once the pool is closed, jobs report
+/// [`JobStatus::ShutDown`](super::JobStatus); a shutdown also stops the
+/// timer, dropping their pending fires.
 ///
 /// Cheap to clone.
 ///
