@@ -551,9 +551,10 @@ impl Inner {
         T: Send + 'static,
         E: Send + 'static,
     {
-        let job = self.new_handle_job(body, JobOptions::default());
+        let job = self.handle_job(body, JobOptions::default());
         let shared = Arc::clone(&job.shared);
-        match self.push(job, 0, wait) {
+        // Inline in the queue entry when the body is small (see `small.rs`).
+        match self.push_with(job, 0, wait, Queued::handle) {
             Ok(()) => Ok(TaskHandle::new(shared)),
             Err((kind, job)) => Err(SubmitError::new(kind, job.body)),
         }
@@ -1083,8 +1084,8 @@ where
     };
     let pushed = match resource {
         None => inner
-            .push(Box::new(job), priority, wait)
-            .map_err(|(kind, job)| refused(kind, *job)),
+            .push_with(job, priority, wait, Queued::handle)
+            .map_err(|(kind, job)| refused(kind, job)),
         Some(resource) => inner
             .push(Box::new(ResourceJob { job, resource }), priority, wait)
             .map_err(|(kind, job)| refused(kind, job.job)),

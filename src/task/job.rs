@@ -249,7 +249,7 @@ where
     T: Send + 'static,
     E: Send + 'static,
 {
-    fn run_owned(self, env: &RunEnv<'_>) {
+    pub(crate) fn run_owned(self, env: &RunEnv<'_>) {
         let HandleJob { body, shared } = self;
         if ended_while_queued(&shared, env.tally) {
             let _ = catch_unwind(AssertUnwindSafe(move || drop(body)));
@@ -292,7 +292,7 @@ where
         finish(&shared, env.tally, to, counter, result);
     }
 
-    fn abandon_owned(self, tally: &Tally) -> bool {
+    pub(crate) fn abandon_owned(self, tally: &Tally) -> bool {
         let HandleJob { body, shared } = self;
         let _ = catch_unwind(AssertUnwindSafe(move || drop(body)));
         if shared.transition(QUEUED, CANCELLED) {

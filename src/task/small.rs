@@ -1,5 +1,6 @@
-// What a queue holds: `Queued`, either a small fire-and-forget closure stored
-// inline (`SmallJob`, no heap allocation) or a boxed `Job`.
+// What a queue holds: `Queued`, either a small job stored inline (`SmallJob`,
+// no heap allocation: a fire-and-forget closure, or a task with a handle
+// whose body is small) or a boxed `Job`.
 //
 // Why: a `spawn` used to cost one allocation on the submitting thread and one
 // free on a worker. With one producer and two workers that cross-thread
@@ -10,16 +11,16 @@
 // the queue slot itself, which stays 32 bytes. Larger or over-aligned
 // closures are boxed as before.
 //
-// The `unsafe` here is a hand-rolled `Box<dyn FnOnce>` without the box: the
-// closure's bytes live in `SmallJob::data` and one monomorphised function
-// pointer (`consume::<F>`) knows their type. Invariants: `data` holds a live
-// `F` from `SmallJob::new` until `consume` runs, and `consume` runs exactly
-// once — from `run` (which forgets `self` first) or from `Drop`. Miri runs
+// The `unsafe` here is a hand-rolled `Box<dyn InlineJob>` without the box:
+// the job's bytes live in `SmallJob::data` and one monomorphised function
+// pointer (`consume::<J>`) knows their type. Invariants: `data` holds a live
+// `J` from `SmallJob::new` until `consume` runs, and `consume` runs exactly
+// once — from `take` (which forgets `self` first) or from `Drop`. Miri runs
 // the tests at the bottom.
 
 #![allow(unsafe_code)]
 
-use super::job::{Job, RunEnv, Tally, run_spawn};
+use super::job::{Body, HandleJob, Job, RunEnv, Tally, run_spawn};
 use crate::context::Context;
 use std::cell::Cell;
 use std::marker::PhantomData;
@@ -31,11 +32,60 @@ use std::sync::Arc;
 const WORDS: usize = 3;
 type Storage = [MaybeUninit<usize>; WORDS];
 
-/// A fire-and-forget closure stored inline.
+/// A job that can travel inline in a queue entry: consumed by value.
+pub(crate) trait InlineJob: Send {
+    /// See [`Job::run`].
+    fn run_inline(self, env: &RunEnv<'_>);
+    /// See [`Job::abandon`].
+    fn abandon_inline(self, tally: &Tally) -> bool;
+}
+
+/// A fire-and-forget body, as an inline job.
+pub(crate) struct SpawnBody<F>(pub(crate) F);
+
+impl<F: FnOnce(&Context) + Send> InlineJob for SpawnBody<F> {
+    #[inline]
+    fn run_inline(self, env: &RunEnv<'_>) {
+        run_spawn(self.0, env);
+    }
+
+    fn abandon_inline(self, tally: &Tally) -> bool {
+        // Counted first: whoever sees the closure dropped sees the count.
+        tally.count_cancelled();
+        let _ = catch_unwind(AssertUnwindSafe(move || drop(self)));
+        true
+    }
+}
+
+impl<B, T, E> InlineJob for HandleJob<B, T, E>
+where
+    B: Body<T, E>,
+    T: Send + 'static,
+    E: Send + 'static,
+{
+    #[inline]
+    fn run_inline(self, env: &RunEnv<'_>) {
+        self.run_owned(env);
+    }
+
+    fn abandon_inline(self, tally: &Tally) -> bool {
+        self.abandon_owned(tally)
+    }
+}
+
+/// What [`consume`] does with the job it moves out.
+enum Action<'a, 'b> {
+    Run(&'a RunEnv<'b>),
+    Abandon(&'a Tally),
+    Drop,
+}
+
+/// A small job (a fire-and-forget closure, or a task with a handle and a
+/// small body) stored inline.
 pub(crate) struct SmallJob {
-    /// Consumes the closure in `data`: runs it with `Some(env)`, drops it
-    /// with `None`. Its type parameter is the closure's type.
-    consume: unsafe fn(*mut Storage, Option<&RunEnv<'_>>),
+    /// Consumes the job in `data` as the action says; its type parameter is
+    /// the job's type. Returns what `abandon` returns (true otherwise).
+    consume: unsafe fn(*mut Storage, Action<'_, '_>) -> bool,
     data: Storage,
     /// `Send` — `new` takes only `Send` closures — but not `Sync`: a shared
     /// `SmallJob` exposes nothing, and nothing needs one.
@@ -49,68 +99,75 @@ impl SmallJob {
             && mem::align_of::<F>() <= mem::align_of::<Storage>()
     }
 
-    /// Stores `f` inline, or hands it back when it does not fit.
+    /// Stores `job` inline, or hands it back when it does not fit.
     #[inline]
-    pub(crate) fn new<F>(f: F) -> Result<SmallJob, F>
-    where
-        F: FnOnce(&Context) + Send,
-    {
-        if !Self::fits::<F>() {
-            return Err(f);
+    pub(crate) fn new<J: InlineJob>(job: J) -> Result<SmallJob, J> {
+        if !Self::fits::<J>() {
+            return Err(job);
         }
         let mut data: Storage = [MaybeUninit::uninit(); WORDS];
-        // SAFETY: `F` fits `data` in size and alignment (checked above), the
+        // SAFETY: `J` fits `data` in size and alignment (checked above), the
         // pointer covers the whole array, and `data` is uninitialised, so
         // nothing is overwritten that needed a drop.
-        unsafe { data.as_mut_ptr().cast::<F>().write(f) };
+        unsafe { data.as_mut_ptr().cast::<J>().write(job) };
         Ok(SmallJob {
-            consume: consume::<F>,
+            consume: consume::<J>,
             data,
             _not_sync: PhantomData,
         })
     }
 
-    /// Runs the closure (as a fire-and-forget task: panics are caught,
-    /// reported and counted).
+    /// Consumes the job once, as `action` says.
     #[inline]
-    pub(crate) fn run(self, env: &RunEnv<'_>) {
+    fn take(self, action: Action<'_, '_>) -> bool {
         let mut this = ManuallyDrop::new(self);
-        // SAFETY: `data` holds the closure `new` stored, of the type `consume`
-        // was instantiated with, not consumed yet: `this` is never dropped, so
+        // SAFETY: `data` holds the job `new` stored, of the type `consume` was
+        // instantiated with, not consumed yet: `this` is never dropped, so
         // this is the one and only consumption.
-        unsafe { (this.consume)(&raw mut this.data, Some(env)) }
+        unsafe { (this.consume)(&raw mut this.data, action) }
     }
 
-    /// Drops the closure without running it, as a shutdown does; counts the
-    /// cancellation first, so whoever sees the closure dropped sees it.
+    /// Runs the job (see [`Job::run`]).
+    #[inline]
+    pub(crate) fn run(self, env: &RunEnv<'_>) {
+        self.take(Action::Run(env));
+    }
+
+    /// Ends the job without running it, as a shutdown does (see
+    /// [`Job::abandon`]).
     pub(crate) fn abandon(self, tally: &Tally) -> bool {
-        tally.count_cancelled();
-        let _ = catch_unwind(AssertUnwindSafe(move || drop(self)));
-        true
+        self.take(Action::Abandon(tally))
     }
 }
 
 impl Drop for SmallJob {
     fn drop(&mut self) {
-        // SAFETY: the closure is still in `data` (`run` consumes `self`
-        // without dropping it), and after this `self` is gone.
-        unsafe { (self.consume)(&raw mut self.data, None) }
+        // SAFETY: the job is still in `data` (`take` consumes `self` without
+        // dropping it), and after this `self` is gone.
+        unsafe { (self.consume)(&raw mut self.data, Action::Drop) };
     }
 }
 
-/// Moves the closure out of `data`, then runs or drops it.
+/// Moves the job out of `data`, then runs, abandons or drops it.
 ///
 /// # Safety
 ///
-/// `data` holds a live `F` written by [`SmallJob::new`], which nothing reads
+/// `data` holds a live `J` written by [`SmallJob::new`], which nothing reads
 /// or drops after this call.
-unsafe fn consume<F: FnOnce(&Context)>(data: *mut Storage, env: Option<&RunEnv<'_>>) {
-    // SAFETY: per the contract, an initialised and aligned `F` is there, and
+unsafe fn consume<J: InlineJob>(data: *mut Storage, action: Action<'_, '_>) -> bool {
+    // SAFETY: per the contract, an initialised and aligned `J` is there, and
     // reading it moves it out for good.
-    let f = unsafe { data.cast::<F>().read() };
-    match env {
-        Some(env) => run_spawn(f, env),
-        None => drop(f),
+    let job = unsafe { data.cast::<J>().read() };
+    match action {
+        Action::Run(env) => {
+            job.run_inline(env);
+            true
+        }
+        Action::Abandon(tally) => job.abandon_inline(tally),
+        Action::Drop => {
+            drop(job);
+            true
+        }
     }
 }
 
@@ -129,9 +186,24 @@ impl Queued {
     where
         F: FnOnce(&Context) + Send + 'static,
     {
-        match SmallJob::new(f) {
+        match SmallJob::new(SpawnBody(f)) {
             Ok(small) => Queued::Small(small),
-            Err(f) => Queued::Boxed(Box::new(super::job::SpawnJob(f))),
+            Err(SpawnBody(f)) => Queued::Boxed(Box::new(super::job::SpawnJob(f))),
+        }
+    }
+
+    /// A task with a handle, inline when its body is small enough (a body
+    /// of up to two words beside the shared state's pointer), else boxed.
+    #[inline]
+    pub(crate) fn handle<B, T, E>(job: HandleJob<B, T, E>) -> Queued
+    where
+        B: Body<T, E> + 'static,
+        T: Send + 'static,
+        E: Send + 'static,
+    {
+        match SmallJob::new(job) {
+            Ok(small) => Queued::Small(small),
+            Err(job) => Queued::Boxed(Box::new(job)),
         }
     }
 
@@ -256,6 +328,37 @@ mod tests {
     }
 
     #[test]
+    fn tasks_with_small_bodies_travel_inline_and_end_once() {
+        use crate::task::job::Plain;
+        // A body of one word beside the shared state's pointer fits.
+        assert!(SmallJob::fits::<
+            HandleJob<Plain<fn(&Context) -> u64>, u64, ()>,
+        >());
+        let pool = crate::Pool::new(1).unwrap();
+        let handles: Vec<_> = (0..10u64)
+            .map(|i| pool.submit(move |_| i * 2).unwrap())
+            .collect();
+        let total: u64 = handles.into_iter().map(|h| h.wait().unwrap()).sum();
+        assert_eq!(total, 90);
+        // Queued behind a held worker, then ended by a shutdown: each handle
+        // learns it once.
+        let (release, gate) = std::sync::mpsc::channel::<()>();
+        pool.spawn(move |_| gate.recv().unwrap()).unwrap();
+        while pool.stats().busy == 0 {
+            std::thread::yield_now();
+        }
+        let queued: Vec<_> = (0..3u64)
+            .map(|i| pool.submit(move |_| i).unwrap())
+            .collect();
+        let report = pool.shutdown_now();
+        release.send(()).unwrap();
+        assert_eq!(report.cancelled(), 3);
+        for handle in queued {
+            assert_eq!(handle.wait(), Err(crate::TaskError::ShutDown));
+        }
+    }
+
+    #[test]
     fn the_queue_entry_stays_four_words() {
         assert_eq!(mem::size_of::<Queued>(), 4 * mem::size_of::<usize>());
     }
@@ -265,10 +368,10 @@ mod tests {
         let drops = Arc::new(AtomicUsize::new(0));
         let ran = Arc::new(AtomicUsize::new(0));
         let (seen, captured) = (ran.clone(), DropCount(drops.clone()));
-        let job = SmallJob::new(move |_: &Context| {
+        let job = SmallJob::new(SpawnBody(move |_: &Context| {
             let _keep = &captured;
             seen.fetch_add(1, Ordering::SeqCst);
-        });
+        }));
         let job = job.unwrap_or_else(|_| panic!("two words fit"));
         let tally = with_env(|env| Queued::Small(job).run(env));
         assert_eq!(ran.load(Ordering::SeqCst), 1);
@@ -281,10 +384,10 @@ mod tests {
         let drops = Arc::new(AtomicUsize::new(0));
         for abandon in [false, true] {
             let captured = DropCount(drops.clone());
-            let job = SmallJob::new(move |_: &Context| {
+            let job = SmallJob::new(SpawnBody(move |_: &Context| {
                 let _keep = &captured;
                 unreachable!("never runs");
-            });
+            }));
             let job = job.unwrap_or_else(|_| panic!("one word fits"));
             if abandon {
                 let tally = Tally::default();
@@ -301,10 +404,10 @@ mod tests {
     fn a_panicking_closure_is_caught_counted_and_its_captures_dropped() {
         let drops = Arc::new(AtomicUsize::new(0));
         let captured = DropCount(drops.clone());
-        let job = SmallJob::new(move |_: &Context| {
+        let job = SmallJob::new(SpawnBody(move |_: &Context| {
             let _keep = &captured;
             panic!("boom");
-        });
+        }));
         let job = job.unwrap_or_else(|_| panic!("fits"));
         let tally = with_env(|env| job.run(env));
         assert_eq!(tally.panicked.load(Ordering::SeqCst), 1);
