@@ -1,5 +1,8 @@
 //! Circuit breaker behaviour, driven by a manual clock: no test sleeps.
 
+mod common;
+
+use common::{Rng, seed};
 use gosling::retry::{
     BreakerBuildError, BreakerState, CallError, CircuitBreaker, Rejected, StateChange,
 };
@@ -622,32 +625,8 @@ fn build_errors() {
     assert!(b().count_window(10).build().is_ok());
 }
 
-/// xorshift64*: a small seeded PRNG for the randomised tests.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-}
-
-fn seed() -> u64 {
-    std::env::var("BREAKER_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(1, |d| d.as_nanos() as u64)
-                | 1
-        })
-}
-
 fn stress(threads: u64, calls: u64) {
-    let seed = seed();
+    let seed = seed("BREAKER_SEED");
     let manual = ManualClock::new();
     let b = CircuitBreaker::<u64>::builder()
         .count_window(50)
@@ -667,7 +646,8 @@ fn stress(threads: u64, calls: u64) {
         for t in 0..threads {
             let (b, manual, ok, failed, rejected) = (&b, &manual, &ok, &failed, &rejected);
             s.spawn(move || {
-                let mut rng = Rng(seed.wrapping_add(t.wrapping_mul(0x9E37_79B9_7F4A_7C15)) | 1);
+                let mut rng =
+                    Rng::new(seed.wrapping_add(t.wrapping_mul(0x9E37_79B9_7F4A_7C15)) | 1);
                 for _ in 0..calls {
                     let r = rng.next();
                     if r % 97 == 0 {

@@ -1,6 +1,9 @@
 //! Error groups: first error cancels the rest, the limit holds, panics are
 //! reported, scoped members borrow from the stack, every error is kept.
 
+mod common;
+
+use common::{Rng, seed};
 use gosling::context::{CancelReason, Context};
 use gosling::group::{self, Group, LimitError, MemberError, TryGoError};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -320,36 +323,9 @@ fn dropping_an_owned_group_cancels_and_joins() {
     assert_eq!(observed.load(Ordering::SeqCst), 1);
 }
 
-/// xorshift64*: small, seeded, good enough to shuffle test cases.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
-fn seed() -> u64 {
-    std::env::var("GOSLING_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(1, |d| d.as_nanos() as u64)
-                | 1
-        })
-}
-
 fn stress_run(rounds: usize, members: usize) {
-    let seed = seed();
-    let mut rng = Rng(seed);
+    let seed = seed("GOSLING_SEED");
+    let mut rng = Rng::new(seed);
     let check = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         for _ in 0..rounds {
             let limit = 1 + rng.below(4) as usize;

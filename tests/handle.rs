@@ -1,6 +1,9 @@
 //! Task handles: waiting (plain, timed, by deadline, non-blocking), status,
 //! cancellation, dropping, completion callbacks, and how panics are reported.
 
+mod common;
+
+use common::hold_worker;
 use gosling::context::Context;
 use gosling::time::ManualClock;
 use gosling::{Pool, Task, TaskError, TaskId, TaskPanic, TaskStatus};
@@ -35,20 +38,6 @@ fn quiet_expected_panics() {
             }
         }));
     });
-}
-
-/// Occupies one worker with a task that waits on a gate; returns once that
-/// task runs. Sending on (or dropping) the returned sender releases it.
-fn hold_worker(pool: &Pool) -> mpsc::Sender<()> {
-    let (started_tx, started_rx) = mpsc::channel();
-    let (release_tx, release_rx) = mpsc::channel::<()>();
-    pool.spawn(move |_| {
-        started_tx.send(()).unwrap();
-        let _ = release_rx.recv();
-    })
-    .unwrap();
-    started_rx.recv().unwrap();
-    release_tx
 }
 
 /// Counts its drops in a shared counter.

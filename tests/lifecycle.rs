@@ -2,6 +2,9 @@
 //! their hooks and names, resizing while tasks run, waiting for idle, and
 //! the statistics.
 
+mod common;
+
+use common::{await_stats, hold_worker};
 use gosling::context::Context;
 use gosling::{FullPolicy, Pool, ResizeError, TaskError};
 use std::collections::BTreeMap;
@@ -32,32 +35,6 @@ fn quiet_expected_panics() {
             }
         }));
     });
-}
-
-/// Occupies one worker with a task that waits on a gate; returns once that
-/// task runs. Sending on (or dropping) the returned sender releases it.
-fn hold_worker(pool: &Pool) -> mpsc::Sender<()> {
-    let (started_tx, started_rx) = mpsc::channel();
-    let (release_tx, release_rx) = mpsc::channel::<()>();
-    pool.spawn(move |_| {
-        started_tx.send(()).unwrap();
-        let _ = release_rx.recv();
-    })
-    .unwrap();
-    started_rx.recv().unwrap();
-    release_tx
-}
-
-/// Polls until the pool has `n` workers: a condition that must become true,
-/// bounded so a bug fails instead of hanging.
-fn await_workers(pool: &Pool, n: usize) {
-    for _ in 0..10_000_000 {
-        if pool.stats().workers == n {
-            return;
-        }
-        thread::yield_now();
-    }
-    panic!("workers stayed at {}, expected {n}", pool.stats().workers);
 }
 
 #[test]
@@ -240,7 +217,7 @@ fn shrinking_never_interrupts_a_running_task() {
         assert_eq!(h.wait(), Ok((i, false)));
     }
     assert_eq!(finished.load(Ordering::SeqCst), 3);
-    await_workers(&pool, 1);
+    await_stats(&pool, "the worker count", |s| s.workers == 1);
     // The one left still works.
     assert_eq!(
         pool.submit(|_| "still here").unwrap().wait(),
@@ -253,9 +230,9 @@ fn shrinking_never_interrupts_a_running_task() {
 fn shrinking_idle_workers_converges() {
     let pool = Pool::new(4).unwrap();
     pool.resize(2).unwrap();
-    await_workers(&pool, 2);
+    await_stats(&pool, "the worker count", |s| s.workers == 2);
     pool.resize(1).unwrap();
-    await_workers(&pool, 1);
+    await_stats(&pool, "the worker count", |s| s.workers == 1);
     pool.resize(3).unwrap();
     assert_eq!(pool.stats().workers, 3);
     let handles: Vec<_> = (0..100).map(|i| pool.submit(move |_| i).unwrap()).collect();
@@ -263,7 +240,7 @@ fn shrinking_idle_workers_converges() {
     for (i, h) in handles.into_iter().enumerate() {
         assert_eq!(h.wait(), Ok(i));
     }
-    await_workers(&pool, 1);
+    await_stats(&pool, "the worker count", |s| s.workers == 1);
 }
 
 #[test]
@@ -298,7 +275,7 @@ fn resizing_repeatedly_under_load_loses_nothing() {
         (s.submitted, s.succeeded, s.queued, s.busy),
         (4_000, 4_000, 0, 0)
     );
-    await_workers(&pool, 2);
+    await_stats(&pool, "the worker count", |s| s.workers == 2);
 }
 
 #[test]

@@ -1,6 +1,9 @@
 //! Tests for `gosling::limit`: rate limiters on a manual clock, the
 //! concurrency limiter, the keyed limiter and the adaptive limits.
 
+mod common;
+
+use common::Rng;
 use gosling::context::{CancelReason, Context};
 use gosling::limit::{
     AcquireError, AdaptiveRate, AimdLimit, AllowError, ConcurrencyLimiter, ConfigError,
@@ -13,24 +16,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, mpsc};
 use std::thread;
 use std::time::Duration;
-
-/// xorshift64*: a small seeded PRNG for the randomised tests.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed.max(1))
-    }
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 /// Runs `f(seed)` and names the seed if it panics.
 fn with_seed(seed: u64, f: impl FnOnce(u64)) {

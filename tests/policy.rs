@@ -3,6 +3,9 @@
 //! same stack applied to pool tasks, whose backoffs wait on the pool's timer
 //! (driven here by a manual clock).
 
+mod common;
+
+use common::{Rng, seed, wait_until};
 use gosling::context::{CancelReason, Context};
 use gosling::limit::ConcurrencyLimiter;
 use gosling::policy::{Policy, PolicyError};
@@ -573,40 +576,13 @@ fn policy_errors_display_and_hand_back_the_inner_error() {
 
 // ---- randomised ----
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // SplitMix64.
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
-fn seed() -> u64 {
-    std::env::var("GOSLING_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(1, |d| d.as_nanos() as u64)
-        })
-}
-
 /// Random retry counts and failure runs, with and without a fallback: the
 /// outcome, the attempt count and the breaker's count follow the model.
 #[test]
 fn random_failure_runs_follow_the_model() {
-    let seed = seed();
+    let seed = seed("GOSLING_SEED");
     println!("GOSLING_SEED={seed}");
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let check = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         for _ in 0..200 {
             let retries = rng.below(5) as u32;
@@ -652,17 +628,6 @@ fn random_failure_runs_follow_the_model() {
 }
 
 // ---- pool tasks ----
-
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    // Polls a condition that must become true; bounded so a bug fails loudly.
-    for _ in 0..10_000_000 {
-        if done() {
-            return;
-        }
-        std::thread::yield_now();
-    }
-    panic!("never: {what}");
-}
 
 #[test]
 fn a_policy_task_retries_on_the_timer_without_holding_a_worker() {

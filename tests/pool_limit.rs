@@ -1,5 +1,8 @@
 //! One rate limiter gating the pool's execution starts, on a manual clock.
 
+mod common;
+
+use common::await_stats;
 use gosling::limit::{Rate, RateLimiter, TokenBucket};
 use gosling::time::{Clock, ManualClock};
 use gosling::{Pool, QueueKind, Task, TaskError};
@@ -45,18 +48,6 @@ fn starts_are_spaced_by_the_period() {
     assert_eq!(pool.stats().succeeded, 4);
 }
 
-/// Polls until a worker waits for a permit (a condition that must become
-/// true; bounded so a bug fails instead of hanging).
-fn await_permit_waiter(pool: &Pool) {
-    for _ in 0..10_000_000 {
-        if pool.stats().waiting_for_permit > 0 {
-            return;
-        }
-        std::thread::yield_now();
-    }
-    panic!("no worker ever waited for a permit: {:?}", pool.stats());
-}
-
 #[test]
 fn one_worker_waits_exactly_the_period_per_delayed_start() {
     let manual = ManualClock::new();
@@ -71,7 +62,9 @@ fn one_worker_waits_exactly_the_period_per_delayed_start() {
     for (i, handle) in handles.into_iter().enumerate() {
         assert_eq!(handle.wait(), Ok(i));
         if i < 2 {
-            await_permit_waiter(&pool); // refused before the clock moves
+            await_stats(&pool, "a worker waits for a permit", |s| {
+                s.waiting_for_permit > 0
+            }); // refused before the clock moves
             manual.advance(Duration::from_secs(1));
         }
     }
@@ -116,7 +109,9 @@ fn priorities_still_decide_which_task_starts() {
         .collect();
     release.send(()).unwrap();
     for started in 1..=3 {
-        await_permit_waiter(&pool);
+        await_stats(&pool, "a worker waits for a permit", |s| {
+            s.waiting_for_permit > 0
+        });
         manual.advance(Duration::from_secs(1));
         // Wait for that start before the next permit can come due.
         for _ in 0..10_000_000 {

@@ -2,10 +2,13 @@
 //! `Builder::resource_limits`), on a manual clock: a task refused by its
 //! resource steps aside without stalling other resources.
 
+mod common;
+
+use common::await_stats;
 use gosling::limit::{KeyedLimiter, Rate, RateLimiter, TokenBucket};
 use gosling::retry::RetryPolicy;
 use gosling::time::{Clock, ManualClock};
-use gosling::{FullPolicy, Pool, QueueKind, Stats, SubmitErrorKind, Task, TaskError};
+use gosling::{FullPolicy, Pool, QueueKind, SubmitErrorKind, Task, TaskError};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -13,18 +16,6 @@ use std::time::Duration;
 /// One permit per `period`, burst 1, on `clock`.
 fn every(period: Duration, clock: Clock) -> Arc<dyn RateLimiter> {
     Arc::new(TokenBucket::with_clock(Rate::every(period).unwrap(), 1, clock).unwrap())
-}
-
-/// Polls the stats until `cond` holds (it must become true; bounded, so a
-/// bug fails instead of hanging).
-fn await_stats(pool: &Pool, what: &str, cond: impl Fn(&Stats) -> bool) {
-    for _ in 0..20_000_000 {
-        if cond(&pool.stats()) {
-            return;
-        }
-        std::thread::yield_now();
-    }
-    panic!("never reached: {what}; {:?}", pool.stats());
 }
 
 fn one_worker_pool(clock: &Clock, resource: &str, period: Duration) -> Pool {

@@ -1,6 +1,9 @@
 //! Retries inside the pool: backoffs wait on the pool's timer (driven here by
 //! a manual clock), never on a worker.
 
+mod common;
+
+use common::wait_until;
 use gosling::retry::RetryPolicy;
 use gosling::time::ManualClock;
 use gosling::{Pool, QueueKind, Task, TaskError, TaskStatus};
@@ -12,14 +15,9 @@ fn wait_for_status<T: Send + 'static, E: Send + 'static>(
     handle: &gosling::TaskHandle<T, E>,
     status: TaskStatus,
 ) {
-    // Polls a condition that must become true; bounded so a bug fails loudly.
-    for _ in 0..10_000_000 {
-        if handle.status() == status {
-            return;
-        }
-        std::thread::yield_now();
-    }
-    panic!("task never reached {status:?}; it is {:?}", handle.status());
+    wait_until(&format!("the task is {status:?}"), || {
+        handle.status() == status
+    });
 }
 
 #[test]

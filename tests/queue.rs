@@ -5,6 +5,9 @@
 //! Every test holds the pool's only worker with a gate (a channel) so the
 //! queue fills first; what happens next does not depend on timing.
 
+mod common;
+
+use common::hold_worker;
 use gosling::context::Context;
 use gosling::time::ManualClock;
 use gosling::{FullPolicy, Pool, QueueKind, SubmitErrorKind, Task};
@@ -12,20 +15,6 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
-
-/// Occupies one worker with a task that waits on a gate; returns once that
-/// task runs. Sending on (or dropping) the returned sender releases it.
-fn hold_worker(pool: &Pool) -> mpsc::Sender<()> {
-    let (started_tx, started_rx) = mpsc::channel();
-    let (release_tx, release_rx) = mpsc::channel::<()>();
-    pool.spawn(move |_| {
-        started_tx.send(()).unwrap();
-        let _ = release_rx.recv();
-    })
-    .unwrap();
-    started_rx.recv().unwrap();
-    release_tx
-}
 
 type Log = Arc<Mutex<Vec<u32>>>;
 

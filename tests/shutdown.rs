@@ -2,6 +2,9 @@
 //! idempotent, safe from several threads at once and from the pool's own
 //! tasks, bounded even when a task never ends, and never losing a task.
 
+mod common;
+
+use common::hold_worker;
 use gosling::context::{CancelReason, Context};
 use gosling::{Pool, ResizeError, SubmitErrorKind, Task, TaskError};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -12,20 +15,6 @@ use std::time::Duration;
 /// A generous bound that turns a deadlock into a failure instead of a hang;
 /// never reached by a passing test, so nothing depends on it.
 const HANG: Duration = Duration::from_secs(60);
-
-/// Occupies one worker with a task that waits on a gate; returns once that
-/// task runs. Sending on (or dropping) the returned sender releases it.
-fn hold_worker(pool: &Pool) -> mpsc::Sender<()> {
-    let (started_tx, started_rx) = mpsc::channel();
-    let (release_tx, release_rx) = mpsc::channel::<()>();
-    pool.spawn(move |_| {
-        started_tx.send(()).unwrap();
-        let _ = release_rx.recv();
-    })
-    .unwrap();
-    started_rx.recv().unwrap();
-    release_tx
-}
 
 #[test]
 fn shutdown_drains_queued_work() {

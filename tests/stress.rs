@@ -6,6 +6,9 @@
 //! replay it. The default run submits 100,000 tasks; the `#[ignore]`d
 //! `stress_lifecycle_long` submits 1,000,000.
 
+mod common;
+
+use common::{Rng, seed};
 use gosling::context::Context;
 use gosling::limit::{KeyedLimiter, Rate, TokenBucket};
 use gosling::retry::RetryPolicy;
@@ -13,7 +16,7 @@ use gosling::{FullPolicy, Pool, QueueKind, Task, TaskError};
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Once};
 use std::thread;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 /// A generous bound that turns a deadlock into a failure instead of a hang.
 const HANG: Duration = Duration::from_secs(120);
@@ -38,42 +41,6 @@ fn quiet_expected_panics() {
             }
         }));
     });
-}
-
-/// xorshift64*: small, seeded, good enough to pick test cases.
-#[derive(Clone)]
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        // splitmix64 of the seed, so that nearby seeds diverge and 0 works.
-        let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        Rng((z ^ (z >> 31)) | 1)
-    }
-
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
-fn seed() -> u64 {
-    match std::env::var("GOSLING_STRESS_SEED") {
-        Ok(s) => s.trim().parse().expect("GOSLING_STRESS_SEED must be a u64"),
-        Err(_) => SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64),
-    }
 }
 
 /// Prints the seed if the test fails (panics) while this is alive.
@@ -638,7 +605,7 @@ fn settle(
 #[test]
 fn stress_lifecycle() {
     stress(&Run {
-        seed: seed(),
+        seed: seed("GOSLING_STRESS_SEED"),
         tasks: 100_000,
         submitters: 3,
     });
@@ -648,7 +615,7 @@ fn stress_lifecycle() {
 #[ignore = "long: 1,000,000 tasks; run with --ignored (in release for speed)"]
 fn stress_lifecycle_long() {
     stress(&Run {
-        seed: seed(),
+        seed: seed("GOSLING_STRESS_SEED"),
         tasks: 1_000_000,
         submitters: 4,
     });
@@ -823,7 +790,7 @@ fn stress_shutdown(seed: u64) {
 
 #[test]
 fn stress_shutdown_midway() {
-    let base = seed();
+    let base = seed("GOSLING_STRESS_SEED");
     for round in 0..3 {
         stress_shutdown(base.wrapping_add(round));
     }

@@ -1,0 +1,86 @@
+//! Helpers shared by the integration tests (`mod common;` in each file that
+//! uses them). Not every test file uses every helper.
+
+#![allow(dead_code)]
+
+use gosling::{Pool, Stats};
+use std::sync::mpsc;
+
+/// Occupies one worker with a task that waits on a gate; returns once that
+/// task runs. Sending on (or dropping) the returned sender releases it.
+pub(crate) fn hold_worker(pool: &Pool) -> mpsc::Sender<()> {
+    let (started_tx, started_rx) = mpsc::channel();
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    pool.spawn(move |_| {
+        started_tx.send(()).unwrap();
+        let _ = release_rx.recv();
+    })
+    .unwrap();
+    started_rx.recv().unwrap();
+    release_tx
+}
+
+/// Polls `done` until it holds: a condition that must become true, bounded
+/// so that a bug fails (naming `what`) instead of hanging.
+pub(crate) fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    for _ in 0..20_000_000 {
+        if done() {
+            return;
+        }
+        std::thread::yield_now();
+    }
+    panic!("never reached: {what}");
+}
+
+/// [`wait_until`] on the pool's stats; the failure shows them.
+pub(crate) fn await_stats(pool: &Pool, what: &str, cond: impl Fn(&Stats) -> bool) {
+    for _ in 0..20_000_000 {
+        if cond(&pool.stats()) {
+            return;
+        }
+        std::thread::yield_now();
+    }
+    panic!("never reached: {what}; {:?}", pool.stats());
+}
+
+/// The seed of a randomised test: the variable `var` when set, else the
+/// clock. Tests print it when they fail.
+pub(crate) fn seed(var: &str) -> u64 {
+    match std::env::var(var) {
+        Ok(s) => s
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{var} must be a u64, not {s:?}")),
+        Err(_) => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_nanos() as u64),
+    }
+}
+
+/// A small seeded PRNG (xorshift64*; any seed, 0 included, works).
+#[derive(Clone)]
+pub(crate) struct Rng(u64);
+
+impl Rng {
+    pub(crate) fn new(seed: u64) -> Rng {
+        // SplitMix64 of the seed, so that nearby seeds diverge.
+        let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        Rng((z ^ (z >> 31)) | 1)
+    }
+
+    pub(crate) fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Uniform enough below `n` (`n > 0`).
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
