@@ -554,7 +554,7 @@ impl Inner {
         let job = self.handle_job(body, JobOptions::default());
         let shared = Arc::clone(&job.shared);
         // Inline in the queue entry when the body is small (see `small.rs`).
-        match self.push_with(job, 0, wait, Queued::handle) {
+        match self.push_with(job, 0, wait, Queued::new) {
             Ok(()) => Ok(TaskHandle::new(shared)),
             Err((kind, job)) => Err(SubmitError::new(kind, job.body)),
         }
@@ -1084,7 +1084,7 @@ where
     };
     let pushed = match resource {
         None => inner
-            .push_with(job, priority, wait, Queued::handle)
+            .push_with(job, priority, wait, Queued::new)
             .map_err(|(kind, job)| refused(kind, job)),
         Some(resource) => inner
             .push(Box::new(ResourceJob { job, resource }), priority, wait)

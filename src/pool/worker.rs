@@ -222,12 +222,12 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
             } else {
                 batch.extend(std::iter::from_fn(|| state.queue.pop()).take(take));
             }
+            if state.queue.is_empty() && state.hint_nonzero {
+                state.hint_nonzero = false;
+                inner.publish_len(0);
+            }
             if batch.is_empty() {
                 // Every queued task stepped aside for its resource.
-                if state.queue.is_empty() && state.hint_nonzero {
-                    state.hint_nonzero = false;
-                    inner.publish_len(0);
-                }
                 continue;
             }
             claimed = batch.len();
@@ -237,10 +237,6 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
             // a shutdown sets; see `WorkerSlot::unstarted`.
             slot.unstarted.store(claimed, Ordering::Release);
             spun = false;
-            if state.queue.is_empty() && state.hint_nonzero {
-                state.hint_nonzero = false;
-                inner.publish_len(0);
-            }
             let wake_submitters = match (state.room_waiters, state.batch_waiters) {
                 (0, _) => Wake::None,
                 (_, 0) if claimed == 1 => Wake::One,

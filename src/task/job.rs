@@ -1,9 +1,9 @@
 // The type-erased unit of work a queue holds and a worker runs.
 //
-// A fire-and-forget task is a `SpawnJob<F>`: the closure and nothing else, so
-// a queued `spawn` costs one allocation of the closure's size plus a 16-byte
-// queue slot. A task with a handle is a `HandleJob<B, T, E>`: the body plus
-// the `Arc` it shares with its handle.
+// A fire-and-forget task is a `SpawnBody<F>` (`small.rs`): the closure and
+// nothing else. A task with a handle is a `HandleJob<B, T, E>`: the body plus
+// the `Arc` it shares with its handle. Either travels inline in its 32-byte
+// queue entry when small enough (`small::Queued`), else boxed as a `Job`.
 
 use super::builder::{BoxedBody, RepeatBody};
 use super::error::panic_message;
@@ -156,27 +156,6 @@ pub(crate) fn run_spawn<F: FnOnce(&Context)>(body: F, env: &RunEnv<'_>) {
             env.report_panic(None, payload);
             Tally::bump(&env.tally.panicked);
         }
-    }
-}
-
-/// A fire-and-forget task (boxed: one too large to be stored inline, see
-/// `small.rs`).
-pub(crate) struct SpawnJob<F>(pub(crate) F);
-
-impl<F> Job for SpawnJob<F>
-where
-    F: FnOnce(&Context) + Send,
-{
-    #[inline]
-    fn run(self: Box<Self>, env: &RunEnv<'_>) {
-        run_spawn(self.0, env);
-    }
-
-    fn abandon(self: Box<Self>, tally: &Tally) -> bool {
-        // Counted first: whoever sees the closure dropped sees the count.
-        tally.count_cancelled();
-        let _ = catch_unwind(AssertUnwindSafe(move || drop(self)));
-        true
     }
 }
 

@@ -57,6 +57,18 @@ impl<F: FnOnce(&Context) + Send> InlineJob for SpawnBody<F> {
     }
 }
 
+/// Boxed, for a closure too large to travel inline.
+impl<F: FnOnce(&Context) + Send> Job for SpawnBody<F> {
+    #[inline]
+    fn run(self: Box<Self>, env: &RunEnv<'_>) {
+        (*self).run_inline(env);
+    }
+
+    fn abandon(self: Box<Self>, tally: &Tally) -> bool {
+        (*self).abandon_inline(tally)
+    }
+}
+
 impl<B, T, E> InlineJob for HandleJob<B, T, E>
 where
     B: Body<T, E>,
@@ -180,31 +192,23 @@ pub(crate) enum Queued {
 }
 
 impl Queued {
+    /// A job inline when it fits (for a task with a handle: a body of up to
+    /// two words beside the shared state's pointer), else boxed.
+    #[inline]
+    pub(crate) fn new<J: InlineJob + Job + 'static>(job: J) -> Queued {
+        match SmallJob::new(job) {
+            Ok(small) => Queued::Small(small),
+            Err(job) => Queued::Boxed(Box::new(job)),
+        }
+    }
+
     /// A fire-and-forget closure, inline when it fits, else boxed.
     #[inline]
     pub(crate) fn spawn<F>(f: F) -> Queued
     where
         F: FnOnce(&Context) + Send + 'static,
     {
-        match SmallJob::new(SpawnBody(f)) {
-            Ok(small) => Queued::Small(small),
-            Err(SpawnBody(f)) => Queued::Boxed(Box::new(super::job::SpawnJob(f))),
-        }
-    }
-
-    /// A task with a handle, inline when its body is small enough (a body
-    /// of up to two words beside the shared state's pointer), else boxed.
-    #[inline]
-    pub(crate) fn handle<B, T, E>(job: HandleJob<B, T, E>) -> Queued
-    where
-        B: Body<T, E> + 'static,
-        T: Send + 'static,
-        E: Send + 'static,
-    {
-        match SmallJob::new(job) {
-            Ok(small) => Queued::Small(small),
-            Err(job) => Queued::Boxed(Box::new(job)),
-        }
+        Queued::new(SpawnBody(f))
     }
 
     /// See [`Job::run`].
