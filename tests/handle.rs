@@ -3,42 +3,17 @@
 
 mod common;
 
-use common::hold_worker;
+use common::{EXPECTED, hold_worker, quiet_expected_panics};
 use gosling::context::Context;
 use gosling::time::ManualClock;
 use gosling::{Pool, Task, TaskError, TaskId, TaskPanic, TaskStatus};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, Once, mpsc};
+use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 use std::time::Duration;
 
 /// A generous bound that turns a deadlock into a failure instead of a hang.
 const HANG: Duration = Duration::from_secs(60);
-
-/// Panics these tests cause on purpose start with this; the hook keeps them
-/// quiet and lets every other panic (a failing assertion) through.
-const EXPECTED: &str = "expected panic";
-
-fn quiet_expected_panics() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let default = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            let payload = info.payload();
-            let message = payload
-                .downcast_ref::<&str>()
-                .copied()
-                .or_else(|| payload.downcast_ref::<String>().map(String::as_str));
-            let expected = match message {
-                Some(m) => m.starts_with(EXPECTED),
-                None => payload.is::<u64>(),
-            };
-            if !expected {
-                default(info);
-            }
-        }));
-    });
-}
 
 /// Counts its drops in a shared counter.
 struct DropCounter(Arc<AtomicUsize>);

@@ -4,38 +4,17 @@
 
 mod common;
 
-use common::{await_stats, hold_worker};
+use common::{EXPECTED, await_stats, hold_worker, quiet_expected_panics};
 use gosling::context::Context;
 use gosling::{FullPolicy, Pool, ResizeError, TaskError};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Barrier, Mutex, Once, mpsc};
+use std::sync::{Arc, Barrier, Mutex, mpsc};
 use std::thread;
 use std::time::Duration;
 
 /// A generous bound that turns a deadlock into a failure instead of a hang.
 const HANG: Duration = Duration::from_secs(60);
-
-/// Panics these tests cause on purpose start with this; the hook keeps them
-/// quiet and lets every other panic (a failing assertion) through.
-const EXPECTED: &str = "expected panic";
-
-fn quiet_expected_panics() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let default = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            let payload = info.payload();
-            let message = payload
-                .downcast_ref::<&str>()
-                .copied()
-                .or_else(|| payload.downcast_ref::<String>().map(String::as_str));
-            if !message.is_some_and(|m| m.starts_with(EXPECTED)) {
-                default(info);
-            }
-        }));
-    });
-}
 
 #[test]
 fn bad_settings_are_build_errors() {

@@ -1,32 +1,14 @@
 //! Scoped tasks: borrowing from the caller's stack, joining before the scope
 //! returns, and re-raising a task's panic only after every other task ended.
 
+mod common;
+
+use common::{EXPECTED, quiet_expected_panics};
 use gosling::{Pool, SubmitErrorKind, TaskPanic};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, Once, mpsc};
+use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
-
-/// Panics these tests cause on purpose start with this; the hook keeps them
-/// quiet and lets every other panic (a failing assertion) through.
-const EXPECTED: &str = "expected panic";
-
-fn quiet_expected_panics() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let default = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            let payload = info.payload();
-            let message = payload
-                .downcast_ref::<&str>()
-                .copied()
-                .or_else(|| payload.downcast_ref::<String>().map(String::as_str));
-            if !message.is_some_and(|m| m.starts_with(EXPECTED)) {
-                default(info);
-            }
-        }));
-    });
-}
 
 fn message(payload: &(dyn std::any::Any + Send)) -> String {
     payload

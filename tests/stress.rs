@@ -8,40 +8,18 @@
 
 mod common;
 
-use common::{Rng, seed};
+use common::{EXPECTED, Rng, quiet_expected_panics, seed};
 use gosling::context::Context;
 use gosling::limit::{KeyedLimiter, Rate, TokenBucket};
 use gosling::retry::RetryPolicy;
 use gosling::{FullPolicy, Pool, QueueKind, Task, TaskError};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
-use std::sync::{Arc, Once};
 use std::thread;
 use std::time::{Duration, Instant};
 
 /// A generous bound that turns a deadlock into a failure instead of a hang.
 const HANG: Duration = Duration::from_secs(120);
-
-/// Panics the stress causes on purpose start with this; the hook keeps them
-/// quiet (the default hook prints every caught panic) and lets every other
-/// panic (a failing assertion) through.
-const EXPECTED: &str = "expected panic";
-
-fn quiet_expected_panics() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let default = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            let payload = info.payload();
-            let message = payload
-                .downcast_ref::<&str>()
-                .copied()
-                .or_else(|| payload.downcast_ref::<String>().map(String::as_str));
-            if !message.is_some_and(|m| m.starts_with(EXPECTED)) {
-                default(info);
-            }
-        }));
-    });
-}
 
 /// Prints the seed if the test fails (panics) while this is alive.
 struct SeedReport(u64);

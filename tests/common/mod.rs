@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use gosling::{Pool, Stats};
-use std::sync::mpsc;
+use std::sync::{Once, mpsc};
 
 /// Occupies one worker with a task that waits on a gate; returns once that
 /// task runs. Sending on (or dropping) the returned sender releases it.
@@ -83,4 +83,32 @@ impl Rng {
     pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
+}
+
+/// Panics the tests cause on purpose start with this (or carry a `u64`
+/// payload); [`quiet_expected_panics`] keeps them quiet.
+pub(crate) const EXPECTED: &str = "expected panic";
+
+/// Installs (once) a panic hook that keeps expected panics quiet — the
+/// default hook prints every caught panic — and lets every other panic (a
+/// failing assertion) through.
+pub(crate) fn quiet_expected_panics() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let payload = info.payload();
+            let message = payload
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| payload.downcast_ref::<String>().map(String::as_str));
+            let expected = match message {
+                Some(m) => m.starts_with(EXPECTED),
+                None => payload.is::<u64>(),
+            };
+            if !expected {
+                default(info);
+            }
+        }));
+    });
 }
