@@ -35,7 +35,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The limits a pool applies per resource (set on the builder).
-#[derive(Clone, Default)]
+#[derive(Default)]
 pub(crate) struct ResourceLimits {
     /// A limiter of its own for each named resource.
     pub(crate) named: HashMap<Arc<str>, Arc<dyn RateLimiter>>,
