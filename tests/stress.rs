@@ -3,8 +3,10 @@
 //! random resizes; then every count must reconcile exactly.
 //!
 //! The seed is printed when a run fails; set `GOSLING_STRESS_SEED` to
-//! replay it. The default run submits 100,000 tasks; the `#[ignore]`d
-//! `stress_lifecycle_long` submits 1,000,000.
+//! replay it. The default runs submit 100,000 tasks, once to a pool whose
+//! queue is behind its lock (a random kind, with resource limits) and once
+//! to a FIFO pool's lock-free injector; the `#[ignore]`d `_long` versions
+//! submit 1,000,000.
 
 mod common;
 
@@ -170,32 +172,38 @@ struct Run {
     seed: u64,
     tasks: usize,
     submitters: usize,
+    /// A FIFO pool without resource limits: its queue is the lock-free
+    /// injector (tasks naming a resource then run unlimited). Otherwise a
+    /// random queue kind behind the state lock, with resource limits.
+    injector: bool,
 }
 
 fn stress(run: &Run) {
     quiet_expected_panics();
     let _report = SeedReport(run.seed);
     let seed = run.seed;
-    let queue = match Rng::new(seed ^ 0x5EED).below(3) {
-        0 => QueueKind::Fifo,
-        1 => QueueKind::Lifo,
-        _ => QueueKind::Priority,
+    let queue = match (run.injector, Rng::new(seed ^ 0x5EED).below(3)) {
+        (true, _) | (false, 0) => QueueKind::Fifo,
+        (false, 1) => QueueKind::Lifo,
+        (false, _) => QueueKind::Priority,
     };
-    // Some tasks name resources: fast limits, so that tasks step aside and
-    // come back while cancels, timeouts and retries race with them.
-    let per_key = KeyedLimiter::new(Rate::per_second(10_000).unwrap(), 1, 64).unwrap();
-    let pool = Pool::builder()
+    let mut builder = Pool::builder()
         .workers(2)
         .queue(queue)
         .capacity(256)
-        .when_full(FullPolicy::Block)
-        .resource_limit(
-            RESOURCES[0],
-            Arc::new(TokenBucket::new(Rate::per_second(20_000).unwrap(), 2).unwrap()),
-        )
-        .resource_limits(Arc::new(per_key))
-        .build()
-        .unwrap();
+        .when_full(FullPolicy::Block);
+    if !run.injector {
+        // Some tasks name resources: fast limits, so that tasks step aside
+        // and come back while cancels, timeouts and retries race with them.
+        let per_key = KeyedLimiter::new(Rate::per_second(10_000).unwrap(), 1, 64).unwrap();
+        builder = builder
+            .resource_limit(
+                RESOURCES[0],
+                Arc::new(TokenBucket::new(Rate::per_second(20_000).unwrap(), 2).unwrap()),
+            )
+            .resource_limits(Arc::new(per_key));
+    }
+    let pool = builder.build().unwrap();
     let tracker = Arc::new(Tracker::new(run.tasks));
     let expected = Expected::default();
     let kinds: Vec<AtomicU8> = (0..run.tasks).map(|_| AtomicU8::new(u8::MAX)).collect();
@@ -253,7 +261,8 @@ fn stress(run: &Run) {
     pool.wait_idle();
     let stats = pool.stats();
     let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
-    let ctx = format!("seed {seed}, {queue:?}, {stats:?}");
+    let intake = if run.injector { "injector" } else { "locked" };
+    let ctx = format!("seed {seed}, {queue:?} ({intake}), {stats:?}");
     assert!(resizes.load(Ordering::Relaxed) > 0, "{ctx}");
     assert_eq!((stats.queued, stats.busy), (0, 0), "{ctx}");
     assert_eq!(stats.submitted, run.tasks as u64, "{ctx}");
@@ -586,6 +595,17 @@ fn stress_lifecycle() {
         seed: seed("GOSLING_STRESS_SEED"),
         tasks: 100_000,
         submitters: 3,
+        injector: false,
+    });
+}
+
+#[test]
+fn stress_lifecycle_injector() {
+    stress(&Run {
+        seed: seed("GOSLING_STRESS_SEED"),
+        tasks: 100_000,
+        submitters: 3,
+        injector: true,
     });
 }
 
@@ -596,6 +616,18 @@ fn stress_lifecycle_long() {
         seed: seed("GOSLING_STRESS_SEED"),
         tasks: 1_000_000,
         submitters: 4,
+        injector: false,
+    });
+}
+
+#[test]
+#[ignore = "long: 1,000,000 tasks; run with --ignored (in release for speed)"]
+fn stress_lifecycle_injector_long() {
+    stress(&Run {
+        seed: seed("GOSLING_STRESS_SEED"),
+        tasks: 1_000_000,
+        submitters: 4,
+        injector: true,
     });
 }
 

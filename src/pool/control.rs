@@ -150,8 +150,8 @@ impl Pool {
             retries,
         ] = totals;
         let finished = succeeded + failed + panicked + cancelled + timed_out;
-        let queued = state
-            .submitted
+        let submitted = state.submitted();
+        let queued = submitted
             .saturating_sub(finished)
             .saturating_sub(busy as u64)
             .saturating_sub(state.retrying as u64);
@@ -160,7 +160,7 @@ impl Pool {
             busy,
             idle: state.live.saturating_sub(busy),
             queued: usize::try_from(queued).unwrap_or(usize::MAX),
-            submitted: state.submitted,
+            submitted,
             succeeded,
             failed,
             panicked,
@@ -441,6 +441,11 @@ fn close_locked_keep<'a>(
 ) -> MutexGuard<'a, State> {
     if !state.closed {
         state.closed = true;
+        if let Some(injector) = &inner.injector {
+            // Under the lock, with `closed`: a batch (which holds the lock)
+            // goes in whole or not at all.
+            injector.close();
+        }
         // ORDERING: a hint for spinners; `State::closed` is the truth.
         inner.closed_hint.store(true, Ordering::Relaxed);
         if state.room_waiters > 0 {
@@ -458,6 +463,10 @@ fn close_locked_keep<'a>(
 /// own task, `own`).
 fn stop_now(inner: &Inner, mut state: MutexGuard<'_, State>, own: usize) -> ShutdownReport {
     let mut queued = state.queue.drain_all();
+    if let Some(intake) = &mut state.intake {
+        // Closed already: what it holds now is all it will ever hold.
+        queued.append(&mut intake.drain());
+    }
     queued.append(&mut state.gates.drain_all());
     // Tasks workers took in a batch and have not started: they will never
     // start, and each worker ends them as it reaches them.

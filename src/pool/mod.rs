@@ -28,6 +28,7 @@ pub use scope::Scope;
 
 use crate::context::Context;
 use crate::limit::RateLimiter;
+use crate::queue::injector::{Consumer, Injector};
 use crate::queue::{FullPolicy, QueueKind, TaskQueue};
 use crate::retry::{JitterRng, RetryPolicy};
 use crate::sync::{CachePadded, Condvar, Mutex, MutexGuard, Wake};
@@ -113,8 +114,18 @@ pub(crate) struct Inner {
     pub(crate) room_cv: Condvar,
     /// `wait_idle` callers and shutdowns waiting for workers to exit.
     pub(crate) idle_cv: Condvar,
-    /// Mirror of the queue length, for spinning workers (written under `state`).
+    /// Mirror of the queue length, for spinning workers (written under
+    /// `state`; pools with an injector look at the injector instead).
     len_hint: CachePadded<AtomicUsize>,
+    /// The lock-free intake of a FIFO pool (no rate limit, no resource
+    /// limits): submitters append without the state lock; its consumer is
+    /// `State::intake`. `None` for the other pools, whose queue is
+    /// `State::queue`.
+    pub(crate) injector: Option<Arc<Injector<Queued>>>,
+    /// Sleeping workers not yet notified (`sleeping - waking`), mirrored
+    /// for submitters to the injector, which take the state lock to wake
+    /// one only when this is non-zero. SeqCst: see `worker::sleep`.
+    sleepers: CachePadded<AtomicUsize>,
     /// Mirror of `State::closed`, for spinning workers.
     closed_hint: AtomicBool,
     /// Workers spinning for work right now.
@@ -134,7 +145,14 @@ pub(crate) struct Inner {
 
 /// Everything the state lock protects.
 pub(crate) struct State {
+    /// The queue of a pool without an injector (empty otherwise).
     pub(crate) queue: TaskQueue<Queued>,
+    /// The injector's consumer, for a pool with one: whoever holds the
+    /// state lock takes from it.
+    pub(crate) intake: Option<Consumer<Queued>>,
+    /// Retries put back into the injector (counted there as pushes, but not
+    /// submissions).
+    pub(crate) requeued: u64,
     /// Maximum queued tasks; `usize::MAX` when unbounded.
     pub(crate) capacity: usize,
     pub(crate) closed: bool,
@@ -187,15 +205,36 @@ impl State {
     /// resource included. Zero, not less, when retries re-queued past it.
     #[inline]
     pub(crate) fn room(&self) -> usize {
+        if let Some(intake) = &self.intake {
+            return intake.injector().room();
+        }
         self.capacity
             .saturating_sub(self.queue.len())
             .saturating_sub(self.gates.parked)
     }
 
+    /// Tasks in the queue (or the injector), not counting those waiting for
+    /// their resource.
+    #[inline]
+    pub(crate) fn queue_len(&self) -> usize {
+        self.queue.len() + self.intake.as_ref().map_or(0, Consumer::len)
+    }
+
     /// Nothing queued, nothing waiting for a resource.
     #[inline]
     pub(crate) fn nothing_queued(&self) -> bool {
-        self.queue.is_empty() && self.gates.parked == 0
+        self.queue.is_empty()
+            && self.gates.parked == 0
+            && self.intake.as_ref().is_none_or(Consumer::is_empty)
+    }
+
+    /// Tasks accepted so far.
+    pub(crate) fn submitted(&self) -> u64 {
+        let injected = self
+            .intake
+            .as_ref()
+            .map_or(0, |intake| intake.injector().pushed());
+        (self.submitted + injected).saturating_sub(self.requeued)
     }
 }
 
@@ -243,7 +282,17 @@ impl PoolHooks for Inner {
         if state.closed {
             return Err(job);
         }
-        state.queue.push(Queued::Boxed(job), priority);
+        if let Some(injector) = &self.injector {
+            // Back in the queue past its capacity if need be: the task was
+            // accepted already. The close is ruled out by the lock.
+            injector.force_reserve(1);
+            injector
+                .push_reserved(job, Queued::Boxed)
+                .map_err(|(job, _)| job)?;
+            state.requeued += 1;
+        } else {
+            state.queue.push(Queued::Boxed(job), priority);
+        }
         state.retrying -= 1;
         self.wake_for(state);
         Ok(())
@@ -298,11 +347,13 @@ impl Inner {
     }
 
     pub(crate) fn stop_spinning(&self) {
-        // ORDERING: see `try_start_spinning`.
-        self.spinning.fetch_sub(1, Ordering::Relaxed);
+        // ORDERING: SeqCst: a spinner that stops looks at the queue again,
+        // and a submitter to the injector that saw it spinning relies on
+        // that (see `wake_after_injection`).
+        self.spinning.fetch_sub(1, Ordering::SeqCst);
     }
 
-    fn spinning(&self) -> usize {
+    pub(crate) fn spinning(&self) -> usize {
         // ORDERING: see `try_start_spinning`.
         self.spinning.load(Ordering::Relaxed)
     }
@@ -351,13 +402,25 @@ impl Inner {
     #[inline]
     fn push_with<J>(
         &self,
-        job: J,
+        mut job: J,
         priority: i32,
         wait: Wait,
         into_entry: fn(J) -> Queued,
     ) -> Result<(), (SubmitErrorKind, J)> {
+        if let Some(injector) = &self.injector {
+            // The fast path: no lock unless a worker sleeps.
+            match injector.push(job, into_entry) {
+                Ok(()) => {
+                    self.wake_after_injection();
+                    return Ok(());
+                }
+                // Full or closed: the locked path below tells which, and
+                // waits for room as `wait` allows.
+                Err((refused, _)) => job = refused,
+            }
+        }
         let mut state = self.state.lock();
-        if state.room() == 0 || state.closed {
+        if !self.reserve(&state, 1) {
             let deadline = match self.resolve(wait) {
                 Some(deadline) => deadline,
                 None => {
@@ -369,10 +432,74 @@ impl Inner {
                 Err(kind) => return Err((kind, job)),
             };
         }
-        state.queue.push(into_entry(job), priority);
-        state.submitted += 1;
+        match &self.injector {
+            Some(injector) => {
+                if let Err((job, _)) = injector.push_reserved(job, into_entry) {
+                    // Unreachable: the close happens under the lock we hold.
+                    return Err((self.refuse(&mut state, SubmitErrorKind::Closed), job));
+                }
+            }
+            None => {
+                state.queue.push(into_entry(job), priority);
+                state.submitted += 1;
+            }
+        }
         self.wake_for(state);
         Ok(())
+    }
+
+    /// Reserves room for `n` tasks, with the state lock held: false when
+    /// closed or when they do not fit. A pool with an injector takes the
+    /// room from it (lock-free submitters compete for the same room); for
+    /// the others the lock is the reservation.
+    fn reserve(&self, state: &State, n: usize) -> bool {
+        if state.closed {
+            return false;
+        }
+        match &self.injector {
+            Some(injector) => injector.reserve(n).is_ok(),
+            None => state.room() >= n,
+        }
+    }
+
+    /// After a push to the injector, without the lock: wakes a sleeping
+    /// worker if there is one to wake and no spinning worker will look.
+    /// Both loads are SeqCst and pair with the workers' side: a worker
+    /// registers as a sleeper, or stops spinning, and then looks at the
+    /// injector (see `worker::sleep`); this submitter reserved its slot and
+    /// then looks at them. Either the worker sees the task or the submitter
+    /// sees the worker. With a spinner about, the lock is left alone: a
+    /// round trip to an idle pool (peer-bench W3) would otherwise contend
+    /// for it with the very worker that is taking the task.
+    #[inline]
+    fn wake_after_injection(&self) {
+        if self.sleepers.load(Ordering::SeqCst) > 0 && self.spinning.load(Ordering::SeqCst) == 0 {
+            let state = self.state.lock();
+            self.wake_for(state);
+        }
+    }
+
+    /// Mirrors `sleeping - waking` for submitters to the injector; called
+    /// under the state lock whenever either changes.
+    #[inline]
+    pub(crate) fn publish_sleepers(&self, state: &State) {
+        if self.injector.is_some() {
+            // ORDERING: SeqCst, see `wake_after_injection`.
+            self.sleepers.store(
+                state.sleeping - state.waking.min(state.sleeping),
+                Ordering::SeqCst,
+            );
+        }
+    }
+
+    /// True when a spinning worker should stop spinning and look: work
+    /// queued, or the pool closed.
+    #[inline]
+    pub(crate) fn work_hint(&self) -> bool {
+        match &self.injector {
+            Some(injector) => injector.has_items() || self.closed_hint(),
+            None => self.len_hint() > 0 || self.closed_hint(),
+        }
     }
 
     /// The deadline a wait may block until: `None` for never,
@@ -400,29 +527,30 @@ impl Inner {
         }
     }
 
-    /// Waits until `needed` more tasks fit, the pool closes, or `deadline`.
+    /// Waits until `needed` more tasks fit, the pool closes, or `deadline`;
+    /// on success the room is reserved (see [`reserve`](Inner::reserve)).
     fn wait_for_room<'a>(
         &'a self,
         mut state: MutexGuard<'a, State>,
         needed: usize,
         deadline: Option<Instant>,
     ) -> Result<MutexGuard<'a, State>, SubmitErrorKind> {
+        let mut reached = false;
         loop {
             if state.closed {
                 return Err(self.refuse(&mut state, SubmitErrorKind::Closed));
             }
-            if state.room() >= needed {
+            if self.reserve(&state, needed) {
                 return Ok(state);
+            }
+            if reached {
+                return Err(self.refuse(&mut state, SubmitErrorKind::Timeout));
             }
             state.room_waiters += 1;
             state.batch_waiters += usize::from(needed > 1);
-            let reached;
             (state, reached) = self.clock.wait_until(&self.room_cv, state, deadline);
             state.room_waiters -= 1;
             state.batch_waiters -= usize::from(needed > 1);
-            if reached && !state.closed && state.room() < needed {
-                return Err(self.refuse(&mut state, SubmitErrorKind::Timeout));
-            }
         }
     }
 
@@ -430,10 +558,10 @@ impl Inner {
     /// there is work that awake ones will not take. Releases the lock.
     #[inline]
     fn wake_for(&self, mut state: MutexGuard<'_, State>) {
-        let len = state.queue.len();
+        let len = state.queue_len();
         // Spinners only ask "is there work?": the hint is written when the
         // answer changes, not on every push (it is a shared cache line).
-        if !state.hint_nonzero {
+        if !state.hint_nonzero && self.injector.is_none() {
             state.hint_nonzero = true;
             self.publish_len(len);
         }
@@ -444,6 +572,7 @@ impl Inner {
                 state.waking += 1;
                 to_wake += 1;
             }
+            self.publish_sleepers(&state);
         }
         drop(state);
         for _ in 0..to_wake {
@@ -593,10 +722,25 @@ impl Pool {
 
     fn start(builder: Builder, workers: usize) -> Result<Pool, BuildError> {
         let clock = builder.clock.clone();
+        let capacity = builder.capacity.unwrap_or(usize::MAX);
+        // The lock-free intake serves FIFO pools whose workers take tasks
+        // in batches; a priority or LIFO order, a rate limit or resource
+        // limits decide task by task under the lock.
+        let (injector, intake) = if builder.queue == QueueKind::Fifo
+            && builder.rate_limit.is_none()
+            && builder.resources.is_empty()
+        {
+            let (injector, intake) = Injector::new(capacity);
+            (Some(injector), Some(intake))
+        } else {
+            (None, None)
+        };
         let inner = Arc::new(Inner {
             state: Mutex::new(State {
                 queue: TaskQueue::new(builder.queue),
-                capacity: builder.capacity.unwrap_or(usize::MAX),
+                intake,
+                requeued: 0,
+                capacity,
                 closed: false,
                 target: workers,
                 live: 0,
@@ -625,6 +769,8 @@ impl Pool {
             room_cv: Condvar::new(),
             idle_cv: Condvar::new(),
             len_hint: CachePadded::default(),
+            injector,
+            sleepers: CachePadded::default(),
             closed_hint: AtomicBool::new(false),
             spinning: CachePadded::default(),
             max_spinning: workers.div_ceil(2),
@@ -979,7 +1125,7 @@ impl Pool {
         };
         let inner = &self.inner;
         let mut state = inner.state.lock();
-        if state.room() < jobs.len() || state.closed {
+        if !inner.reserve(&state, jobs.len()) {
             if jobs.len() > state.capacity {
                 let kind = inner.refuse(&mut state, SubmitErrorKind::Full);
                 return Err(give_back(kind, jobs));
@@ -993,13 +1139,25 @@ impl Pool {
                 Err(kind) => return Err(give_back(kind, jobs)),
             };
         }
-        state.queue.reserve(jobs.len());
         let mut handles = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            handles.push(TaskHandle::new(Arc::clone(&job.shared)));
-            state.queue.push(Queued::Boxed(job), 0);
+        if let Some(injector) = &inner.injector {
+            // Room is reserved and the close is held off by the lock: every
+            // push succeeds, so the batch goes in whole.
+            for job in jobs {
+                handles.push(TaskHandle::new(Arc::clone(&job.shared)));
+                if let Err((job, _)) = injector.push_reserved(job, |job| Queued::Boxed(job)) {
+                    // Unreachable (see above); never lose a task regardless.
+                    (*job).abandon_owned(&inner.tally);
+                }
+            }
+        } else {
+            state.queue.reserve(jobs.len());
+            for job in jobs {
+                handles.push(TaskHandle::new(Arc::clone(&job.shared)));
+                state.queue.push(Queued::Boxed(job), 0);
+            }
+            state.submitted += handles.len() as u64;
         }
-        state.submitted += handles.len() as u64;
         inner.wake_for(state);
         Ok(handles)
     }

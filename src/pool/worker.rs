@@ -23,6 +23,10 @@ const STOP_BIT: usize = 1 << (usize::BITS - 1);
 /// queues; a priority queue hands out one at a time).
 const MAX_BATCH: usize = 32;
 
+/// How many times a worker looks again, holding the lock, at an injector
+/// slot whose submitter is still writing it, before it yields instead.
+const PENDING_SPINS: u32 = 32;
+
 thread_local! {
     /// The pool this thread works for (its `Inner` address), or 0.
     static CURRENT_POOL: Cell<usize> = const { Cell::new(0) };
@@ -183,7 +187,7 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
             state.live -= 1;
             break;
         }
-        let len = state.queue.len();
+        let len = state.queue_len();
         if len > 0 {
             if let Some(limiter) = &inner.config.rate_limit {
                 // The permit is taken just before the task, under the lock:
@@ -213,12 +217,24 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
                 1
             };
             let mut promoted = false;
+            let mut pending = false;
             if let Some(limits) = &inner.config.resources {
                 // One task whose resource admits it; those refused step
                 // aside (see `resource.rs`).
                 let (job, woke) = inner.pop_admitted(&mut state, limits);
                 promoted = woke;
                 batch.extend(job);
+            } else if let Some(intake) = &mut state.intake {
+                pending = intake.take(take, |job| batch.push(job));
+                // A submitter reserved the next slot and is writing it:
+                // that takes nanoseconds unless it was preempted, so wait a
+                // little here before giving the lock up.
+                let mut spins = 0;
+                while pending && batch.is_empty() && spins < PENDING_SPINS {
+                    std::hint::spin_loop();
+                    spins += 1;
+                    pending = intake.take(take, |job| batch.push(job));
+                }
             } else {
                 batch.extend(std::iter::from_fn(|| state.queue.pop()).take(take));
             }
@@ -227,7 +243,14 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
                 inner.publish_len(0);
             }
             if batch.is_empty() {
-                // Every queued task stepped aside for its resource.
+                if pending {
+                    // The submitter writing the next entry was preempted:
+                    // let it run, without holding the lock.
+                    drop(state);
+                    thread::yield_now();
+                    state = inner.state.lock();
+                }
+                // Otherwise every queued task stepped aside for its resource.
                 continue;
             }
             claimed = batch.len();
@@ -242,11 +265,21 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
                 (_, 0) if claimed == 1 => Wake::One,
                 _ => Wake::All,
             };
-            // A waiting task put back in the queue: a sleeping worker may
-            // take it while this one runs its task.
-            let wake_worker = promoted && state.sleeping > state.waking;
+            // A waiting task put back in the queue, or tasks left in the
+            // injector: a sleeping worker may take them while this one runs
+            // its batch. (Submitters to the injector leave the waking to a
+            // spinning worker, which may take only part of what came, so
+            // the wake-up is passed on here; see `wake_after_injection`. A
+            // task must never wait behind a long one while a worker sleeps.)
+            let left_over = state
+                .intake
+                .as_ref()
+                .is_some_and(|intake| !intake.is_empty())
+                && inner.spinning() == 0;
+            let wake_worker = (promoted || left_over) && state.sleeping > state.waking;
             if wake_worker {
                 state.waking += 1;
+                inner.publish_sleepers(&state);
             }
             drop(state);
             if wake_worker {
@@ -333,7 +366,7 @@ fn end_busy_period(inner: &Inner, slot: &WorkerSlot) {
 fn spin_for_work(inner: &Inner) {
     let mut backoff = Backoff::with_yields(crate::sync::HANDOFF_YIELDS);
     while !backoff.is_completed() {
-        if inner.len_hint() > 0 || inner.closed_hint() {
+        if inner.work_hint() {
             return;
         }
         backoff.snooze();
@@ -341,12 +374,29 @@ fn spin_for_work(inner: &Inner) {
 }
 
 /// Sleeps until a submitter (or a shutdown, resize or clock jump) wakes us.
+///
+/// With an injector, submitters do not take the lock to push, so the lock
+/// alone no longer rules out a lost wake-up. The handshake: this worker
+/// registers (`sleepers`, SeqCst) and then looks at the injector (SeqCst); a
+/// submitter reserves its slot (SeqCst) and then looks at `sleepers`. In
+/// the single order of SeqCst operations one of the two comes first, so
+/// either the worker sees the task and does not sleep, or the submitter
+/// sees the sleeper and wakes it, taking the lock to do so, which it can
+/// only get once the worker is waiting.
 fn sleep<'a>(inner: &'a Inner, mut state: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
     state.sleeping += 1;
-    state = inner.work_cv.wait(state);
-    state.sleeping -= 1;
-    if state.waking > 0 {
-        state.waking -= 1;
+    inner.publish_sleepers(&state);
+    if inner
+        .injector
+        .as_ref()
+        .is_none_or(|injector| !injector.has_items())
+    {
+        state = inner.work_cv.wait(state);
+        if state.waking > 0 {
+            state.waking -= 1;
+        }
     }
+    state.sleeping -= 1;
+    inner.publish_sleepers(&state);
     state
 }

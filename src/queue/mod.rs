@@ -9,9 +9,13 @@
 //!   and LIFO in fixed-size blocks, `segmented.rs`); the pool
 //!   keeps it under its state lock, so the variants need no synchronisation of
 //!   their own.
+//! - `Injector` (crate-private, `injector.rs`, this module's only `unsafe`)
+//!   is the lock-free intake of a FIFO pool: producers append without the
+//!   state lock; the one consumer, a worker holding it, takes batches.
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
+pub(crate) mod injector;
 mod priority;
 mod segmented;
 
