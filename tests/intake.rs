@@ -389,3 +389,41 @@ fn lifo_and_priority_pools_count_the_same() {
         );
     }
 }
+
+/// Workers take queued tasks in batches. A task that waits for one queued
+/// right behind it (in the same batch) must not wait for its own worker:
+/// an idle worker takes the rest of a busy worker's batch.
+#[test]
+fn a_task_waiting_for_the_next_one_is_not_stuck_in_its_workers_batch() {
+    let pool = Pool::builder().workers(2).unbounded().build().unwrap();
+    let gate_x = hold_worker(&pool);
+    let gate_y = hold_worker(&pool);
+    let (signal_tx, signal_rx) = mpsc::channel::<()>();
+    let (a_started_tx, a_started_rx) = mpsc::channel::<()>();
+    let waited = pool
+        .submit(move |_| {
+            a_started_tx.send(()).unwrap();
+            signal_rx.recv_timeout(Duration::from_secs(20)).is_ok()
+        })
+        .unwrap();
+    pool.spawn(move |_| signal_tx.send(()).unwrap()).unwrap();
+    let fillers = Arc::new(AtomicUsize::new(0));
+    for _ in 0..2 {
+        let fillers = Arc::clone(&fillers);
+        pool.spawn(move |_| {
+            fillers.fetch_add(1, Ordering::SeqCst);
+        })
+        .unwrap();
+    }
+    // One worker takes its share of the four (the first two: A, then B
+    // behind it) and starts A, which waits for B.
+    drop(gate_y);
+    a_started_rx.recv().unwrap();
+    // The other worker frees up: it runs the fillers, then B.
+    drop(gate_x);
+    assert_eq!(waited.wait(), Ok(true), "B never ran while A waited for it");
+    pool.wait_idle();
+    assert_eq!(fillers.load(Ordering::SeqCst), 2);
+    let stats = pool.stats();
+    assert_eq!((stats.submitted, stats.succeeded, stats.queued), (6, 6, 0));
+}

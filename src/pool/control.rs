@@ -256,9 +256,10 @@ impl Pool {
 
     fn wait_idle_until(&self, deadline: Option<Instant>) -> bool {
         let inner = &self.inner;
-        let own = worker::own_claims(inner);
         let mut state = inner.state.lock();
         loop {
+            // Re-read each time: other workers may take this task's batch.
+            let own = worker::own_claims(inner);
             if (state.nothing_queued() && state.running <= own && state.retrying == 0)
                 || state.live == 0
             {
@@ -267,6 +268,7 @@ impl Pool {
             let timed_out;
             (state, timed_out) = wait_real(inner, state, deadline);
             if timed_out {
+                let own = worker::own_claims(inner);
                 return state.nothing_queued() && state.running <= own && state.retrying == 0;
             }
         }
@@ -463,14 +465,21 @@ fn close_locked_keep<'a>(
 /// own task, `own`).
 fn stop_now(inner: &Inner, mut state: MutexGuard<'_, State>, own: usize) -> ShutdownReport {
     let mut queued = state.queue.drain_all();
+    // Tasks workers took in a batch and have not started: they will never
+    // start, and no longer count as running.
+    let mut unstarted = 0;
+    for entry in &state.workers {
+        let batch = entry.slot.take_unstarted();
+        unstarted += batch.len();
+        queued.extend(batch);
+    }
+    state.running -= unstarted;
     if let Some(intake) = &mut state.intake {
         // Closed already: what it holds now is all it will ever hold.
         queued.append(&mut intake.drain());
     }
     queued.append(&mut state.gates.drain_all());
-    // Tasks workers took in a batch and have not started: they will never
-    // start, and each worker ends them as it reaches them.
-    let claimed: usize = state.workers.iter().map(|w| w.slot.stop()).sum();
+
     state.hint_nonzero = false;
     inner.publish_len(0);
     let running: Vec<_> = state
@@ -487,7 +496,7 @@ fn stop_now(inner: &Inner, mut state: MutexGuard<'_, State>, own: usize) -> Shut
     for ctx in running {
         ctx.cancel_with(CancelReason::Shutdown);
     }
-    let mut cancelled = claimed + retrying;
+    let mut cancelled = retrying;
     for job in queued {
         cancelled += usize::from(job.abandon(&inner.tally));
     }

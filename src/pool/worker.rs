@@ -8,16 +8,14 @@ use crate::queue::QueueKind;
 use crate::sync::{Backoff, CachePadded, Mutex, MutexGuard};
 use crate::task::job::{PoolHooks, RunEnv, Tally};
 use crate::task::small::Queued;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::io;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::thread::{self, JoinHandle};
 use std::time::Instant;
-
-/// Set in `WorkerSlot::unstarted` by a shutdown.
-const STOP_BIT: usize = 1 << (usize::BITS - 1);
 
 /// The most tasks a worker takes from the queue at once (FIFO and LIFO
 /// queues; a priority queue hands out one at a time).
@@ -30,21 +28,26 @@ const PENDING_SPINS: u32 = 32;
 thread_local! {
     /// The pool this thread works for (its `Inner` address), or 0.
     static CURRENT_POOL: Cell<usize> = const { Cell::new(0) };
-    /// Tasks this worker has claimed (counted in `State::running`) and not
-    /// finished: the running one and the rest of its batch.
-    static CLAIMED: Cell<usize> = const { Cell::new(0) };
+    /// This worker's slot, for `own_claims`.
+    static CURRENT_SLOT: RefCell<Option<Arc<WorkerSlot>>> = const { RefCell::new(None) };
+    /// True while this worker runs a task.
+    static IN_TASK: Cell<bool> = const { Cell::new(false) };
 }
 
-/// What the calling thread itself holds of `State::running`: its claimed
-/// batch if it is a worker of this pool, else nothing. A task waiting for
-/// the pool to go idle must not wait for itself or for the tasks queued
-/// behind it on its own worker.
+/// What the calling thread itself holds of `State::running`: the task it
+/// runs and the rest of its batch, if it is a worker of this pool running a
+/// task; else nothing. A task waiting for the pool to go idle must not wait
+/// for itself or for the tasks queued behind it on its own worker. Called
+/// under the state lock (which orders it before the worker's batch lock).
 pub(crate) fn own_claims(inner: &Inner) -> usize {
-    if is_worker_of(inner) {
-        CLAIMED.with(Cell::get)
-    } else {
-        0
+    if !is_worker_of(inner) || !IN_TASK.with(Cell::get) {
+        return 0;
     }
+    CURRENT_SLOT.with(|slot| {
+        slot.borrow()
+            .as_ref()
+            .map_or(0, |slot| 1 + slot.batch.lock().len())
+    })
 }
 
 /// True when the calling thread is a worker of the pool at `inner`.
@@ -62,11 +65,14 @@ pub(crate) struct WorkerSlot {
     pub(crate) current: Mutex<Option<Context>>,
     /// True while this worker runs a task body (`Stats::busy`).
     pub(crate) running_now: AtomicBool,
-    /// Tasks of the current batch not yet started, plus `STOP_BIT` once a
-    /// shutdown has claimed them: the worker takes each next task with a
-    /// compare-and-swap that fails once the bit is set, so the shutdown's
-    /// count of what it cancelled is exact.
-    pub(crate) unstarted: AtomicUsize,
+    /// Tasks this worker has taken from the queue and not started, in
+    /// queue order; counted in `State::running` from the moment they were
+    /// taken. The worker pops one at a time; a worker that runs dry takes
+    /// the older half (`steal`, under the state lock), so a task never
+    /// waits behind a long one in a batch while a worker is idle; a
+    /// shutdown empties it (`take_unstarted`). Lock order: the state lock,
+    /// then a batch lock.
+    pub(crate) batch: Mutex<VecDeque<Queued>>,
     /// Nanoseconds spent busy in completed busy periods.
     pub(crate) busy_nanos: AtomicU64,
     /// Start of the current busy period (nanoseconds since the pool's
@@ -81,29 +87,59 @@ impl WorkerSlot {
             tally: CachePadded::default(),
             current: Mutex::new(None),
             running_now: AtomicBool::new(false),
-            unstarted: AtomicUsize::new(0),
+            batch: Mutex::new(VecDeque::with_capacity(MAX_BATCH)),
             busy_nanos: AtomicU64::new(0),
             busy_since: AtomicU64::new(0),
         }
     }
 
-    /// Takes the next task of the batch for running; false once a shutdown
-    /// has claimed the batch's unstarted tasks.
-    #[inline]
-    fn start_next(&self) -> bool {
-        // ORDERING: AcqRel against the shutdown's `fetch_or` (see `stop`).
-        self.unstarted
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n & STOP_BIT == 0).then(|| n.saturating_sub(1))
-            })
-            .is_ok()
+    /// Takes this worker's unstarted tasks, for a shutdown to end. Called
+    /// under the state lock; the caller takes them out of `State::running`.
+    pub(crate) fn take_unstarted(&self) -> VecDeque<Queued> {
+        std::mem::take(&mut *self.batch.lock())
     }
 
-    /// Claims this worker's unstarted tasks for a shutdown; returns how many
-    /// it claimed. Called under the state lock.
-    pub(crate) fn stop(&self) -> usize {
-        // ORDERING: AcqRel pairs with `start_next`.
-        self.unstarted.fetch_or(STOP_BIT, Ordering::AcqRel) & !STOP_BIT
+    /// Runs this worker's batch to the end, one task at a time; returns how
+    /// many it ran (tasks others took meanwhile are theirs to count).
+    fn run_batch(&self, env: &RunEnv<'_>) -> usize {
+        let mut ran = 0;
+        IN_TASK.with(|t| t.set(true));
+        loop {
+            // Popped alone: the lock is never held while a task runs.
+            let Some(job) = self.batch.lock().pop_front() else {
+                break;
+            };
+            // ORDERING: statistics only (`Stats::busy`).
+            self.running_now.store(true, Ordering::Relaxed);
+            job.run(env);
+            self.running_now.store(false, Ordering::Relaxed);
+            ran += 1;
+        }
+        IN_TASK.with(|t| t.set(false));
+        ran
+    }
+
+    /// Moves the older half of another worker's unstarted batch into this
+    /// one's; true if it found any. Called under the state lock, so one
+    /// worker steals at a time (and holding both batch locks cannot
+    /// deadlock: owners and shutdowns hold one at a time).
+    fn steal(&self, state: &State) -> bool {
+        for entry in &state.workers {
+            if std::ptr::eq(&*entry.slot, self) {
+                continue;
+            }
+            // A batch being popped right now is not worth waiting for.
+            let Some(mut victim) = entry.slot.batch.try_lock() else {
+                continue;
+            };
+            if victim.is_empty() {
+                continue;
+            }
+            let half = victim.len().div_ceil(2);
+            self.batch.lock().extend(victim.drain(..half));
+            return true;
+        }
+        false
     }
 
     /// Busy time so far, including the current busy period.
@@ -157,6 +193,7 @@ pub(crate) fn spawn_worker(inner: &Arc<Inner>, state: &mut State) -> io::Result<
 
 fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
     CURRENT_POOL.with(|c| c.set(Arc::as_ptr(&inner) as usize));
+    CURRENT_SLOT.with(|s| *s.borrow_mut() = Some(Arc::clone(&slot)));
     if let Some(hook) = &inner.config.on_thread_start {
         let _ = catch_unwind(AssertUnwindSafe(|| hook(slot.index)));
     }
@@ -175,13 +212,14 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
     let mut delayed_since: Option<std::time::Instant> = None;
     let mut batch: Vec<Queued> = Vec::new();
     let mut state = inner.state.lock();
-    let mut claimed = 0;
+    // Tasks run since the lock was last held, to take out of `running`.
+    let mut ran = 0;
     let mut busy = false;
     let mut spun = false;
     loop {
-        if claimed > 0 {
-            state.running -= claimed;
-            claimed = 0;
+        if ran > 0 {
+            state.running -= ran;
+            ran = 0;
         }
         if state.live > state.target {
             state.live -= 1;
@@ -253,28 +291,28 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
                 // Otherwise every queued task stepped aside for its resource.
                 continue;
             }
-            claimed = batch.len();
+            let claimed = batch.len();
             state.running += claimed;
-            CLAIMED.with(|c| c.set(claimed));
-            // ORDERING: written under the state lock, as is every `STOP_BIT`
-            // a shutdown sets; see `WorkerSlot::unstarted`.
-            slot.unstarted.store(claimed, Ordering::Release);
+            slot.batch.lock().extend(batch.drain(..));
             spun = false;
             let wake_submitters = match (state.room_waiters, state.batch_waiters) {
                 (0, _) => Wake::None,
                 (_, 0) if claimed == 1 => Wake::One,
                 _ => Wake::All,
             };
-            // A waiting task put back in the queue, or tasks left in the
-            // injector: a sleeping worker may take them while this one runs
-            // its batch. (Submitters to the injector leave the waking to a
-            // spinning worker, which may take only part of what came, so
-            // the wake-up is passed on here; see `wake_after_injection`. A
-            // task must never wait behind a long one while a worker sleeps.)
-            let left_over = state
-                .intake
-                .as_ref()
-                .is_some_and(|intake| !intake.is_empty())
+            // A waiting task put back in the queue, tasks left in the
+            // injector, or more than one task in this batch (the others
+            // can be taken from it): a sleeping worker may take them while
+            // this one runs. (Submitters to the injector leave the waking
+            // to a spinning worker, which may take only part of what came,
+            // so the wake-up is passed on here; see `wake_after_injection`.
+            // A task must never wait behind a long one while a worker
+            // sleeps.)
+            let left_over = (claimed > 1
+                || state
+                    .intake
+                    .as_ref()
+                    .is_some_and(|intake| !intake.is_empty()))
                 && inner.spinning() == 0;
             let wake_worker = (promoted || left_over) && state.sleeping > state.waking;
             if wake_worker {
@@ -296,26 +334,26 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
                 slot.busy_since
                     .store(nanos_since(inner.epoch) + 1, Ordering::Relaxed);
             }
-            // Run in queue order.
-            batch.reverse();
-            while let Some(job) = batch.pop() {
-                if !slot.start_next() {
-                    // Claimed by a shutdown (counted in its report): it
-                    // must not start now.
-                    job.abandon(&slot.tally);
-                } else {
-                    // ORDERING: statistics only (`Stats::busy`).
-                    slot.running_now.store(true, Ordering::Relaxed);
-                    job.run(&env);
-                    slot.running_now.store(false, Ordering::Relaxed);
-                }
-            }
-            CLAIMED.with(|c| c.set(0));
+            ran = slot.run_batch(&env);
             state = inner.state.lock();
             continue;
         }
         // Nothing to take (any wait for a permit ends without a start).
         delayed_since = None;
+        if batching && slot.steal(&state) {
+            // Already counted in `running` (by the worker that took them).
+            spun = false;
+            drop(state);
+            if !busy {
+                busy = true;
+                // ORDERING: statistics only.
+                slot.busy_since
+                    .store(nanos_since(inner.epoch) + 1, Ordering::Relaxed);
+            }
+            ran = slot.run_batch(&env);
+            state = inner.state.lock();
+            continue;
+        }
         // Waiters re-check their own condition: one called
         // from a task of this pool is idle while that task still runs.
         if state.idle_waiters > 0 {
