@@ -788,6 +788,40 @@ fn a_retry_refused_by_a_full_queue_returns_to_the_cadence() {
     assert_eq!(job.next_run(), Some(t0 + secs(125)));
 }
 
+/// Owed runs (here five caught up while a run was in flight) that a full
+/// queue refuses are each counted refused; none is left waiting with
+/// nothing in flight to start it.
+#[test]
+fn owed_runs_refused_by_a_full_queue_are_not_left_waiting() {
+    let (manual, pool, scheduler, t0) = setup_bounded();
+    let (body, gated) = gated();
+    let job = scheduler
+        .every(secs(1))
+        .missed(MissedRun::CatchUp)
+        .catch_up_limit(5)
+        .overlap(Overlap::QueueOne)
+        .start(body)
+        .unwrap();
+    manual.advance(secs(1));
+    assert_eq!(gated.started.recv_timeout(WAIT), Ok(1));
+    // Five fires pass while the run is in flight: five runs owed.
+    manual.advance(secs(5));
+    wait(&job, "the owed runs", |s| s.waiting == 5);
+    // The queue is full when the run ends (the worker is busy with it, and
+    // the filler takes the one place).
+    pool.spawn(|_| ()).unwrap();
+    gated.gate.send(()).unwrap();
+    wait(&job, "every owed run tried", |s| {
+        s.runs == 1 && s.waiting == 0 && s.in_flight == 0
+    });
+    let stats = job.stats();
+    assert_eq!((stats.rejected, stats.succeeded), (5, 1), "{stats:?}");
+    assert_eq!(job.status(), JobStatus::Active);
+    assert_eq!(job.next_run(), Some(t0 + secs(7)));
+    pool.wait_idle();
+    drop(gated.gate);
+}
+
 #[test]
 fn a_one_shot_run_refused_by_a_full_queue_completes_counted_as_rejected() {
     let (manual, pool, scheduler, _t0) = setup_bounded();

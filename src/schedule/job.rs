@@ -205,7 +205,9 @@ pub struct JobStats {
     /// Runs the pool refused (queue full, or closed). A refused run is not
     /// tried again: the job waits for its next fire time (a one-shot job
     /// completes; a refused retry ends the retries and the job returns to
-    /// its cadence).
+    /// its cadence). With nothing else in flight, the next owed run
+    /// (`waiting`) is tried at once, so owed runs a full queue refuses are
+    /// each counted here rather than left waiting.
     pub rejected: u64,
     /// Runs in flight now.
     pub in_flight: u64,
@@ -702,6 +704,16 @@ impl JobCore {
 
     /// Submits one run (already counted in flight) to the pool.
     fn launch(self: &Arc<Self>) {
+        // A refused run that leaves owed runs and nothing in flight tries
+        // the next one at once (each either starts or is counted refused):
+        // nothing else would start them before the next fire's run ends.
+        while self.try_launch() {}
+    }
+
+    /// Submits one run (counted in `in_flight` by the caller); true when it
+    /// was refused and the next owed run should be tried now (counted in
+    /// `in_flight` here).
+    fn try_launch(self: &Arc<Self>) -> bool {
         let token = RunToken(Arc::new(AtomicBool::new(false)));
         let core = Arc::clone(self);
         let done = Arc::clone(self);
@@ -733,12 +745,22 @@ impl JobCore {
                     let now = self.clock.now();
                     self.resume_cadence(&mut st, now);
                 }
+                let next = st.status == JobStatus::Active
+                    && st.mode == Mode::Cadence
+                    && st.stats.waiting > 0
+                    && st.stats.in_flight == 0;
+                if next {
+                    st.stats.waiting -= 1;
+                    st.stats.in_flight += 1;
+                }
                 // A refused one-shot run leaves nothing to come: the job
                 // settles `Completed` with the refusal in `stats.rejected`.
                 self.settle(&mut st);
                 self.cv.notify_all();
+                return next;
             }
         }
+        false
     }
 
     /// The body of a run's pool task.
