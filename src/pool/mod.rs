@@ -354,8 +354,9 @@ impl Inner {
     }
 
     pub(crate) fn spinning(&self) -> usize {
-        // ORDERING: see `try_start_spinning`.
-        self.spinning.load(Ordering::Relaxed)
+        // ORDERING: SeqCst, ordered after a worker's own `stop_spinning`
+        // and its look at the injector (see `worker::left_over`).
+        self.spinning.load(Ordering::SeqCst)
     }
 
     /// Called by a worker thread as it exits.
@@ -823,9 +824,12 @@ impl Pool {
     }
 
     /// Queues a fire-and-forget task. It receives the pool's context, which
-    /// is cancelled when the pool stops. This is the fast path: one
-    /// allocation, no handle (unless the pool has a
-    /// [`task_timeout`](Builder::task_timeout), which needs per-task state).
+    /// is cancelled when the pool stops. This is the fast path: no handle,
+    /// and no allocation for a closure of up to 24 bytes, which travels in
+    /// the queue entry itself (unless the pool has a
+    /// [`task_timeout`](Builder::task_timeout), which needs per-task
+    /// state). In a FIFO pool without a rate limit or resource limits it
+    /// takes no lock either, unless a worker must be woken.
     ///
     /// A full queue is met according to the pool's [`FullPolicy`].
     ///

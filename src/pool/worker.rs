@@ -216,12 +216,21 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
     let mut ran = 0;
     let mut busy = false;
     let mut spun = false;
+    // Counted in `Inner::spinning` from the end of a batch until this
+    // worker takes work or sleeps: it is about to look at the queue, so a
+    // submitter need not wake anyone for it (see `wake_after_injection`).
+    let mut searching = false;
     loop {
         if ran > 0 {
             state.running -= ran;
             ran = 0;
         }
         if state.live > state.target {
+            stop_searching(&inner, &mut searching);
+            // A submitter may have counted on this worker to look.
+            if left_over(&inner, &mut state, false) {
+                inner.work_cv.notify_one();
+            }
             state.live -= 1;
             break;
         }
@@ -232,6 +241,7 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
                 // none is spent without a task, and the queue's order decides
                 // which task it starts.
                 if let Err(limited) = limiter.check() {
+                    stop_searching(&inner, &mut searching);
                     let clock = limiter.clock();
                     delayed_since.get_or_insert_with(|| clock.now());
                     state.limit_waiters += 1;
@@ -295,30 +305,22 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
             state.running += claimed;
             slot.batch.lock().extend(batch.drain(..));
             spun = false;
+            // Before looking for what it leaves behind (see `left_over`).
+            stop_searching(&inner, &mut searching);
             let wake_submitters = match (state.room_waiters, state.batch_waiters) {
                 (0, _) => Wake::None,
                 (_, 0) if claimed == 1 => Wake::One,
                 _ => Wake::All,
             };
-            // A waiting task put back in the queue, tasks left in the
-            // injector, or more than one task in this batch (the others
-            // can be taken from it): a sleeping worker may take them while
-            // this one runs. (Submitters to the injector leave the waking
-            // to a spinning worker, which may take only part of what came,
-            // so the wake-up is passed on here; see `wake_after_injection`.
-            // A task must never wait behind a long one while a worker
-            // sleeps.)
-            let left_over = (claimed > 1
-                || state
-                    .intake
-                    .as_ref()
-                    .is_some_and(|intake| !intake.is_empty()))
-                && inner.spinning() == 0;
-            let wake_worker = (promoted || left_over) && state.sleeping > state.waking;
-            if wake_worker {
+            // A waiting task put back in the queue: a sleeping worker may
+            // take it while this one runs its task.
+            let wake_worker = if promoted && state.sleeping > state.waking {
                 state.waking += 1;
                 inner.publish_sleepers(&state);
-            }
+                true
+            } else {
+                left_over(&inner, &mut state, claimed > 1)
+            };
             drop(state);
             if wake_worker {
                 inner.work_cv.notify_one();
@@ -335,6 +337,7 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
                     .store(nanos_since(inner.epoch) + 1, Ordering::Relaxed);
             }
             ran = slot.run_batch(&env);
+            searching = inner.try_start_spinning();
             state = inner.state.lock();
             continue;
         }
@@ -343,7 +346,12 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
         if batching && slot.steal(&state) {
             // Already counted in `running` (by the worker that took them).
             spun = false;
+            stop_searching(&inner, &mut searching);
+            let wake_worker = left_over(&inner, &mut state, false);
             drop(state);
+            if wake_worker {
+                inner.work_cv.notify_one();
+            }
             if !busy {
                 busy = true;
                 // ORDERING: statistics only.
@@ -351,6 +359,7 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
                     .store(nanos_since(inner.epoch) + 1, Ordering::Relaxed);
             }
             ran = slot.run_batch(&env);
+            searching = inner.try_start_spinning();
             state = inner.state.lock();
             continue;
         }
@@ -361,6 +370,7 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
         }
         if state.closed && state.gates.parked == 0 {
             // Tasks waiting for their resource are drained like the queue.
+            stop_searching(&inner, &mut searching);
             state.live -= 1;
             break;
         }
@@ -368,14 +378,18 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
             busy = false;
             end_busy_period(&inner, &slot);
         }
-        if !spun && inner.try_start_spinning() {
+        if !spun && (searching || inner.try_start_spinning()) {
             spun = true;
+            searching = true;
             drop(state);
             spin_for_work(&inner);
-            inner.stop_spinning();
+            // Then looks again (the loop's first check) before sleeping.
+            stop_searching(&inner, &mut searching);
             state = inner.state.lock();
             continue;
         }
+        // Looks once more after this, in `sleep`.
+        stop_searching(&inner, &mut searching);
         spun = false;
         state = sleep(&inner, state);
     }
@@ -387,6 +401,35 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
         let _ = catch_unwind(AssertUnwindSafe(|| hook(slot.index)));
     }
     inner.worker_exited(&slot);
+}
+
+/// Ends this worker's count in `Inner::spinning`. The caller looks at the
+/// queue afterwards (the decrement is SeqCst; see `wake_after_injection`).
+fn stop_searching(inner: &Inner, searching: &mut bool) {
+    if std::mem::take(searching) {
+        inner.stop_spinning();
+    }
+}
+
+/// After this worker took work (with its count in `spinning` ended): if it
+/// left tasks behind — in the injector, or (`more`) in a batch another
+/// worker can take from — and nobody spins to take them, wakes a sleeper
+/// (counted in `waking`; the caller notifies after unlocking). Submitters
+/// to the injector leave the waking to a spinning worker, which may take
+/// only part of what came, so the wake-up is passed on here: a task never
+/// waits behind a long one while a worker sleeps.
+fn left_over(inner: &Inner, state: &mut State, more: bool) -> bool {
+    let left = more
+        || state
+            .intake
+            .as_ref()
+            .is_some_and(|intake| !intake.is_empty());
+    let wake = left && inner.spinning() == 0 && state.sleeping > state.waking;
+    if wake {
+        state.waking += 1;
+        inner.publish_sleepers(state);
+    }
+    wake
 }
 
 fn end_busy_period(inner: &Inner, slot: &WorkerSlot) {

@@ -36,7 +36,11 @@ use std::time::Duration;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum QueueKind {
-    /// First in, first out (the default).
+    /// First in, first out (the default). Without a rate limit or resource
+    /// limits, submissions to such a pool take no lock: they go through a
+    /// lock-free intake. With several submitters, "first" is the order in
+    /// which their submissions were accepted; each submitter's own tasks
+    /// start in the order it submitted them.
     #[default]
     Fifo,
     /// Last in, first out: the newest task starts first (cache-warm work).
