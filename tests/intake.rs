@@ -8,22 +8,15 @@
 
 mod common;
 
-use common::{Rng, hold_worker, seed};
+use common::{Rng, SeedReport, hold_worker, seed};
 use gosling::{FullPolicy, Pool, QueueKind, SubmitErrorKind};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, Mutex, mpsc};
 use std::thread;
 use std::time::Duration;
 
-/// Prints the seed if the test fails.
-struct SeedReport(u64);
-impl Drop for SeedReport {
-    fn drop(&mut self) {
-        if thread::panicking() {
-            eprintln!("intake test failed with GOSLING_INTAKE_SEED={}", self.0);
-        }
-    }
-}
+/// The variable that replays a randomised test's seed.
+const SEED_VAR: &str = "GOSLING_INTAKE_SEED";
 
 /// Counts how many times each task was dropped (ran or not).
 struct Probe(Arc<AtomicUsize>);
@@ -144,8 +137,11 @@ fn blocked_submitters_all_get_in_and_every_task_runs_once() {
 /// that must still be run (a lost wake-up would leave it queued forever).
 #[test]
 fn a_task_submitted_while_workers_go_to_sleep_is_never_stranded() {
-    let seed = seed("GOSLING_INTAKE_SEED");
-    let _report = SeedReport(seed);
+    let seed = seed(SEED_VAR);
+    let _report = SeedReport {
+        var: SEED_VAR,
+        seed,
+    };
     let mut rng = Rng::new(seed);
     for workers in [1, 2, 3] {
         let pool = Pool::builder().workers(workers).build().unwrap();
@@ -176,8 +172,11 @@ fn a_task_submitted_while_workers_go_to_sleep_is_never_stranded() {
 /// this way before it measures).
 #[test]
 fn tasks_submitted_together_to_an_idle_pool_wake_enough_workers() {
-    let seed = seed("GOSLING_INTAKE_SEED");
-    let _report = SeedReport(seed);
+    let seed = seed(SEED_VAR);
+    let _report = SeedReport {
+        var: SEED_VAR,
+        seed,
+    };
     let mut rng = Rng::new(seed);
     for workers in [2, 3] {
         let pool = Pool::builder().workers(workers).build().unwrap();
@@ -217,8 +216,11 @@ fn tasks_submitted_together_to_an_idle_pool_wake_enough_workers() {
 /// neither; the counters agree.
 #[test]
 fn a_close_racing_submitters_loses_nothing() {
-    let seed = seed("GOSLING_INTAKE_SEED");
-    let _report = SeedReport(seed);
+    let seed = seed(SEED_VAR);
+    let _report = SeedReport {
+        var: SEED_VAR,
+        seed,
+    };
     let mut rng = Rng::new(seed);
     for round in 0..40 {
         let pool = Pool::builder()

@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{EXPECTED, Rng, quiet_expected_panics, seed};
+use common::{EXPECTED, Rng, SeedReport, quiet_expected_panics, seed};
 use gosling::context::Context;
 use gosling::limit::{KeyedLimiter, Rate, TokenBucket};
 use gosling::retry::RetryPolicy;
@@ -20,22 +20,11 @@ use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
+/// The variable that replays a run's seed.
+const SEED_VAR: &str = "GOSLING_STRESS_SEED";
+
 /// A generous bound that turns a deadlock into a failure instead of a hang.
 const HANG: Duration = Duration::from_secs(120);
-
-/// Prints the seed if the test fails (panics) while this is alive.
-struct SeedReport(u64);
-
-impl Drop for SeedReport {
-    fn drop(&mut self) {
-        if thread::panicking() {
-            eprintln!(
-                "stress failed with seed {0}; replay with GOSLING_STRESS_SEED={0}",
-                self.0
-            );
-        }
-    }
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
@@ -180,7 +169,10 @@ struct Run {
 
 fn stress(run: &Run) {
     quiet_expected_panics();
-    let _report = SeedReport(run.seed);
+    let _report = SeedReport {
+        var: SEED_VAR,
+        seed: run.seed,
+    };
     let seed = run.seed;
     let queue = match (run.injector, Rng::new(seed ^ 0x5EED).below(3)) {
         (true, _) | (false, 0) => QueueKind::Fifo,
@@ -592,7 +584,7 @@ fn settle(
 #[test]
 fn stress_lifecycle() {
     stress(&Run {
-        seed: seed("GOSLING_STRESS_SEED"),
+        seed: seed(SEED_VAR),
         tasks: 100_000,
         submitters: 3,
         injector: false,
@@ -602,7 +594,7 @@ fn stress_lifecycle() {
 #[test]
 fn stress_lifecycle_injector() {
     stress(&Run {
-        seed: seed("GOSLING_STRESS_SEED"),
+        seed: seed(SEED_VAR),
         tasks: 100_000,
         submitters: 3,
         injector: true,
@@ -613,7 +605,7 @@ fn stress_lifecycle_injector() {
 #[ignore = "long: 1,000,000 tasks; run with --ignored (in release for speed)"]
 fn stress_lifecycle_long() {
     stress(&Run {
-        seed: seed("GOSLING_STRESS_SEED"),
+        seed: seed(SEED_VAR),
         tasks: 1_000_000,
         submitters: 4,
         injector: false,
@@ -624,7 +616,7 @@ fn stress_lifecycle_long() {
 #[ignore = "long: 1,000,000 tasks; run with --ignored (in release for speed)"]
 fn stress_lifecycle_injector_long() {
     stress(&Run {
-        seed: seed("GOSLING_STRESS_SEED"),
+        seed: seed(SEED_VAR),
         tasks: 1_000_000,
         submitters: 4,
         injector: true,
@@ -653,7 +645,10 @@ fn stress_rng_is_seeded() {
 /// one comes back, and the counters reconcile.
 #[allow(clippy::needless_range_loop)] // a task id indexes several tables
 fn stress_shutdown(seed: u64) {
-    let _report = SeedReport(seed);
+    let _report = SeedReport {
+        var: SEED_VAR,
+        seed,
+    };
     const PER_SUBMITTER: usize = 10_000;
     const SUBMITTERS: usize = 3;
     let total = PER_SUBMITTER * SUBMITTERS;
@@ -800,7 +795,7 @@ fn stress_shutdown(seed: u64) {
 
 #[test]
 fn stress_shutdown_midway() {
-    let base = seed("GOSLING_STRESS_SEED");
+    let base = seed(SEED_VAR);
     for round in 0..3 {
         stress_shutdown(base.wrapping_add(round));
     }

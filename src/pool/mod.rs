@@ -474,7 +474,7 @@ impl Inner {
     /// for it with the very worker that is taking the task.
     #[inline]
     fn wake_after_injection(&self) {
-        if self.sleepers.load(Ordering::SeqCst) > 0 && self.spinning.load(Ordering::SeqCst) == 0 {
+        if self.sleepers.load(Ordering::SeqCst) > 0 && self.spinning() == 0 {
             let state = self.state.lock();
             self.wake_for(state);
         }
@@ -487,7 +487,7 @@ impl Inner {
         if self.injector.is_some() {
             // ORDERING: SeqCst, see `wake_after_injection`.
             self.sleepers.store(
-                state.sleeping - state.waking.min(state.sleeping),
+                state.sleeping.saturating_sub(state.waking),
                 Ordering::SeqCst,
             );
         }

@@ -30,8 +30,6 @@ thread_local! {
     static CURRENT_POOL: Cell<usize> = const { Cell::new(0) };
     /// This worker's slot, for `own_claims`.
     static CURRENT_SLOT: RefCell<Option<Arc<WorkerSlot>>> = const { RefCell::new(None) };
-    /// True while this worker runs a task.
-    static IN_TASK: Cell<bool> = const { Cell::new(false) };
 }
 
 /// What the calling thread itself holds of `State::running`: the task it
@@ -40,13 +38,13 @@ thread_local! {
 /// for itself or for the tasks queued behind it on its own worker. Called
 /// under the state lock (which orders it before the worker's batch lock).
 pub(crate) fn own_claims(inner: &Inner) -> usize {
-    if !is_worker_of(inner) || !IN_TASK.with(Cell::get) {
+    if !is_worker_of(inner) {
         return 0;
     }
-    CURRENT_SLOT.with(|slot| {
-        slot.borrow()
-            .as_ref()
-            .map_or(0, |slot| 1 + slot.batch.lock().len())
+    CURRENT_SLOT.with(|slot| match slot.borrow().as_ref() {
+        // ORDERING: this thread's own flag.
+        Some(slot) if slot.running_now.load(Ordering::Relaxed) => 1 + slot.batch.lock().len(),
+        _ => 0,
     })
 }
 
@@ -103,7 +101,6 @@ impl WorkerSlot {
     /// many it ran (tasks others took meanwhile are theirs to count).
     fn run_batch(&self, env: &RunEnv<'_>) -> usize {
         let mut ran = 0;
-        IN_TASK.with(|t| t.set(true));
         loop {
             // Popped alone: the lock is never held while a task runs.
             let Some(job) = self.batch.lock().pop_front() else {
@@ -115,7 +112,6 @@ impl WorkerSlot {
             self.running_now.store(false, Ordering::Relaxed);
             ran += 1;
         }
-        IN_TASK.with(|t| t.set(false));
         ran
     }
 
@@ -210,7 +206,6 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
         && inner.config.resources.is_none();
     // When this worker was first refused a permit for the start it waits for.
     let mut delayed_since: Option<std::time::Instant> = None;
-    let mut batch: Vec<Queued> = Vec::new();
     let mut state = inner.state.lock();
     // Tasks run since the lock was last held, to take out of `running`.
     let mut ran = 0;
@@ -266,6 +261,9 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
             };
             let mut promoted = false;
             let mut pending = false;
+            // Straight into this worker's batch (empty: it was run to the
+            // end before the worker came back for more).
+            let mut batch = slot.batch.lock();
             if let Some(limits) = &inner.config.resources {
                 // One task whose resource admits it; those refused step
                 // aside (see `resource.rs`).
@@ -273,7 +271,7 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
                 promoted = woke;
                 batch.extend(job);
             } else if let Some(intake) = &mut state.intake {
-                pending = intake.take(take, |job| batch.push(job));
+                pending = intake.take(take, |job| batch.push_back(job));
                 // A submitter reserved the next slot and is writing it:
                 // that takes nanoseconds unless it was preempted, so wait a
                 // little here before giving the lock up.
@@ -281,16 +279,18 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
                 while pending && batch.is_empty() && spins < PENDING_SPINS {
                     std::hint::spin_loop();
                     spins += 1;
-                    pending = intake.take(take, |job| batch.push(job));
+                    pending = intake.take(take, |job| batch.push_back(job));
                 }
             } else {
                 batch.extend(std::iter::from_fn(|| state.queue.pop()).take(take));
             }
+            let claimed = batch.len();
+            drop(batch);
             if state.queue.is_empty() && state.hint_nonzero {
                 state.hint_nonzero = false;
                 inner.publish_len(0);
             }
-            if batch.is_empty() {
+            if claimed == 0 {
                 if pending {
                     // The submitter writing the next entry was preempted:
                     // let it run, without holding the lock.
@@ -301,9 +301,7 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
                 // Otherwise every queued task stepped aside for its resource.
                 continue;
             }
-            let claimed = batch.len();
             state.running += claimed;
-            slot.batch.lock().extend(batch.drain(..));
             spun = false;
             // Before looking for what it leaves behind (see `left_over`).
             stop_searching(&inner, &mut searching);
@@ -330,14 +328,7 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
                 Wake::One => inner.room_cv.notify_one(),
                 Wake::All => inner.room_cv.notify_all(),
             }
-            if !busy {
-                busy = true;
-                // ORDERING: statistics only.
-                slot.busy_since
-                    .store(nanos_since(inner.epoch) + 1, Ordering::Relaxed);
-            }
-            ran = slot.run_batch(&env);
-            searching = inner.try_start_spinning();
+            (ran, searching) = run_own_batch(&inner, &slot, &env, &mut busy);
             state = inner.state.lock();
             continue;
         }
@@ -352,14 +343,7 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
             if wake_worker {
                 inner.work_cv.notify_one();
             }
-            if !busy {
-                busy = true;
-                // ORDERING: statistics only.
-                slot.busy_since
-                    .store(nanos_since(inner.epoch) + 1, Ordering::Relaxed);
-            }
-            ran = slot.run_batch(&env);
-            searching = inner.try_start_spinning();
+            (ran, searching) = run_own_batch(&inner, &slot, &env, &mut busy);
             state = inner.state.lock();
             continue;
         }
@@ -401,6 +385,25 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
         let _ = catch_unwind(AssertUnwindSafe(|| hook(slot.index)));
     }
     inner.worker_exited(&slot);
+}
+
+/// Runs this worker's batch (without the state lock), starting a busy
+/// period if none is open; returns how many tasks it ran and whether the
+/// worker now counts as searching (see `searching` in `worker_main`).
+fn run_own_batch(
+    inner: &Inner,
+    slot: &WorkerSlot,
+    env: &RunEnv<'_>,
+    busy: &mut bool,
+) -> (usize, bool) {
+    if !*busy {
+        *busy = true;
+        // ORDERING: statistics only.
+        slot.busy_since
+            .store(nanos_since(inner.epoch) + 1, Ordering::Relaxed);
+    }
+    let ran = slot.run_batch(env);
+    (ran, inner.try_start_spinning())
 }
 
 /// Ends this worker's count in `Inner::spinning`. The caller looks at the

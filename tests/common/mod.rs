@@ -57,6 +57,24 @@ pub(crate) fn seed(var: &str) -> u64 {
     }
 }
 
+/// Prints how to replay a randomised test (`var=seed`) if it fails, i.e.
+/// if the thread panics while this is alive.
+pub(crate) struct SeedReport {
+    pub(crate) var: &'static str,
+    pub(crate) seed: u64,
+}
+
+impl Drop for SeedReport {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!(
+                "failed with seed {0}; replay with {1}={0}",
+                self.seed, self.var
+            );
+        }
+    }
+}
+
 /// A small seeded PRNG (xorshift64*; any seed, 0 included, works).
 #[derive(Clone)]
 pub(crate) struct Rng(u64);
