@@ -165,6 +165,56 @@ fn a_task_submitted_while_workers_go_to_sleep_is_never_stranded() {
     }
 }
 
+/// Round trips: a worker that publishes the result of its batch's last
+/// task already counts as looking for work, so the submitter's next task
+/// (often submitted before that worker is back at the queue) wakes no
+/// one. That worker must then take it — and when the next task blocks on
+/// one submitted after it, the other worker must still be woken for that.
+#[test]
+fn a_task_submitted_as_the_last_result_is_published_is_never_stranded() {
+    let seed = seed(SEED_VAR);
+    let _report = SeedReport {
+        var: SEED_VAR,
+        seed,
+    };
+    let mut rng = Rng::new(seed);
+    for workers in [1, 2, 3] {
+        let pool = Pool::builder().workers(workers).build().unwrap();
+        for round in 0..3_000u64 {
+            match rng.below(10) {
+                // Mostly at once: the window this test is about.
+                0..=6 => {}
+                7 | 8 => (0..rng.below(5_000)).for_each(|_| std::hint::spin_loop()),
+                _ => thread::sleep(Duration::from_micros(rng.below(200))),
+            }
+            if workers > 1 && rng.below(8) == 0 {
+                // A task that can end only once the next one ran.
+                let (tx, rx) = mpsc::channel::<()>();
+                let waiting = pool
+                    .submit(move |_| rx.recv_timeout(Duration::from_secs(20)).is_ok())
+                    .unwrap();
+                let freeing = pool.submit(move |_| tx.send(()).is_ok()).unwrap();
+                for (what, handle) in [("waiting", waiting), ("freeing", freeing)] {
+                    assert_eq!(
+                        handle.wait_timeout(Duration::from_secs(20)).ok(),
+                        Some(Ok(true)),
+                        "round {round} with {workers} workers: the {what} task failed or never ran"
+                    );
+                }
+                continue;
+            }
+            let handle = pool.submit(move |_| round ^ 0x5A5A).unwrap();
+            assert_eq!(
+                handle.wait_timeout(Duration::from_secs(20)).ok(),
+                Some(Ok(round ^ 0x5A5A)),
+                "round {round} with {workers} workers: the task was never run"
+            );
+        }
+        let stats = pool.stats();
+        assert_eq!(stats.submitted, stats.succeeded, "{stats:?}");
+    }
+}
+
 /// Tasks that block until released, submitted one right after another to a
 /// pool whose workers are idle (spinning or asleep): each must get a worker
 /// of its own. A worker that took only the first must not leave the second

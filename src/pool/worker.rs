@@ -99,11 +99,19 @@ impl WorkerSlot {
 
     /// Runs this worker's batch to the end, one task at a time; returns how
     /// many it ran (tasks others took meanwhile are theirs to count).
-    fn run_batch(&self, env: &RunEnv<'_>) -> usize {
+    /// `last` is set while the task running is the batch's last (others
+    /// only ever take from a batch, so it stays the last).
+    fn run_batch(&self, env: &RunEnv<'_>, last: &Cell<bool>) -> usize {
         let mut ran = 0;
         loop {
             // Popped alone: the lock is never held while a task runs.
-            let Some(job) = self.batch.lock().pop_front() else {
+            let job = {
+                let mut batch = self.batch.lock();
+                let job = batch.pop_front();
+                last.set(batch.is_empty());
+                job
+            };
+            let Some(job) = job else {
                 break;
             };
             // ORDERING: statistics only (`Stats::busy`).
@@ -194,12 +202,25 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
         let _ = catch_unwind(AssertUnwindSafe(|| hook(slot.index)));
     }
     let hooks: Weak<dyn PoolHooks> = Arc::downgrade(&inner) as Weak<dyn PoolHooks>;
+    // Set while the task running is its batch's last.
+    let last = Cell::new(false);
+    // Counted in `Inner::spinning` from just before the batch's last
+    // handle task publishes its result: its submitter, woken by the
+    // result, may submit again at once, and must then find this worker
+    // looking rather than wake a sleeping one (see `searching` below).
+    let early = Cell::new(false);
+    let before_publish = || {
+        if last.get() && !early.get() {
+            early.set(inner.try_start_spinning());
+        }
+    };
     let env = RunEnv {
         root: &inner.root,
         panic_handler: inner.config.panic_handler.as_ref(),
         current: &slot.current,
         tally: &slot.tally,
         hooks: &hooks,
+        before_publish: &before_publish,
     };
     let batching = inner.config.queue != QueueKind::Priority
         && inner.config.rate_limit.is_none()
@@ -328,7 +349,7 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
                 Wake::One => inner.room_cv.notify_one(),
                 Wake::All => inner.room_cv.notify_all(),
             }
-            (ran, searching) = run_own_batch(&inner, &slot, &env, &mut busy);
+            (ran, searching) = run_own_batch(&inner, &slot, &env, &last, &early, &mut busy);
             state = inner.state.lock();
             continue;
         }
@@ -343,7 +364,7 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
             if wake_worker {
                 inner.work_cv.notify_one();
             }
-            (ran, searching) = run_own_batch(&inner, &slot, &env, &mut busy);
+            (ran, searching) = run_own_batch(&inner, &slot, &env, &last, &early, &mut busy);
             state = inner.state.lock();
             continue;
         }
@@ -394,6 +415,8 @@ fn run_own_batch(
     inner: &Inner,
     slot: &WorkerSlot,
     env: &RunEnv<'_>,
+    last: &Cell<bool>,
+    early: &Cell<bool>,
     busy: &mut bool,
 ) -> (usize, bool) {
     if !*busy {
@@ -402,8 +425,10 @@ fn run_own_batch(
         slot.busy_since
             .store(nanos_since(inner.epoch) + 1, Ordering::Relaxed);
     }
-    let ran = slot.run_batch(env);
-    (ran, inner.try_start_spinning())
+    let ran = slot.run_batch(env, last);
+    // Counted already if the last task published a result (`before_publish`).
+    let searching = early.replace(false) || inner.try_start_spinning();
+    (ran, searching)
 }
 
 /// Ends this worker's count in `Inner::spinning`. The caller looks at the

@@ -159,6 +159,18 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
     /// Runs the completion callback, stores the result and wakes waiters.
     /// Called once, by the winner of the terminal transition.
     pub(crate) fn deliver(&self, result: Result<T, TaskError<E>>) {
+        self.deliver_then(result, || {});
+    }
+
+    /// As [`deliver`](Self::deliver), calling `before_publish` after the
+    /// completion callback and just before the result becomes visible to
+    /// the waiters (a worker uses it to count itself as looking for work
+    /// before its submitter, woken by the result, submits again).
+    pub(crate) fn deliver_then(
+        &self,
+        result: Result<T, TaskError<E>>,
+        before_publish: impl FnOnce(),
+    ) {
         if let Some((timer, key)) = self.deadline_entry.get() {
             timer.cancel(*key);
         }
@@ -172,6 +184,7 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
             // the result from reaching the waiters.
             let _ = catch_unwind(AssertUnwindSafe(|| callback(&result)));
         }
+        before_publish();
         let mut slot = self.slot.lock();
         slot.result = Some(result);
         // ORDERING: Release pairs with the Acquire spin in `wait_until`.

@@ -87,6 +87,9 @@ pub(crate) struct RunEnv<'a> {
     pub(crate) tally: &'a Tally,
     /// The pool, for tasks that retry (timer, re-queueing).
     pub(crate) hooks: &'a Weak<dyn PoolHooks>,
+    /// Called by a handle task that ran its body, just before its result
+    /// becomes visible to its waiters (see `Shared::deliver_then`).
+    pub(crate) before_publish: &'a dyn Fn(),
 }
 
 /// What a retrying task needs from its pool, without knowing the pool.
@@ -268,7 +271,7 @@ where
                 )
             }
         };
-        finish(&shared, env.tally, to, counter, result);
+        finish(&shared, env, to, counter, result);
     }
 
     pub(crate) fn abandon_owned(self, tally: &Tally) -> bool {
@@ -346,7 +349,7 @@ fn ended_while_queued<T: Send + 'static, E: Send + 'static>(
 /// the task timed out meanwhile, drop the value and count it as late.
 fn finish<T: Send + 'static, E: Send + 'static>(
     shared: &Shared<T, E>,
-    tally: &Tally,
+    env: &RunEnv<'_>,
     to: u8,
     counter: &AtomicU64,
     result: Result<T, TaskError<E>>,
@@ -358,11 +361,11 @@ fn finish<T: Send + 'static, E: Send + 'static>(
     }
     if shared.transition(RUNNING, to) {
         Tally::bump(counter);
-        shared.deliver(result);
+        shared.deliver_then(result, env.before_publish);
     } else {
         // Timed out while running: the outcome is final; this value is
         // dropped here, and counted.
-        Tally::bump(&tally.late_results);
+        Tally::bump(&env.tally.late_results);
         let _ = catch_unwind(AssertUnwindSafe(move || drop(result)));
     }
 }
@@ -411,13 +414,7 @@ where
         drop(ctx);
         let (failure_is_panic, result) = match outcome {
             Ok(Ok(value)) => {
-                finish(
-                    &shared,
-                    env.tally,
-                    SUCCEEDED,
-                    &env.tally.succeeded,
-                    Ok(value),
-                );
+                finish(&shared, env, SUCCEEDED, &env.tally.succeeded, Ok(value));
                 return;
             }
             Ok(Err(error)) => (false, Err(error)),
@@ -432,7 +429,7 @@ where
                 CancelReason::Shutdown => (CANCELLED, &env.tally.cancelled, TaskError::ShutDown),
                 _ => (CANCELLED, &env.tally.cancelled, TaskError::Cancelled),
             };
-            finish(&shared, env.tally, to, counter, Err(error));
+            finish(&shared, env, to, counter, Err(error));
             return;
         }
         let decision = {
@@ -457,7 +454,7 @@ where
                     Err(error) => (FAILED, &env.tally.failed, TaskError::Failed(error)),
                     Ok(message) => (PANICKED, &env.tally.panicked, TaskError::Panicked(message)),
                 };
-                finish(&shared, env.tally, to, counter, Err(error));
+                finish(&shared, env, to, counter, Err(error));
                 return;
             }
         };

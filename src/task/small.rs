@@ -282,6 +282,7 @@ mod tests {
             current: &current,
             tally: &tally,
             hooks: &hooks,
+            before_publish: &|| {},
         };
         body(&env);
         tally
