@@ -137,7 +137,7 @@ impl Pool {
         let busy = running_now(&state);
         for entry in &state.workers {
             entry.slot.tally.add_to(&mut totals);
-            busy_nanos = busy_nanos.saturating_add(entry.slot.busy_nanos(inner.epoch));
+            busy_nanos = busy_nanos.saturating_add(entry.slot.busy_nanos());
         }
         inner.tally.add_to(&mut totals);
         let [

@@ -136,7 +136,6 @@ pub(crate) struct Inner {
     pub(crate) clock: Clock,
     /// Cancellations made from outside a worker (handles, shutdown).
     pub(crate) tally: Arc<Tally>,
-    pub(crate) epoch: Instant,
     pub(crate) config: Config,
     /// Started on first use (the first task with a deadline).
     pub(crate) timer: OnceLock<Arc<Timer>>,
@@ -374,7 +373,7 @@ impl Inner {
             state.retired = retired;
             state.retired_busy_nanos = state
                 .retired_busy_nanos
-                .saturating_add(entry.slot.busy_nanos(self.epoch));
+                .saturating_add(entry.slot.busy_nanos());
             if let Some(thread) = entry.thread {
                 state.exited.push(thread);
             }
@@ -778,7 +777,6 @@ impl Pool {
             root: Context::with_clock(clock.clone()),
             clock: clock.clone(),
             tally: Arc::new(Tally::default()),
-            epoch: Instant::now(),
             config: Config {
                 queue: builder.queue,
                 when_full: builder.when_full,

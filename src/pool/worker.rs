@@ -5,9 +5,10 @@
 use super::{Inner, State};
 use crate::context::Context;
 use crate::queue::QueueKind;
-use crate::sync::{Backoff, CachePadded, Mutex, MutexGuard};
+use crate::sync::{CachePadded, HandoffSpin, Mutex, MutexGuard};
 use crate::task::job::{PoolHooks, RunEnv, Tally};
 use crate::task::small::Queued;
+use crate::time::tsc::now_ns;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::io;
@@ -15,7 +16,6 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::thread::{self, JoinHandle};
-use std::time::Instant;
 
 /// The most tasks a worker takes from the queue at once (FIFO and LIFO
 /// queues; a priority queue hands out one at a time).
@@ -73,8 +73,8 @@ pub(crate) struct WorkerSlot {
     pub(crate) batch: Mutex<VecDeque<Queued>>,
     /// Nanoseconds spent busy in completed busy periods.
     pub(crate) busy_nanos: AtomicU64,
-    /// Start of the current busy period (nanoseconds since the pool's
-    /// epoch, plus one), or 0 while idle.
+    /// Start of the current busy period (`tsc::now_ns`, the cheap clock,
+    /// plus one), or 0 while idle.
     pub(crate) busy_since: AtomicU64,
 }
 
@@ -147,19 +147,15 @@ impl WorkerSlot {
     }
 
     /// Busy time so far, including the current busy period.
-    pub(crate) fn busy_nanos(&self, epoch: Instant) -> u64 {
+    pub(crate) fn busy_nanos(&self) -> u64 {
         // ORDERING: statistics only.
         let done = self.busy_nanos.load(Ordering::Relaxed);
         let since = self.busy_since.load(Ordering::Relaxed);
         if since == 0 {
             return done;
         }
-        done.saturating_add(nanos_since(epoch).saturating_sub(since - 1))
+        done.saturating_add(now_ns().saturating_sub(since - 1))
     }
-}
-
-fn nanos_since(epoch: Instant) -> u64 {
-    u64::try_from(epoch.elapsed().as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// A live worker as the pool's state lists it.
@@ -381,7 +377,7 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
         }
         if busy {
             busy = false;
-            end_busy_period(&inner, &slot);
+            end_busy_period(&slot);
         }
         if !spun && (searching || inner.try_start_spinning()) {
             spun = true;
@@ -399,7 +395,7 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
         state = sleep(&inner, state);
     }
     if busy {
-        end_busy_period(&inner, &slot);
+        end_busy_period(&slot);
     }
     drop(state);
     if let Some(hook) = &inner.config.on_thread_stop {
@@ -422,8 +418,7 @@ fn run_own_batch(
     if !*busy {
         *busy = true;
         // ORDERING: statistics only.
-        slot.busy_since
-            .store(nanos_since(inner.epoch) + 1, Ordering::Relaxed);
+        slot.busy_since.store(now_ns() + 1, Ordering::Relaxed);
     }
     let ran = slot.run_batch(env, last);
     // Counted already if the last task published a result (`before_publish`).
@@ -460,11 +455,11 @@ fn left_over(inner: &Inner, state: &mut State, more: bool) -> bool {
     wake
 }
 
-fn end_busy_period(inner: &Inner, slot: &WorkerSlot) {
+fn end_busy_period(slot: &WorkerSlot) {
     // ORDERING: statistics only.
     let since = slot.busy_since.swap(0, Ordering::Relaxed);
     if since != 0 {
-        let spent = nanos_since(inner.epoch).saturating_sub(since - 1);
+        let spent = now_ns().saturating_sub(since - 1);
         slot.busy_nanos.fetch_add(spent, Ordering::Relaxed);
     }
 }
@@ -473,7 +468,7 @@ fn end_busy_period(inner: &Inner, slot: &WorkerSlot) {
 /// so that work arriving right after the queue ran dry is taken without a
 /// sleep/wake round trip through the kernel.
 fn spin_for_work(inner: &Inner) {
-    let mut backoff = Backoff::with_yields(crate::sync::HANDOFF_YIELDS);
+    let mut backoff = HandoffSpin::new();
     while !backoff.is_completed() {
         if inner.work_hint() {
             return;

@@ -6,7 +6,10 @@
 //!   wrappers recover the guard instead of propagating a second panic.
 //! - [`CachePadded`]: keeps hot atomics written by different threads on
 //!   different cache lines.
-//! - [`Backoff`]: bounded spinning before a thread parks.
+//! - [`Backoff`]: bounded spinning under contention (a compare-and-swap
+//!   retried), then yielding.
+//! - [`HandoffSpin`]: bounded waiting for a hand-off (work for a worker, a
+//!   result for its submitter) before the waiter parks.
 //! - [`Wake`]: something a manual clock (or another event source) can wake
 //!   without knowing what it is; see `time::clock`.
 
@@ -117,18 +120,56 @@ impl<T> DerefMut for CachePadded<T> {
 }
 
 /// Yields a waiter in a hand-off (a worker waiting for work, a submitter
-/// waiting for its result) makes before parking: about 20-60 µs on the
-/// reference machine. Short enough that an idle pool is asleep almost at
+/// waiting for its result) makes after its spin and before parking: about
+/// 20-60 µs on the reference machine. Short enough that an idle pool is asleep almost at
 /// once; long enough that a steady stream of round trips never sleeps
 /// (peer-bench W3).
 pub(crate) const HANDOFF_YIELDS: u32 = 64;
+
+/// Waiting for a hand-off (a worker for work, a submitter for its result):
+/// the condition is checked after every pause for [`HANDOFF_SPINS`] pauses,
+/// then after each of up to [`HANDOFF_YIELDS`] yields, after which the
+/// caller parks. Unlike [`Backoff`], whose rounds of 2^k pauses suit
+/// contention (retrying a compare-and-swap), a hand-off watches a line only
+/// the other side writes: checking it costs nothing until it changes, and a
+/// round of 64 pauses would delay the taker by up to that much.
+#[derive(Debug)]
+pub(crate) struct HandoffSpin {
+    step: u32,
+}
+
+/// Single pauses a hand-off waiter spins before it starts yielding: about
+/// as long as [`Backoff`]'s spinning phase.
+pub(crate) const HANDOFF_SPINS: u32 = 128;
+
+impl HandoffSpin {
+    pub(crate) const fn new() -> Self {
+        HandoffSpin { step: 0 }
+    }
+
+    /// One round of waiting: a pause, or a yield once spinning is done.
+    #[inline]
+    pub(crate) fn snooze(&mut self) {
+        if self.step < HANDOFF_SPINS {
+            std::hint::spin_loop();
+        } else {
+            std::thread::yield_now();
+        }
+        self.step += 1;
+    }
+
+    /// True once the caller should park instead of snoozing again.
+    #[inline]
+    pub(crate) fn is_completed(&self) -> bool {
+        self.step >= HANDOFF_SPINS + HANDOFF_YIELDS
+    }
+}
 
 /// Exponential spinning for a bounded number of steps, then yielding; the
 /// caller parks once [`Backoff::is_completed`] says spinning no longer pays.
 #[derive(Debug)]
 pub(crate) struct Backoff {
     step: u32,
-    yield_limit: u32,
 }
 
 impl Backoff {
@@ -137,21 +178,7 @@ impl Backoff {
 
     /// The standard backoff: spinning, then a few yields.
     pub(crate) const fn new() -> Self {
-        Backoff {
-            step: 0,
-            yield_limit: Self::YIELD_LIMIT,
-        }
-    }
-
-    /// A backoff for hand-offs expected within tens of microseconds: the
-    /// same spinning, then up to `yields` yields of the CPU before the caller
-    /// parks. A yield with nothing else runnable returns at once, so this
-    /// bounds the wait at roughly `yields` system calls.
-    pub(crate) const fn with_yields(yields: u32) -> Self {
-        Backoff {
-            step: 0,
-            yield_limit: Self::SPIN_LIMIT + yields,
-        }
+        Backoff { step: 0 }
     }
 
     /// One round of waiting: spin 2^step times, or yield once spinning is done.
@@ -164,7 +191,7 @@ impl Backoff {
         } else {
             std::thread::yield_now();
         }
-        if self.step <= self.yield_limit {
+        if self.step <= Self::YIELD_LIMIT {
             self.step += 1;
         }
     }
@@ -172,7 +199,7 @@ impl Backoff {
     /// True once the caller should block instead of snoozing again.
     #[inline]
     pub(crate) fn is_completed(&self) -> bool {
-        self.step > self.yield_limit
+        self.step > Self::YIELD_LIMIT
     }
 }
 
@@ -184,4 +211,31 @@ impl Backoff {
 /// wait is never lost.
 pub(crate) trait Wake: Send + Sync {
     fn wake(&self);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_handoff_spin_ends_after_its_spins_and_yields() {
+        let mut spin = HandoffSpin::new();
+        let mut rounds = 0;
+        while !spin.is_completed() {
+            spin.snooze();
+            rounds += 1;
+        }
+        assert_eq!(rounds, HANDOFF_SPINS + HANDOFF_YIELDS);
+    }
+
+    #[test]
+    fn a_backoff_ends_after_its_spins_and_yields() {
+        let mut backoff = Backoff::new();
+        let mut rounds = 0;
+        while !backoff.is_completed() {
+            backoff.snooze();
+            rounds += 1;
+        }
+        assert_eq!(rounds, Backoff::YIELD_LIMIT + 1);
+    }
 }

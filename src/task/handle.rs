@@ -17,7 +17,7 @@
 use super::job::{PoolHooks, Tally};
 use super::{TaskError, TaskId, TaskStatus};
 use crate::context::{CancelReason, Context};
-use crate::sync::{Backoff, Condvar, Mutex, Wake};
+use crate::sync::{Condvar, HandoffSpin, Mutex, Wake};
 use crate::time::timer::{Timer, TimerKey};
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -224,7 +224,7 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
     fn wait_until(self: &Arc<Self>, deadline: Option<Instant>) -> Option<Result<T, TaskError<E>>> {
         // Spin briefly first: a short task's result often arrives within a
         // microsecond, far sooner than a sleep-and-wake round trip.
-        let mut backoff = Backoff::with_yields(crate::sync::HANDOFF_YIELDS);
+        let mut backoff = HandoffSpin::new();
         // ORDERING: Acquire pairs with the Release in `deliver`.
         while !self.ready.load(Ordering::Acquire) && !backoff.is_completed() {
             backoff.snooze();

@@ -12,4 +12,4 @@ pub use clock::{Clock, ManualClock};
 
 // `tsc.rs` (crate-private): the fast monotonic nanosecond counter behind
 // `Clock::now_ns` (a calibrated x86-64 TSC, with `Instant` as the fallback).
-mod tsc;
+pub(crate) mod tsc;
