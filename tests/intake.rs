@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{Rng, SeedReport, hold_worker, seed};
+use common::{hold_worker, seeded};
 use gosling::{FullPolicy, Pool, QueueKind, SubmitErrorKind};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, Mutex, mpsc};
@@ -137,12 +137,7 @@ fn blocked_submitters_all_get_in_and_every_task_runs_once() {
 /// that must still be run (a lost wake-up would leave it queued forever).
 #[test]
 fn a_task_submitted_while_workers_go_to_sleep_is_never_stranded() {
-    let seed = seed(SEED_VAR);
-    let _report = SeedReport {
-        var: SEED_VAR,
-        seed,
-    };
-    let mut rng = Rng::new(seed);
+    let (mut rng, _report) = seeded(SEED_VAR);
     for workers in [1, 2, 3] {
         let pool = Pool::builder().workers(workers).build().unwrap();
         let (tx, rx) = mpsc::channel();
@@ -172,12 +167,7 @@ fn a_task_submitted_while_workers_go_to_sleep_is_never_stranded() {
 /// one submitted after it, the other worker must still be woken for that.
 #[test]
 fn a_task_submitted_as_the_last_result_is_published_is_never_stranded() {
-    let seed = seed(SEED_VAR);
-    let _report = SeedReport {
-        var: SEED_VAR,
-        seed,
-    };
-    let mut rng = Rng::new(seed);
+    let (mut rng, _report) = seeded(SEED_VAR);
     for workers in [1, 2, 3] {
         let pool = Pool::builder().workers(workers).build().unwrap();
         for round in 0..3_000u64 {
@@ -222,12 +212,7 @@ fn a_task_submitted_as_the_last_result_is_published_is_never_stranded() {
 /// this way before it measures).
 #[test]
 fn tasks_submitted_together_to_an_idle_pool_wake_enough_workers() {
-    let seed = seed(SEED_VAR);
-    let _report = SeedReport {
-        var: SEED_VAR,
-        seed,
-    };
-    let mut rng = Rng::new(seed);
+    let (mut rng, _report) = seeded(SEED_VAR);
     for workers in [2, 3] {
         let pool = Pool::builder().workers(workers).build().unwrap();
         for round in 0..300 {
@@ -266,12 +251,7 @@ fn tasks_submitted_together_to_an_idle_pool_wake_enough_workers() {
 /// neither; the counters agree.
 #[test]
 fn a_close_racing_submitters_loses_nothing() {
-    let seed = seed(SEED_VAR);
-    let _report = SeedReport {
-        var: SEED_VAR,
-        seed,
-    };
-    let mut rng = Rng::new(seed);
+    let (mut rng, report) = seeded(SEED_VAR);
     for round in 0..40 {
         let pool = Pool::builder()
             .workers(2)
@@ -314,7 +294,7 @@ fn a_close_racing_submitters_loses_nothing() {
         });
         pool.shutdown(Duration::from_secs(30)).unwrap();
         let (accepted, refused) = (accepted.into_inner(), refused.into_inner());
-        let ctx = format!("round {round}, seed {seed}: {:?}", pool.stats());
+        let ctx = format!("round {round}, seed {}: {:?}", report.seed, pool.stats());
         assert_eq!(accepted + refused, 6_000, "{ctx}");
         assert_eq!(ran.load(Ordering::SeqCst) as u64, accepted, "{ctx}");
         assert_eq!(dropped.load(Ordering::SeqCst), 6_000, "{ctx}");

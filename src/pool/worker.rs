@@ -99,16 +99,16 @@ impl WorkerSlot {
 
     /// Runs this worker's batch to the end, one task at a time; returns how
     /// many it ran (tasks others took meanwhile are theirs to count).
-    /// `last` is set while the task running is the batch's last (others
-    /// only ever take from a batch, so it stays the last).
-    fn run_batch(&self, env: &RunEnv<'_>, last: &Cell<bool>) -> usize {
+    /// `early.last` is set while the task running is the batch's last
+    /// (others only ever take from a batch, so it stays the last).
+    fn run_batch(&self, env: &RunEnv<'_>, early: &EarlySearch) -> usize {
         let mut ran = 0;
         loop {
             // Popped alone: the lock is never held while a task runs.
             let job = {
                 let mut batch = self.batch.lock();
                 let job = batch.pop_front();
-                last.set(batch.is_empty());
+                early.last.set(batch.is_empty());
                 job
             };
             let Some(job) = job else {
@@ -198,18 +198,8 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
         let _ = catch_unwind(AssertUnwindSafe(|| hook(slot.index)));
     }
     let hooks: Weak<dyn PoolHooks> = Arc::downgrade(&inner) as Weak<dyn PoolHooks>;
-    // Set while the task running is its batch's last.
-    let last = Cell::new(false);
-    // Counted in `Inner::spinning` from just before the batch's last
-    // handle task publishes its result: its submitter, woken by the
-    // result, may submit again at once, and must then find this worker
-    // looking rather than wake a sleeping one (see `searching` below).
-    let early = Cell::new(false);
-    let before_publish = || {
-        if last.get() && !early.get() {
-            early.set(inner.try_start_spinning());
-        }
-    };
+    let early = EarlySearch::default();
+    let before_publish = || early.before_publish(&inner);
     let env = RunEnv {
         root: &inner.root,
         panic_handler: inner.config.panic_handler.as_ref(),
@@ -345,7 +335,7 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
                 Wake::One => inner.room_cv.notify_one(),
                 Wake::All => inner.room_cv.notify_all(),
             }
-            (ran, searching) = run_own_batch(&inner, &slot, &env, &last, &early, &mut busy);
+            (ran, searching) = run_own_batch(&inner, &slot, &env, &early, &mut busy);
             state = inner.state.lock();
             continue;
         }
@@ -360,7 +350,7 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
             if wake_worker {
                 inner.work_cv.notify_one();
             }
-            (ran, searching) = run_own_batch(&inner, &slot, &env, &last, &early, &mut busy);
+            (ran, searching) = run_own_batch(&inner, &slot, &env, &early, &mut busy);
             state = inner.state.lock();
             continue;
         }
@@ -411,8 +401,7 @@ fn run_own_batch(
     inner: &Inner,
     slot: &WorkerSlot,
     env: &RunEnv<'_>,
-    last: &Cell<bool>,
-    early: &Cell<bool>,
+    early: &EarlySearch,
     busy: &mut bool,
 ) -> (usize, bool) {
     if !*busy {
@@ -420,10 +409,32 @@ fn run_own_batch(
         // ORDERING: statistics only.
         slot.busy_since.store(now_ns() + 1, Ordering::Relaxed);
     }
-    let ran = slot.run_batch(env, last);
-    // Counted already if the last task published a result (`before_publish`).
-    let searching = early.replace(false) || inner.try_start_spinning();
+    let ran = slot.run_batch(env, early);
+    // Counted already if the last task published a result.
+    let searching = early.counted.replace(false) || inner.try_start_spinning();
     (ran, searching)
+}
+
+/// A worker counts in `Inner::spinning` from just before its batch's last
+/// handle task publishes its result: the submitter, woken by the result,
+/// may submit again at once and must then find this worker looking rather
+/// than wake a sleeping one (see `searching` in `worker_main`).
+#[derive(Default)]
+struct EarlySearch {
+    /// Set while the task running is its batch's last.
+    last: Cell<bool>,
+    /// Counted in `spinning` by `before_publish`; `run_own_batch` takes
+    /// the count over.
+    counted: Cell<bool>,
+}
+
+impl EarlySearch {
+    /// `RunEnv::before_publish` of this worker's tasks.
+    fn before_publish(&self, inner: &Inner) {
+        if self.last.get() && !self.counted.get() {
+            self.counted.set(inner.try_start_spinning());
+        }
+    }
 }
 
 /// Ends this worker's count in `Inner::spinning`. The caller looks at the

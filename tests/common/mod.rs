@@ -75,6 +75,14 @@ impl Drop for SeedReport {
     }
 }
 
+/// A randomised test's generator, seeded from `var` (see [`seed`]), and
+/// the report that prints the seed should the test fail; keep the report
+/// alive for the whole test.
+pub(crate) fn seeded(var: &'static str) -> (Rng, SeedReport) {
+    let seed = seed(var);
+    (Rng::new(seed), SeedReport { var, seed })
+}
+
 /// A small seeded PRNG (xorshift64*; any seed, 0 included, works).
 #[derive(Clone)]
 pub(crate) struct Rng(u64);
