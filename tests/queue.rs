@@ -54,6 +54,74 @@ fn lifo_starts_newest_first() {
 }
 
 #[test]
+fn lifo_order_holds_for_a_task_queued_while_another_runs() {
+    // A, B, C queued behind a held worker; while C runs, D arrives: D is the
+    // newest and starts next (C, D, B, A), not after the rest of a batch.
+    let pool = one_worker(QueueKind::Lifo);
+    let gate = hold_worker(&pool);
+    let log = Log::default();
+    let (c_started, started) = mpsc::channel::<()>();
+    let (release_c, c_gate) = mpsc::channel::<()>();
+    pool.spawn(recorder(&log, 0)).unwrap(); // A
+    pool.spawn(recorder(&log, 1)).unwrap(); // B
+    {
+        let log = Arc::clone(&log);
+        pool.spawn(move |_| {
+            log.lock().unwrap().push(2); // C
+            c_started.send(()).unwrap();
+            let _ = c_gate.recv_timeout(Duration::from_secs(10));
+        })
+        .unwrap();
+    }
+    drop(gate);
+    started
+        .recv_timeout(Duration::from_secs(10))
+        .expect("C never started");
+    pool.spawn(recorder(&log, 3)).unwrap(); // D
+    release_c.send(()).unwrap();
+    pool.wait_idle();
+    assert_eq!(*log.lock().unwrap(), [2, 3, 1, 0]);
+}
+
+#[test]
+fn lifo_starts_newest_first_whatever_the_queue_length() {
+    // Long enough that a worker taking batches would take several.
+    let pool = one_worker(QueueKind::Lifo);
+    let gate = hold_worker(&pool);
+    let log = Log::default();
+    for n in 0..100 {
+        pool.spawn(recorder(&log, n)).unwrap();
+    }
+    drop(gate);
+    pool.wait_idle();
+    assert_eq!(*log.lock().unwrap(), (0..100).rev().collect::<Vec<_>>());
+}
+
+#[test]
+fn lifo_scope_runs_nested_spawns_newest_first() {
+    // rayon's scope LIFO-order test: with one worker and no stealing, ten
+    // tasks each spawning ten more start in exact reverse order.
+    let pool = one_worker(QueueKind::Lifo);
+    let gate = hold_worker(&pool);
+    let log = Log::default();
+    pool.scope(|s| {
+        for i in 0..10 {
+            let log = Arc::clone(&log);
+            s.spawn(move |_| {
+                for j in 0..10 {
+                    let log = Arc::clone(&log);
+                    s.spawn(move |_| log.lock().unwrap().push(i * 10 + j))
+                        .unwrap();
+                }
+            })
+            .unwrap();
+        }
+        drop(gate);
+    });
+    assert_eq!(*log.lock().unwrap(), (0..100).rev().collect::<Vec<_>>());
+}
+
+#[test]
 fn priority_starts_highest_first_and_fifo_among_equals() {
     let pool = one_worker(QueueKind::Priority);
     let gate = hold_worker(&pool);

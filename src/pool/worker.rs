@@ -17,8 +17,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::thread::{self, JoinHandle};
 
-/// The most tasks a worker takes from the queue at once (FIFO and LIFO
-/// queues; a priority queue hands out one at a time).
+/// The most tasks a worker takes from the queue at once (FIFO queues; LIFO
+/// and priority queues hand out one at a time, so their order holds at
+/// dispatch).
 const MAX_BATCH: usize = 32;
 
 /// How many times a worker looks again, holding the lock, at an injector
@@ -208,7 +209,11 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
         hooks: &hooks,
         before_publish: &before_publish,
     };
-    let batching = inner.config.queue != QueueKind::Priority
+    // Only a FIFO queue may be taken in batches: its order is the order the
+    // batch keeps. A LIFO or priority queue's order must hold at the moment
+    // of dispatch (a task queued while a batch runs may have to start before
+    // the rest of it), and a gated pool takes a permit per start.
+    let batching = inner.config.queue == QueueKind::Fifo
         && inner.config.rate_limit.is_none()
         && inner.config.resources.is_none();
     // When this worker was first refused a permit for the start it waits for.
@@ -257,10 +262,10 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
                     state.start_delay = state.start_delay.saturating_add(waited);
                 }
             }
-            // Take a fair share of the queue (one task for a priority queue,
-            // whose order must hold at the moment of dispatch, or a gated
-            // pool, where each start takes a permit): one lock acquisition
-            // then serves many tasks.
+            // Take a fair share of the queue (one task for a LIFO or priority
+            // queue, whose order must hold at the moment of dispatch, or a
+            // gated pool, where each start takes a permit): one lock
+            // acquisition then serves many tasks.
             let take = if batching {
                 (len / state.live.max(1)).clamp(1, MAX_BATCH)
             } else {
