@@ -44,6 +44,9 @@ pub enum QueueKind {
     #[default]
     Fifo,
     /// Last in, first out: the newest task starts first (cache-warm work).
+    /// The order holds at the moment a worker takes its next task: a task
+    /// queued while others run starts before everything queued earlier.
+    /// Workers take one task at a time from such a queue.
     Lifo,
     /// Highest priority first; first in, first out among equal priorities.
     Priority,
