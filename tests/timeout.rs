@@ -226,3 +226,111 @@ fn a_task_finishing_early_leaves_nothing_to_fire() {
         (100, 0, 0)
     );
 }
+
+/// A one-worker pool on a manual clock with room for one queued task,
+/// already taken, and its worker held: the next submission waits for room.
+fn full_pool(manual: &ManualClock, policy: gosling::FullPolicy) -> (Pool, mpsc::Sender<()>) {
+    let pool = Pool::builder()
+        .workers(1)
+        .capacity(1)
+        .when_full(policy)
+        .clock(manual.clock())
+        .build()
+        .unwrap();
+    let (release, gate) = mpsc::channel::<()>();
+    let (entered_tx, entered) = mpsc::channel();
+    pool.spawn(move |_| {
+        entered_tx.send(()).unwrap();
+        let _ = gate.recv();
+    })
+    .unwrap();
+    entered.recv().unwrap();
+    pool.spawn(|_| ()).unwrap(); // fills the queue
+    (pool, release)
+}
+
+/// Advances the manual clock in `step`s until `rx` yields; bounded.
+fn advance_until<T>(manual: &ManualClock, step: Duration, rx: &mpsc::Receiver<T>) -> T {
+    for _ in 0..100_000 {
+        manual.advance(step);
+        match rx.recv_timeout(Duration::from_millis(1)) {
+            Ok(value) => return value,
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => panic!("submitter vanished"),
+        }
+    }
+    panic!("the submitter never returned");
+}
+
+#[test]
+fn a_refused_task_was_never_timed_out_counted_or_called_back() {
+    // The task's own timeout (1 s) passes while its submitter waits for room
+    // (up to 5 s): the task was never accepted, so nothing may end it.
+    let manual = ManualClock::new();
+    let (pool, release) = full_pool(&manual, gosling::FullPolicy::Timeout(Duration::from_secs(5)));
+    let called = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let outcome = std::thread::scope(|s| {
+        let (tx, rx) = mpsc::channel();
+        let pool = &pool;
+        let calls = Arc::clone(&called);
+        s.spawn(move || {
+            let task = Task::new(|_| 7)
+                .timeout(Duration::from_secs(1))
+                .on_complete(move |_: &Result<i32, TaskError>| {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                });
+            tx.send(pool.submit_task(task).map(|_| ())).unwrap();
+        });
+        advance_until(&manual, Duration::from_millis(250), &rx)
+    });
+    let refused = outcome.expect_err("the queue stayed full");
+    assert_eq!(refused.kind(), gosling::SubmitErrorKind::Timeout);
+    assert_eq!(called.load(Ordering::SeqCst), 0, "a refused task's callback ran");
+    let s = pool.stats();
+    assert_eq!((s.submitted, s.timed_out, s.rejected), (2, 0, 1), "{s:?}");
+    // The task comes back whole: its callback runs when it is run again.
+    let task = refused.into_inner();
+    release.send(()).unwrap();
+    pool.wait_idle();
+    let handle = pool.submit_task(task.timeout(Duration::from_secs(60))).unwrap();
+    assert_eq!(handle.wait(), Ok(7));
+    assert_eq!(called.load(Ordering::SeqCst), 1);
+    let s = pool.stats();
+    assert_eq!(s.submitted, s.finished(), "{s:?}");
+}
+
+#[test]
+fn a_task_accepted_after_its_deadline_passed_times_out_once() {
+    // The task's deadline passes while its submitter blocks for room; room
+    // comes later: the task is accepted, never runs, and ends timed out
+    // exactly once, with its callback.
+    let manual = ManualClock::new();
+    let (pool, release) = full_pool(&manual, gosling::FullPolicy::Block);
+    let deadline = manual.clock().now() + Duration::from_secs(1);
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let ran = Arc::new(AtomicBool::new(false));
+    std::thread::scope(|s| {
+        let pool = &pool;
+        let (calls, ran) = (Arc::clone(&calls), Arc::clone(&ran));
+        let waiter = s.spawn(move || {
+            let task = Task::new(move |_| ran.store(true, Ordering::SeqCst))
+                .deadline(deadline)
+                .on_complete(move |_: &Result<(), TaskError>| {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                });
+            pool.submit_task(task)
+        });
+        // Past the deadline while the task waits for room (or has not been
+        // submitted yet): nothing may end it before it is accepted.
+        manual.advance(Duration::from_secs(2));
+        assert_eq!(pool.stats().timed_out, 0);
+        release.send(()).unwrap();
+        let handle = waiter.join().unwrap().expect("room came");
+        assert_eq!(handle.wait(), Err(TaskError::TimedOut));
+    });
+    pool.wait_idle();
+    assert!(!ran.load(Ordering::SeqCst));
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    let s = pool.stats();
+    assert_eq!((s.submitted, s.succeeded, s.timed_out), (3, 2, 1), "{s:?}");
+}

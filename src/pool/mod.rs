@@ -629,22 +629,33 @@ impl Inner {
             (None, None) => Context::with_clock(self.clock.clone()),
         };
         let id = id.unwrap_or_else(TaskId::generate);
-        let effective = ctx.deadline();
-        let shared = Shared::new(id, ctx, Arc::clone(&self.tally), on_complete);
-        if let Some(at) = effective {
-            self.arm_deadline(&shared, at);
+        Shared::new(id, ctx, Arc::clone(&self.tally), on_complete)
+    }
+
+    /// Called once a task with a handle is accepted: arms its timeout, if
+    /// its context has a deadline. Nothing that can end a task is set up
+    /// before it is accepted, so a refused task comes back untouched (its
+    /// callback not run, nothing counted).
+    #[inline]
+    fn accepted<T: Send + 'static, E: Send + 'static>(&self, shared: &Arc<Shared<T, E>>) {
+        if let Some(at) = shared.ctx.deadline() {
+            self.arm_deadline(shared, at);
         }
-        shared
     }
 
     /// Schedules the timeout of a task with a deadline. Should the timer
     /// thread fail to start, the deadline is still enforced lazily: a worker
     /// never starts a task past its deadline, and the context reports it.
+    #[cold]
     fn arm_deadline<T: Send + 'static, E: Send + 'static>(
         &self,
         shared: &Arc<Shared<T, E>>,
         at: Instant,
     ) {
+        if shared.is_terminal() {
+            // Already ended (a worker ran it meanwhile): nothing to time out.
+            return;
+        }
         let Some(timer) = self.timer() else {
             return;
         };
@@ -655,7 +666,12 @@ impl Inner {
             }
         });
         if let Some(key) = timer.schedule(at, fire) {
-            let _ = shared.deadline_entry.set((timer, key));
+            let _ = shared.deadline_entry.set((Arc::clone(&timer), key));
+            if shared.is_terminal() {
+                // It ended while the entry was being armed, perhaps before
+                // its delivery could see the entry: remove it here.
+                timer.cancel(key);
+            }
         }
     }
 
@@ -684,7 +700,10 @@ impl Inner {
         let shared = Arc::clone(&job.shared);
         // Inline in the queue entry when the body is small (see `small.rs`).
         match self.push_with(job, 0, wait, Queued::new) {
-            Ok(()) => Ok(TaskHandle::new(shared)),
+            Ok(()) => {
+                self.accepted(&shared);
+                Ok(TaskHandle::new(shared))
+            }
             Err((kind, job)) => Err(SubmitError::new(kind, job.body)),
         }
     }
@@ -1161,6 +1180,9 @@ impl Pool {
             state.submitted += handles.len() as u64;
         }
         inner.wake_for(state);
+        for handle in &handles {
+            inner.accepted(&handle.shared);
+        }
         Ok(handles)
     }
 }
@@ -1224,7 +1246,10 @@ where
                 resource,
             });
             return match inner.push(job, priority, wait) {
-                Ok(()) => Ok(TaskHandle::new(shared)),
+                Ok(()) => {
+                    inner.accepted(&shared);
+                    Ok(TaskHandle::new(shared))
+                }
                 Err((kind, job)) => {
                     let RetryJob { body, shared, .. } = *job;
                     let body = TaskBody::Repeat(body, Some(policy));
@@ -1250,7 +1275,10 @@ where
             .push(Box::new(ResourceJob { job, resource }), priority, wait)
             .map_err(|(kind, job)| refused(kind, job.job)),
     };
-    pushed.map(|()| TaskHandle::new(shared))
+    pushed.map(|()| {
+        inner.accepted(&shared);
+        TaskHandle::new(shared)
+    })
 }
 
 /// A task's settings besides its body and callback: what a refused task is

@@ -146,6 +146,12 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
         self.state.load(Ordering::Acquire)
     }
 
+    /// True once the task is in a terminal state.
+    #[inline]
+    pub(crate) fn is_terminal(&self) -> bool {
+        !matches!(self.state(), QUEUED | RUNNING | RETRYING)
+    }
+
     /// Moves `from` → `to`; true for the one caller that did it.
     #[inline]
     pub(crate) fn transition(&self, from: u8, to: u8) -> bool {
@@ -273,7 +279,7 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
 /// ```
 #[must_use = "dropping a handle does not cancel the task; use `spawn` for fire-and-forget"]
 pub struct TaskHandle<T, E = std::convert::Infallible> {
-    shared: Arc<Shared<T, E>>,
+    pub(crate) shared: Arc<Shared<T, E>>,
 }
 
 impl<T: Send + 'static, E: Send + 'static> TaskHandle<T, E> {
