@@ -215,6 +215,12 @@ impl<T: Send + 'static, E: Send + 'static> Task<T, E> {
     /// a body that ignores its context runs on, and whatever it returns is
     /// dropped and counted in [`Stats::late_results`](crate::Stats::late_results).
     ///
+    /// The time counts from the submit call, a wait for room in a full queue
+    /// included, but nothing ends the task before the pool accepts it: a
+    /// submission refused after the deadline hands the task back untouched
+    /// (its callback not run), and one accepted after it ends the task timed
+    /// out without running it.
+    ///
     /// # Examples
     ///
     /// ```
