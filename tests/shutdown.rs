@@ -352,3 +352,47 @@ fn wait_idle_returns_once_closed_and_drained() {
     // A stopped pool with no workers is idle.
     pool.wait_idle();
 }
+
+#[test]
+fn a_pool_dropped_while_panicking_cancels_instead_of_draining() {
+    // The shutdown timeout is an hour: a drop that drained would hang here
+    // (the watchdog below turns that into a failure).
+    let (done_tx, done) = mpsc::channel();
+    thread::spawn(move || {
+        let outcome = std::panic::catch_unwind(|| {
+            let pool = Pool::builder()
+                .workers(1)
+                .shutdown_timeout(Duration::from_secs(3600))
+                .build()
+                .unwrap();
+            let (started_tx, started) = mpsc::channel();
+            // Runs until its context is cancelled.
+            let running = pool
+                .submit(move |ctx: &Context| {
+                    started_tx.send(()).unwrap();
+                    let _ = ctx.wait_cancelled(HANG);
+                    ctx.reason()
+                })
+                .unwrap();
+            started.recv().unwrap();
+            let queued: Vec<_> = (0..5).map(|i| pool.submit(move |_| i).unwrap()).collect();
+            let handles = (running, queued);
+            let _keep = &pool;
+            std::panic::resume_unwind(Box::new(handles));
+        });
+        let payload = outcome.expect_err("the closure panics");
+        done_tx.send(payload).unwrap();
+    });
+    let payload = done
+        .recv_timeout(HANG)
+        .expect("dropping the pool during a panic waited for its work");
+    type Handles = (
+        gosling::TaskHandle<Option<CancelReason>>,
+        Vec<gosling::TaskHandle<i32>>,
+    );
+    let (running, queued) = *payload.downcast::<Handles>().unwrap();
+    assert_eq!(running.wait(), Ok(Some(CancelReason::Shutdown)));
+    for handle in queued {
+        assert_eq!(handle.wait(), Err(TaskError::ShutDown));
+    }
+}

@@ -342,7 +342,8 @@ impl Builder {
     }
 
     /// How long dropping the pool waits for queued and running work before it
-    /// cancels what is left (see [`Pool::shutdown`]).
+    /// cancels what is left (see [`Pool::shutdown`]). A pool dropped while
+    /// its thread unwinds from a panic does not wait: it cancels at once.
     ///
     /// # Examples
     ///

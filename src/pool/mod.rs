@@ -1368,7 +1368,17 @@ impl fmt::Debug for PoolLink {
 impl Drop for Pool {
     /// Graceful shutdown: see [`Pool::shutdown`] with the pool's
     /// [`shutdown_timeout`](Builder::shutdown_timeout).
+    ///
+    /// Dropped while its thread unwinds from a panic, the pool does not
+    /// drain: it cancels what is queued and running at once, as
+    /// [`shutdown_now`](Pool::shutdown_now) does, and returns without
+    /// waiting for the workers — a panic must not be held up for the length
+    /// of the shutdown timeout by work nobody will look at.
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            let _ = self.shutdown(Duration::ZERO);
+            return;
+        }
         let _ = self.shutdown(self.inner.config.shutdown_timeout);
     }
 }
