@@ -293,7 +293,10 @@ fn a_task_may_shut_down_its_own_pool() {
         let me = Arc::clone(&pool);
         let handle = pool
             .submit(move |_| match which {
-                0 => me.shutdown(HANG).map(|()| 0).map_err(|e| e.report()),
+                0 => me
+                    .shutdown(HANG)
+                    .map(|()| 0)
+                    .map_err(gosling::ShutdownError::into_report),
                 1 => Ok(me.shutdown_now().still_running()),
                 _ => {
                     me.close();

@@ -267,7 +267,10 @@ fn a_refused_task_was_never_timed_out_counted_or_called_back() {
     // The task's own timeout (1 s) passes while its submitter waits for room
     // (up to 5 s): the task was never accepted, so nothing may end it.
     let manual = ManualClock::new();
-    let (pool, release) = full_pool(&manual, gosling::FullPolicy::Timeout(Duration::from_secs(5)));
+    let (pool, release) = full_pool(
+        &manual,
+        gosling::FullPolicy::Timeout(Duration::from_secs(5)),
+    );
     let called = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let outcome = std::thread::scope(|s| {
         let (tx, rx) = mpsc::channel();
@@ -285,14 +288,20 @@ fn a_refused_task_was_never_timed_out_counted_or_called_back() {
     });
     let refused = outcome.expect_err("the queue stayed full");
     assert_eq!(refused.kind(), gosling::SubmitErrorKind::Timeout);
-    assert_eq!(called.load(Ordering::SeqCst), 0, "a refused task's callback ran");
+    assert_eq!(
+        called.load(Ordering::SeqCst),
+        0,
+        "a refused task's callback ran"
+    );
     let s = pool.stats();
     assert_eq!((s.submitted, s.timed_out, s.rejected), (2, 0, 1), "{s:?}");
     // The task comes back whole: its callback runs when it is run again.
     let task = refused.into_inner();
     release.send(()).unwrap();
     pool.wait_idle();
-    let handle = pool.submit_task(task.timeout(Duration::from_secs(60))).unwrap();
+    let handle = pool
+        .submit_task(task.timeout(Duration::from_secs(60)))
+        .unwrap();
     assert_eq!(handle.wait(), Ok(7));
     assert_eq!(called.load(Ordering::SeqCst), 1);
     let s = pool.stats();

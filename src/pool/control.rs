@@ -349,7 +349,10 @@ impl Pool {
             let timed_out;
             (state, timed_out) = wait_real(inner, state, deadline);
             if timed_out && state.threads > own {
-                let report = stop_now(inner, state, own);
+                let mut report = stop_now(inner, state, own);
+                // The bound has passed: the callbacks of what it cancelled
+                // run on the callback thread, after this returns.
+                report.callbacks_pending = finish_callbacks(inner, Some(Instant::now()), true);
                 return Err(ShutdownError { report });
             }
         }
@@ -363,7 +366,20 @@ impl Pool {
                 timer.stop();
             }
         }
-        Ok(())
+        // Callbacks of tasks that timed out, or of retries the stopped timer
+        // ended, may still run on the callback thread: waited for within
+        // the same bound.
+        let callbacks_pending = finish_callbacks(inner, deadline, own == 0);
+        if callbacks_pending.is_empty() {
+            Ok(())
+        } else {
+            Err(ShutdownError {
+                report: ShutdownReport {
+                    callbacks_pending,
+                    ..ShutdownReport::default()
+                },
+            })
+        }
     }
 
     /// Closes the pool, cancels every queued task (they end
@@ -371,6 +387,12 @@ impl Pool {
     /// every task waiting for a retry, and the contexts of running tasks;
     /// stops the pool's timer (scheduled jobs and waits on it end at once);
     /// returns with what it cancelled and what is still running. Idempotent.
+    ///
+    /// The completion callbacks of the cancelled tasks run on the pool's
+    /// callback thread, not on the caller's; this waits for them for at most
+    /// the pool's [`shutdown_timeout`](crate::Builder::shutdown_timeout), and
+    /// the report names those that had not finished
+    /// ([`ShutdownReport::callbacks_pending`]).
     ///
     /// # Examples
     ///
@@ -392,8 +414,24 @@ impl Pool {
         let own = usize::from(is_worker_of(inner));
         let state = inner.state.lock();
         let state = close_locked_keep(inner, state);
-        stop_now(inner, state, own)
+        let mut report = stop_now(inner, state, own);
+        let deadline = Instant::now().checked_add(inner.config.shutdown_timeout);
+        report.callbacks_pending = finish_callbacks(inner, deadline, true);
+        report
     }
+}
+
+/// Waits (real time, until `deadline`) for the callback thread to run what
+/// it was given, then, if `stop` (the timer is stopped: nothing will hand it
+/// more), stops it; returns the tasks whose callbacks had not finished.
+/// Later deliveries (a detached worker's task finishing, say) run where
+/// their outcome is decided.
+fn finish_callbacks(inner: &Inner, deadline: Option<Instant>, stop: bool) -> Vec<crate::TaskId> {
+    let pending = inner.callbacks.wait_until(deadline);
+    if stop {
+        inner.callbacks.stop();
+    }
+    pending
 }
 
 /// Workers running a task body right now.
@@ -498,7 +536,7 @@ fn stop_now(inner: &Inner, mut state: MutexGuard<'_, State>, own: usize) -> Shut
     }
     let mut cancelled = retrying;
     for job in queued {
-        cancelled += usize::from(job.abandon(&inner.tally));
+        cancelled += usize::from(job.abandon(&inner.tally, Some(&inner.callbacks)));
     }
     // Nothing is left for the timer to do: its entries (retry backoffs,
     // deadlines of cancelled tasks, scheduled jobs, resource gates) are
@@ -515,5 +553,6 @@ fn stop_now(inner: &Inner, mut state: MutexGuard<'_, State>, own: usize) -> Shut
     ShutdownReport {
         cancelled,
         still_running,
+        callbacks_pending: Vec::new(),
     }
 }

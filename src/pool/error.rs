@@ -1,5 +1,6 @@
 //! The pool's errors: one per operation, each naming its cause.
 
+use crate::task::TaskId;
 use std::error::Error;
 use std::fmt;
 use std::io;
@@ -250,12 +251,14 @@ impl Error for ResizeError {
 /// let report = pool.shutdown_now();
 /// assert_eq!(report.cancelled(), 0);
 /// assert_eq!(report.still_running(), 0);
+/// assert!(report.callbacks_pending().is_empty());
 /// # Ok::<(), gosling::BuildError>(())
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ShutdownReport {
     pub(crate) cancelled: usize,
     pub(crate) still_running: usize,
+    pub(crate) callbacks_pending: Vec<TaskId>,
 }
 
 impl ShutdownReport {
@@ -286,6 +289,44 @@ impl ShutdownReport {
         self.still_running
     }
 
+    /// The tasks whose completion callbacks had not finished when the
+    /// shutdown returned, the one running first.
+    ///
+    /// The callbacks of tasks that end off the workers — cancelled by the
+    /// shutdown, timed out by their deadline — run on the pool's callback
+    /// thread, never on the thread that shuts the pool down, so that a slow
+    /// callback cannot stretch the shutdown past its bound. Each still runs,
+    /// exactly once, after the shutdown returned; a waiter on such a task's
+    /// handle is woken only after its callback.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gosling::{Pool, Task, TaskError};
+    /// use std::sync::mpsc;
+    /// use std::time::Duration;
+    ///
+    /// let pool = Pool::new(1)?;
+    /// let (release, gate) = mpsc::channel::<()>();
+    /// pool.spawn(move |_| { let _ = gate.recv(); }).unwrap(); // holds the worker
+    /// # while pool.stats().busy == 0 { std::thread::yield_now(); }
+    /// let (unblock, blocked) = mpsc::channel::<()>();
+    /// let slow = Task::new(|_| ()).on_complete(move |_: &Result<(), TaskError>| {
+    ///     let _ = blocked.recv(); // a callback that takes its time
+    /// });
+    /// let handle = pool.submit_task(slow).unwrap();
+    /// let err = pool.shutdown(Duration::from_millis(20)).unwrap_err();
+    /// assert_eq!(err.report().callbacks_pending(), [handle.id()]);
+    /// unblock.send(()).unwrap();
+    /// assert_eq!(handle.wait(), Err(TaskError::ShutDown));
+    /// release.send(()).unwrap();
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    #[must_use]
+    pub fn callbacks_pending(&self) -> &[TaskId] {
+        &self.callbacks_pending
+    }
+
     /// True when nothing was left behind.
     ///
     /// # Examples
@@ -295,7 +336,7 @@ impl ShutdownReport {
     /// ```
     #[must_use]
     pub fn is_clean(&self) -> bool {
-        self.cancelled == 0 && self.still_running == 0
+        self.cancelled == 0 && self.still_running == 0 && self.callbacks_pending.is_empty()
     }
 }
 
@@ -305,7 +346,15 @@ impl fmt::Display for ShutdownReport {
             f,
             "{} queued task(s) cancelled, {} task(s) still running",
             self.cancelled, self.still_running
-        )
+        )?;
+        if !self.callbacks_pending.is_empty() {
+            write!(
+                f,
+                ", {} completion callback(s) not finished",
+                self.callbacks_pending.len()
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -325,7 +374,7 @@ impl fmt::Display for ShutdownReport {
 /// drop(tx); // lets the detached worker finish
 /// # Ok::<(), gosling::BuildError>(())
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShutdownError {
     pub(crate) report: ShutdownReport,
 }
@@ -337,7 +386,27 @@ impl ShutdownError {
     ///
     /// See [`ShutdownError`].
     #[must_use]
-    pub fn report(&self) -> ShutdownReport {
+    pub fn report(&self) -> &ShutdownReport {
+        &self.report
+    }
+
+    /// The report, by value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let pool = gosling::Pool::new(1)?;
+    /// let (tx, rx) = std::sync::mpsc::channel::<()>();
+    /// pool.spawn(move |_| { let _ = rx.recv(); }).unwrap();
+    /// # while pool.stats().busy == 0 { std::thread::yield_now(); }
+    /// let report = pool.shutdown(Duration::from_millis(20)).unwrap_err().into_report();
+    /// assert_eq!(report.still_running(), 1);
+    /// drop(tx);
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    #[must_use]
+    pub fn into_report(self) -> ShutdownReport {
         self.report
     }
 }

@@ -34,6 +34,7 @@ use crate::retry::{JitterRng, RetryPolicy};
 use crate::sync::{CachePadded, Condvar, Mutex, MutexGuard, Wake};
 use crate::task::builder::TaskBody;
 use crate::task::builder::{BoxedBody, Deadline};
+use crate::task::callbacks::Callbacks;
 use crate::task::handle::{Callback, Shared};
 use crate::task::job::{
     Body, Fallible, HandleJob, Job, PanicHandler, Plain, PoolHooks, ResourceJob, RetryJob, Tally,
@@ -140,6 +141,11 @@ pub(crate) struct Inner {
     /// Started on first use (the first task with a deadline).
     pub(crate) timer: OnceLock<Arc<Timer>>,
     timer_start: Mutex<()>,
+    /// The callback thread (started on first use): completion callbacks of
+    /// tasks ended off the workers — by their deadline on the timer thread,
+    /// by a shutdown — run there, never on the timer thread or the thread
+    /// that shuts down (`task/callbacks.rs`).
+    pub(crate) callbacks: Arc<Callbacks>,
 }
 
 /// Everything the state lock protects.
@@ -295,6 +301,10 @@ impl PoolHooks for Inner {
         state.retrying -= 1;
         self.wake_for(state);
         Ok(())
+    }
+
+    fn callbacks(&self) -> &Callbacks {
+        &self.callbacks
     }
 
     fn retry_settled(&self) {
@@ -660,9 +670,10 @@ impl Inner {
             return;
         };
         let weak = Arc::downgrade(shared);
+        let callbacks = Arc::clone(&self.callbacks);
         let fire = Box::new(move || {
             if let Some(shared) = weak.upgrade() {
-                shared.time_out();
+                shared.time_out(Some(&callbacks));
             }
         });
         if let Some(key) = timer.schedule(at, fire) {
@@ -754,6 +765,7 @@ impl Pool {
         } else {
             (None, None)
         };
+        let callbacks = Callbacks::new(format!("{}-callbacks", builder.thread_name));
         let inner = Arc::new(Inner {
             state: Mutex::new(State {
                 queue: TaskQueue::new(builder.queue),
@@ -812,6 +824,7 @@ impl Pool {
             },
             timer: OnceLock::new(),
             timer_start: Mutex::new(()),
+            callbacks: Arc::new(callbacks),
         });
         let weak: Weak<Inner> = Arc::downgrade(&inner);
         clock.subscribe(weak);
@@ -1168,7 +1181,7 @@ impl Pool {
                 handles.push(TaskHandle::new(Arc::clone(&job.shared)));
                 if let Err((job, _)) = injector.push_reserved(job, |job| Queued::Boxed(job)) {
                     // Unreachable (see above); never lose a task regardless.
-                    (*job).abandon_owned(&inner.tally);
+                    (*job).abandon_owned(&inner.tally, None);
                 }
             }
         } else {

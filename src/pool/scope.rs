@@ -11,6 +11,7 @@ use super::{Pool, SubmitError, Wait};
 use crate::context::Context;
 use crate::sync::{Condvar, Mutex};
 use crate::task::TaskPanic;
+use crate::task::callbacks::Callbacks;
 use crate::task::error::panic_message;
 use crate::task::job::{Job, RunEnv, Tally};
 use crate::task::small::Queued;
@@ -115,7 +116,7 @@ where
         }
     }
 
-    fn abandon(self: Box<Self>, tally: &Tally) -> bool {
+    fn abandon(self: Box<Self>, tally: &Tally, _: Option<&Callbacks>) -> bool {
         // Counted before the drop, which may let the scope return: whoever
         // reads the stats after the scope sees the cancellation.
         tally.count_cancelled();

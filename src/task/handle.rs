@@ -14,6 +14,7 @@
 //! waiters, in that order. So counters, callbacks and waiters all see the one
 //! terminal state, and a waiter that returns sees the callback's effects.
 
+use super::callbacks::Callbacks;
 use super::job::{PoolHooks, Tally};
 use super::{TaskError, TaskId, TaskStatus};
 use crate::context::{CancelReason, Context};
@@ -202,10 +203,12 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
         }
     }
 
-    /// The deadline passed (called on the timer thread): a queued task will
-    /// never run, a running one is reported timed out now and its context
-    /// cancelled; whatever it returns later is discarded.
-    pub(crate) fn time_out(&self) {
+    /// The deadline passed: a queued task will never run, a running one is
+    /// reported timed out now and its context cancelled; whatever it returns
+    /// later is discarded. Called on the timer thread with the pool's
+    /// `callbacks`, where the completion callback then runs (the timer
+    /// thread runs no user code), or on a worker with `None`.
+    pub(crate) fn time_out(self: &Arc<Self>, callbacks: Option<&Callbacks>) {
         let from_backoff = self.transition(RETRYING, TIMED_OUT);
         if from_backoff {
             self.settle_retry();
@@ -214,7 +217,25 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
         {
             self.ctx.cancel_with(CancelReason::DeadlineExceeded);
             self.tally.count_timed_out();
-            self.deliver(Err(TaskError::TimedOut));
+            self.deliver_off(Err(TaskError::TimedOut), callbacks);
+        }
+    }
+
+    /// [`deliver`](Self::deliver) for an outcome decided off the workers:
+    /// with `callbacks` given and a completion callback to run, the whole
+    /// delivery (callback, then result) moves to the callback thread;
+    /// otherwise it happens here, running no user code.
+    pub(crate) fn deliver_off(
+        self: &Arc<Self>,
+        result: Result<T, TaskError<E>>,
+        callbacks: Option<&Callbacks>,
+    ) {
+        match callbacks {
+            Some(callbacks) if self.has_callback => {
+                let shared = Arc::clone(self);
+                callbacks.run(self.id, Box::new(move || shared.deliver(result)));
+            }
+            _ => self.deliver(result),
         }
     }
 
@@ -513,11 +534,22 @@ impl<T: Send + 'static, E: Send + 'static> TaskHandle<T, E> {
 /// Delivers the outcome of a task cancelled before it ran: `Cancelled`, or
 /// `ShutDown` when its context was cancelled by a shutdown.
 pub(crate) fn deliver_cancelled<T: Send + 'static, E: Send + 'static>(shared: &Shared<T, E>) {
-    let error = match shared.ctx.reason() {
+    shared.deliver(Err(cancelled_error(shared)));
+}
+
+/// [`deliver_cancelled`] off the workers (see [`Shared::deliver_off`]).
+pub(crate) fn deliver_cancelled_off<T: Send + 'static, E: Send + 'static>(
+    shared: &Arc<Shared<T, E>>,
+    callbacks: Option<&Callbacks>,
+) {
+    shared.deliver_off(Err(cancelled_error(shared)), callbacks);
+}
+
+fn cancelled_error<T, E>(shared: &Shared<T, E>) -> TaskError<E> {
+    match shared.ctx.reason() {
         Some(CancelReason::Shutdown) => TaskError::ShutDown,
         _ => TaskError::Cancelled,
-    };
-    shared.deliver(Err(error));
+    }
 }
 
 impl<T, E> fmt::Debug for TaskHandle<T, E> {

@@ -6,10 +6,11 @@
 // queue entry when small enough (`small::Queued`), else boxed as a `Job`.
 
 use super::builder::{BoxedBody, RepeatBody};
+use super::callbacks::Callbacks;
 use super::error::panic_message;
 use super::handle::{
     CANCELLED, FAILED, PANICKED, QUEUED, RETRYING, RUNNING, SUCCEEDED, Shared, TIMED_OUT,
-    deliver_cancelled,
+    deliver_cancelled, deliver_cancelled_off,
 };
 use super::{TaskError, TaskId, TaskPanic};
 use crate::context::{CancelReason, Context};
@@ -106,6 +107,8 @@ pub(crate) trait PoolHooks: Send + Sync {
     /// A backoff ended other than by re-queueing (cancelled, timed out,
     /// pool closed).
     fn retry_settled(&self);
+    /// Where the callbacks of tasks ended off the workers run.
+    fn callbacks(&self) -> &Callbacks;
 }
 
 impl RunEnv<'_> {
@@ -132,8 +135,10 @@ pub(crate) trait Job: Send {
 
     /// Ends the task without running it, as the pool shuts down; records
     /// the cancellation in `tally` and returns true, unless it was already
-    /// cancelled and counted.
-    fn abandon(self: Box<Self>, tally: &Tally) -> bool;
+    /// cancelled and counted. Called off the workers, it is given the
+    /// pool's `callbacks`: a completion callback then runs there, not on
+    /// the calling thread (see `callbacks.rs`).
+    fn abandon(self: Box<Self>, tally: &Tally, callbacks: Option<&Callbacks>) -> bool;
 
     /// The resource the task named ([`Task::resource`](crate::Task::resource)),
     /// whose limit gates its starts.
@@ -216,8 +221,8 @@ where
         (*self).run_owned(env);
     }
 
-    fn abandon(self: Box<Self>, tally: &Tally) -> bool {
-        (*self).abandon_owned(tally)
+    fn abandon(self: Box<Self>, tally: &Tally, callbacks: Option<&Callbacks>) -> bool {
+        (*self).abandon_owned(tally, callbacks)
     }
 
     fn will_not_run(&self) -> bool {
@@ -274,16 +279,10 @@ where
         finish(&shared, env, to, counter, result);
     }
 
-    pub(crate) fn abandon_owned(self, tally: &Tally) -> bool {
+    pub(crate) fn abandon_owned(self, tally: &Tally, callbacks: Option<&Callbacks>) -> bool {
         let HandleJob { body, shared } = self;
         let _ = catch_unwind(AssertUnwindSafe(move || drop(body)));
-        if shared.transition(QUEUED, CANCELLED) {
-            shared.ctx.cancel_with(CancelReason::Shutdown);
-            tally.count_cancelled();
-            deliver_cancelled(&shared);
-            return true;
-        }
-        false
+        abandon_shared(&shared, tally, callbacks)
     }
 }
 
@@ -304,8 +303,8 @@ where
         self.job.run_owned(env);
     }
 
-    fn abandon(self: Box<Self>, tally: &Tally) -> bool {
-        self.job.abandon_owned(tally)
+    fn abandon(self: Box<Self>, tally: &Tally, callbacks: Option<&Callbacks>) -> bool {
+        self.job.abandon_owned(tally, callbacks)
     }
 
     fn resource(&self) -> Option<&Arc<str>> {
@@ -315,6 +314,24 @@ where
     fn will_not_run(&self) -> bool {
         queued_task_ended(&self.job.shared)
     }
+}
+
+/// Ends a queued task as a shutdown does: `QUEUED → CANCELLED`, counted,
+/// its context cancelled, `ShutDown` delivered (its callback on the pool's
+/// callback thread when `callbacks` is given). True when it was this call
+/// that ended it.
+fn abandon_shared<T: Send + 'static, E: Send + 'static>(
+    shared: &Arc<Shared<T, E>>,
+    tally: &Tally,
+    callbacks: Option<&Callbacks>,
+) -> bool {
+    if shared.transition(QUEUED, CANCELLED) {
+        shared.ctx.cancel_with(CancelReason::Shutdown);
+        tally.count_cancelled();
+        deliver_cancelled_off(shared, callbacks);
+        return true;
+    }
+    false
 }
 
 /// True when a queued task has ended (cancelled, timed out) or its context
@@ -348,7 +365,7 @@ fn ended_while_queued<T: Send + 'static, E: Send + 'static>(
 /// The terminal transition after a body returned: count and deliver, or, if
 /// the task timed out meanwhile, drop the value and count it as late.
 fn finish<T: Send + 'static, E: Send + 'static>(
-    shared: &Shared<T, E>,
+    shared: &Arc<Shared<T, E>>,
     env: &RunEnv<'_>,
     to: u8,
     counter: &AtomicU64,
@@ -357,7 +374,7 @@ fn finish<T: Send + 'static, E: Send + 'static>(
     if to != TIMED_OUT && shared.ctx.reason() == Some(CancelReason::DeadlineExceeded) {
         // Returned past the deadline, before the timer got to it: as late as
         // if the timer had been first.
-        shared.time_out();
+        shared.time_out(None);
     }
     if shared.transition(RUNNING, to) {
         Tally::bump(counter);
@@ -462,16 +479,10 @@ where
         self.schedule_retry(env, delay, &clock);
     }
 
-    fn abandon(self: Box<Self>, tally: &Tally) -> bool {
+    fn abandon(self: Box<Self>, tally: &Tally, callbacks: Option<&Callbacks>) -> bool {
         let shared = Arc::clone(&self.shared);
         let _ = catch_unwind(AssertUnwindSafe(move || drop(self)));
-        if shared.transition(QUEUED, CANCELLED) {
-            shared.ctx.cancel_with(CancelReason::Shutdown);
-            tally.count_cancelled();
-            deliver_cancelled(&shared);
-            return true;
-        }
-        false
+        abandon_shared(&shared, tally, callbacks)
     }
 
     fn resource(&self) -> Option<&Arc<str>> {
@@ -557,7 +568,8 @@ impl<T: Send + 'static, E: Send + 'static> PendingRetry<T, E> {
             return; // dropping `self` ends it
         };
         if let Err(job) = hooks.requeue(job, priority) {
-            job.abandon(&shared.tally);
+            // On the timer thread: the callback runs on the callback thread.
+            job.abandon(&shared.tally, Some(hooks.callbacks()));
             hooks.retry_settled();
         }
     }
@@ -568,14 +580,22 @@ impl<T: Send + 'static, E: Send + 'static> Drop for PendingRetry<T, E> {
         let Some(job) = self.job.take() else {
             return;
         };
-        let shared = &job.shared;
+        let shared = Arc::clone(&job.shared);
+        // The body is dropped here, before the delivery, as everywhere.
+        let _ = catch_unwind(AssertUnwindSafe(move || drop(job)));
         if shared.transition(RETRYING, CANCELLED) {
             shared.ctx.cancel_with(CancelReason::Shutdown);
             shared.tally.count_cancelled();
-            if let Some(hooks) = self.hooks.upgrade() {
-                hooks.retry_settled();
+            // Dropped by a stopping timer, on the thread that stops it: the
+            // callback runs on the pool's callback thread, if the pool is
+            // still there.
+            match self.hooks.upgrade() {
+                Some(hooks) => {
+                    hooks.retry_settled();
+                    deliver_cancelled_off(&shared, Some(hooks.callbacks()));
+                }
+                None => deliver_cancelled(&shared),
             }
-            deliver_cancelled(shared);
         }
     }
 }

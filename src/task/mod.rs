@@ -16,6 +16,7 @@
 #![deny(unsafe_code)]
 
 pub(crate) mod builder;
+pub(crate) mod callbacks;
 pub(crate) mod error;
 pub(crate) mod handle;
 pub(crate) mod job;

@@ -28,6 +28,8 @@ use std::mem::{self, ManuallyDrop, MaybeUninit};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
+use super::callbacks::Callbacks;
+
 /// Room for a closure's captures, in words.
 const WORDS: usize = 3;
 type Storage = [MaybeUninit<usize>; WORDS];
@@ -37,7 +39,7 @@ pub(crate) trait InlineJob: Send {
     /// See [`Job::run`].
     fn run_inline(self, env: &RunEnv<'_>);
     /// See [`Job::abandon`].
-    fn abandon_inline(self, tally: &Tally) -> bool;
+    fn abandon_inline(self, tally: &Tally, callbacks: Option<&Callbacks>) -> bool;
 }
 
 /// A fire-and-forget body, as an inline job.
@@ -49,7 +51,7 @@ impl<F: FnOnce(&Context) + Send> InlineJob for SpawnBody<F> {
         run_spawn(self.0, env);
     }
 
-    fn abandon_inline(self, tally: &Tally) -> bool {
+    fn abandon_inline(self, tally: &Tally, _: Option<&Callbacks>) -> bool {
         // Counted first: whoever sees the closure dropped sees the count.
         tally.count_cancelled();
         let _ = catch_unwind(AssertUnwindSafe(move || drop(self)));
@@ -64,8 +66,8 @@ impl<F: FnOnce(&Context) + Send> Job for SpawnBody<F> {
         (*self).run_inline(env);
     }
 
-    fn abandon(self: Box<Self>, tally: &Tally) -> bool {
-        (*self).abandon_inline(tally)
+    fn abandon(self: Box<Self>, tally: &Tally, callbacks: Option<&Callbacks>) -> bool {
+        (*self).abandon_inline(tally, callbacks)
     }
 }
 
@@ -80,15 +82,15 @@ where
         self.run_owned(env);
     }
 
-    fn abandon_inline(self, tally: &Tally) -> bool {
-        self.abandon_owned(tally)
+    fn abandon_inline(self, tally: &Tally, callbacks: Option<&Callbacks>) -> bool {
+        self.abandon_owned(tally, callbacks)
     }
 }
 
 /// What [`consume`] does with the job it moves out.
 enum Action<'a, 'b> {
     Run(&'a RunEnv<'b>),
-    Abandon(&'a Tally),
+    Abandon(&'a Tally, Option<&'a Callbacks>),
     Drop,
 }
 
@@ -147,8 +149,8 @@ impl SmallJob {
 
     /// Ends the job without running it, as a shutdown does (see
     /// [`Job::abandon`]).
-    pub(crate) fn abandon(self, tally: &Tally) -> bool {
-        self.take(Action::Abandon(tally))
+    pub(crate) fn abandon(self, tally: &Tally, callbacks: Option<&Callbacks>) -> bool {
+        self.take(Action::Abandon(tally, callbacks))
     }
 }
 
@@ -175,7 +177,7 @@ unsafe fn consume<J: InlineJob>(data: *mut Storage, action: Action<'_, '_>) -> b
             job.run_inline(env);
             true
         }
-        Action::Abandon(tally) => job.abandon_inline(tally),
+        Action::Abandon(tally, callbacks) => job.abandon_inline(tally, callbacks),
         Action::Drop => {
             drop(job);
             true
@@ -221,10 +223,10 @@ impl Queued {
     }
 
     /// See [`Job::abandon`].
-    pub(crate) fn abandon(self, tally: &Tally) -> bool {
+    pub(crate) fn abandon(self, tally: &Tally, callbacks: Option<&Callbacks>) -> bool {
         match self {
-            Queued::Small(job) => job.abandon(tally),
-            Queued::Boxed(job) => job.abandon(tally),
+            Queued::Small(job) => job.abandon(tally, callbacks),
+            Queued::Boxed(job) => job.abandon(tally, callbacks),
         }
     }
 
@@ -288,9 +290,12 @@ mod tests {
         tally
     }
 
-    struct NoHooks;
+    struct NoHooks(Callbacks);
 
     impl crate::task::job::PoolHooks for NoHooks {
+        fn callbacks(&self) -> &Callbacks {
+            &self.0
+        }
         fn timer(&self) -> Option<Arc<crate::time::timer::Timer>> {
             None
         }
@@ -396,7 +401,7 @@ mod tests {
             let job = job.unwrap_or_else(|_| panic!("one word fits"));
             if abandon {
                 let tally = Tally::default();
-                assert!(Queued::Small(job).abandon(&tally));
+                assert!(Queued::Small(job).abandon(&tally, None));
                 assert_eq!(tally.cancelled.load(Ordering::SeqCst), 1);
             } else {
                 drop(Queued::Small(job));
