@@ -42,6 +42,12 @@ pub(crate) type ThreadHook = Arc<dyn Fn(usize) + Send + Sync>;
 /// | [`resource_limit`](Builder::resource_limit), [`resource_limits`](Builder::resource_limits) | none |
 /// | [`clock`](Builder::clock) | [`Clock::system`] |
 ///
+/// Threads: a pool runs its workers (`<thread_name>-0`, `-1`, …) and, only
+/// once something needs them, a timer thread (`<thread_name>-timer`: task
+/// deadlines, retry backoffs, schedules, resource limits) and a callback
+/// thread (`<thread_name>-callbacks`: completion callbacks of tasks ended by
+/// their deadline or by a shutdown). Nothing else.
+///
 /// # Examples
 ///
 /// ```

@@ -330,9 +330,17 @@ impl<T: Send + 'static, E: Send + 'static> Task<T, E> {
     }
 
     /// Runs `callback` with the outcome when the task ends, however it ends
-    /// (including cancellation before it ran). It runs on the thread that
-    /// ended the task, before waiters on the handle are woken; a panic in it
-    /// is caught and ignored.
+    /// (including cancellation before it ran), exactly once, before waiters
+    /// on the handle are woken; a panic in it is caught and ignored.
+    ///
+    /// Where it runs: on the worker that ran the task; on the thread that
+    /// called [`TaskHandle::cancel`](crate::TaskHandle::cancel) for a task
+    /// cancelled before it ran; and on the pool's callback thread
+    /// (`<thread_name>-callbacks`, started the first time it is needed) for
+    /// a task ended by its deadline or by a shutdown. Those outcomes are
+    /// decided on the pool's timer thread and on the thread shutting the
+    /// pool down, which run no user code: a slow callback never delays
+    /// another task's deadline or stretches a shutdown past its bound.
     ///
     /// # Examples
     ///
