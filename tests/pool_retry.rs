@@ -261,3 +261,105 @@ fn shutdown_now_ends_a_pending_retry_at_once_and_reports_it() {
     assert_eq!((stats.retrying, stats.cancelled), (0, 1));
     assert_eq!(stats.submitted, stats.finished());
 }
+
+/// Drives a retrying task to its end on a manual clock: each time it waits
+/// for a retry, advances by `step`; returns the outcome and the manual time
+/// that passed.
+fn drive<T: Send + 'static, E: Send + 'static>(
+    manual: &ManualClock,
+    handle: gosling::TaskHandle<T, E>,
+    step: Duration,
+) -> (Result<T, TaskError<E>>, Duration) {
+    let start = manual.clock().now();
+    for attempt in 1..=1_000 {
+        wait_until("the task waits for a retry or ends", || {
+            (handle.status() == TaskStatus::Retrying && handle.attempts() == attempt)
+                || handle.is_finished()
+        });
+        if handle.is_finished() {
+            let elapsed = manual.clock().now() - start;
+            return (handle.wait(), elapsed);
+        }
+        manual.advance(step);
+    }
+    panic!("the task never ended");
+}
+
+#[test]
+fn with_retries_overrides_only_the_count_of_the_pool_default() {
+    let manual = ManualClock::new();
+    let pool = Pool::builder()
+        .workers(1)
+        .clock(manual.clock())
+        .retry_policy(RetryPolicy::with_retry(1, Duration::from_secs(10)))
+        .build()
+        .unwrap();
+    let calls = Arc::new(AtomicU32::new(0));
+    let counted = Arc::clone(&calls);
+    let handle = pool
+        .submit_task(Task::with_retries(4, move |_| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            Err::<(), _>("down")
+        }))
+        .unwrap();
+    let (outcome, _) = drive(&manual, handle, Duration::from_secs(10));
+    assert_eq!(outcome, Err(TaskError::Failed("down")));
+    // 1 + 4 attempts, each retry after the pool's 10 s backoff.
+    assert_eq!(calls.load(Ordering::SeqCst), 5);
+    assert_eq!(pool.stats().retries, 4);
+    // The pool's other tasks keep its count.
+    let other = pool
+        .submit_task(Task::repeatable(|_| Err::<(), _>("down")))
+        .unwrap();
+    let (outcome, elapsed) = drive(&manual, other, Duration::from_secs(10));
+    assert_eq!(outcome, Err(TaskError::Failed("down")));
+    assert_eq!(elapsed, Duration::from_secs(10));
+    assert_eq!(pool.stats().retries, 5);
+}
+
+#[test]
+fn with_retries_on_a_pool_without_a_policy_uses_the_default_policy() {
+    let pool = Pool::new(1).unwrap();
+    let calls = Arc::new(AtomicU32::new(0));
+    let counted = Arc::clone(&calls);
+    let handle = pool
+        .submit_task(Task::with_retries(2, move |_| {
+            if counted.fetch_add(1, Ordering::SeqCst) < 2 {
+                Err("not yet")
+            } else {
+                Ok("done")
+            }
+        }))
+        .unwrap();
+    // The default backoff starts at 100 ms (real time here), with jitter.
+    assert_eq!(handle.wait(), Ok("done"));
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+}
+
+#[test]
+fn a_refused_retrying_task_comes_back_with_its_retry_count() {
+    let manual = ManualClock::new();
+    let pool = Pool::builder()
+        .workers(1)
+        .capacity(1)
+        .when_full(gosling::FullPolicy::Reject)
+        .clock(manual.clock())
+        .build()
+        .unwrap();
+    let gate = common::hold_worker(&pool);
+    pool.spawn(|_| ()).unwrap(); // fills the queue
+    let calls = Arc::new(AtomicU32::new(0));
+    let counted = Arc::clone(&calls);
+    let refused = pool
+        .submit_task(Task::with_retries(2, move |_| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            Err::<(), _>("down")
+        }))
+        .expect_err("the queue is full");
+    drop(gate);
+    pool.wait_idle();
+    let handle = pool.submit_task(refused.into_inner()).unwrap();
+    let (outcome, _) = drive(&manual, handle, Duration::from_secs(60));
+    assert_eq!(outcome, Err(TaskError::Failed("down")));
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+}

@@ -1236,14 +1236,8 @@ where
     };
     let body = match body {
         TaskBody::Once(body) => body,
-        TaskBody::Repeat(body, policy) => {
-            let Some(policy) = policy.or_else(|| inner.config.retry_policy.clone()) else {
-                // No retries: one attempt, as a one-shot body.
-                let mut body = body;
-                let once: BoxedBody<T, E> = Box::new(move |ctx| body(ctx));
-                let task = settings.task(TaskBody::Once(once), options.on_complete);
-                return submit_task_with(inner, task, wait);
-            };
+        TaskBody::Repeat(body, retries) => {
+            let policy = retries.resolve(inner.config.retry_policy.as_ref());
             let shared =
                 inner.new_shared(&options.parent, options.deadline, id, options.on_complete);
             let weak: Weak<dyn PoolHooks> = Arc::downgrade(inner) as Weak<dyn PoolHooks>;
@@ -1251,7 +1245,7 @@ where
             let job = Box::new(RetryJob {
                 body,
                 shared: Arc::clone(&shared),
-                policy: policy.clone(),
+                policy,
                 priority,
                 started: None,
                 previous_delay: Duration::ZERO,
@@ -1265,7 +1259,7 @@ where
                 }
                 Err((kind, job)) => {
                     let RetryJob { body, shared, .. } = *job;
-                    let body = TaskBody::Repeat(body, Some(policy));
+                    let body = TaskBody::Repeat(body, retries);
                     Err(SubmitError::new(
                         kind,
                         settings.task(body, shared.take_callback()),

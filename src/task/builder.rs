@@ -15,8 +15,34 @@ pub(crate) type RepeatBody<T, E> = Box<dyn FnMut(&Context) -> Result<T, E> + Sen
 /// A task's body: one that runs at most once, or one that may run again.
 pub(crate) enum TaskBody<T, E> {
     Once(BoxedBody<T, E>),
-    /// With its retry policy; `None` means the pool's default.
-    Repeat(RepeatBody<T, E>, Option<RetryPolicy>),
+    /// With the retry policy it runs under.
+    Repeat(RepeatBody<T, E>, Retries),
+}
+
+/// Which retry policy a repeatable task runs under.
+#[derive(Clone)]
+pub(crate) enum Retries {
+    /// The pool's default ([`Builder::retry_policy`](crate::Builder::retry_policy));
+    /// no retries when it has none.
+    PoolDefault,
+    /// The pool's default with this many retries (everything else kept);
+    /// [`RetryPolicy::new`]'s defaults when the pool has none.
+    Count(u32),
+    /// A policy of its own.
+    Policy(RetryPolicy),
+}
+
+impl Retries {
+    /// The policy, given the pool's default.
+    pub(crate) fn resolve(&self, pool_default: Option<&RetryPolicy>) -> RetryPolicy {
+        match (self, pool_default) {
+            (Retries::Policy(policy), _) => policy.clone(),
+            (Retries::PoolDefault, Some(policy)) => policy.clone(),
+            (Retries::PoolDefault, None) => RetryPolicy::never(),
+            (Retries::Count(n), Some(policy)) => policy.clone().with_task_retry(*n),
+            (Retries::Count(n), None) => RetryPolicy::new(*n),
+        }
+    }
 }
 
 /// A task with options, for [`Pool::submit_task`](crate::Pool::submit_task).
@@ -25,6 +51,17 @@ pub(crate) enum TaskBody<T, E> {
 /// a `Task` when the work needs an id of its own, a priority (with a
 /// [priority queue](crate::QueueKind::Priority)), or a callback that runs when
 /// it ends, whatever way it ends.
+///
+/// # Which tasks are retried
+///
+/// Only a task whose body can run again: one made with
+/// [`repeatable`](Task::repeatable) (under the pool's default
+/// [`retry_policy`](crate::Builder::retry_policy)),
+/// [`with_retries`](Task::with_retries) (that policy with a retry count of
+/// its own) or [`retrying`](Task::retrying) (a policy of its own). Their
+/// bodies are `FnMut`; the one-shot bodies of [`new`](Task::new) and
+/// [`fallible`](Task::fallible) (`FnOnce`) run at most once, whatever the
+/// pool's policy — the body's type decides, so there is no silent "no retry".
 ///
 /// # Examples
 ///
@@ -125,11 +162,54 @@ impl<T: Send + 'static, E: Send + 'static> Task<T, E> {
     where
         F: FnMut(&Context) -> Result<T, E> + Send + 'static,
     {
-        Task::from_body(TaskBody::Repeat(Box::new(body), None))
+        Task::from_body(TaskBody::Repeat(Box::new(body), Retries::PoolDefault))
+    }
+
+    /// A repeatable task (see [`repeatable`](Task::repeatable)) retried at
+    /// most `retries` times: the pool's default policy
+    /// ([`Builder::retry_policy`](crate::Builder::retry_policy)) with only
+    /// its count overridden — its backoff, jitter, classification and time
+    /// limit kept — or, on a pool without one, [`RetryPolicy::new`]`(retries)`.
+    ///
+    /// Only a body that can run again can be retried, so the count comes
+    /// with the body: a one-shot body (an `FnOnce`, as [`Task::new`] and
+    /// [`Task::fallible`] take) has no way to be given one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gosling::retry::RetryPolicy;
+    /// use gosling::{Pool, Task, TaskError};
+    /// use std::time::Duration;
+    ///
+    /// let pool = Pool::builder()
+    ///     .workers(1)
+    ///     .retry_policy(RetryPolicy::with_retry(1, Duration::ZERO))
+    ///     .build()?;
+    /// // This task may try five more times; the pool's other tasks once more.
+    /// let important = Task::with_retries(5, |_| Err::<(), _>("still down"));
+    /// let handle = pool.submit_task(important).unwrap();
+    /// assert_eq!(handle.wait(), Err(TaskError::Failed("still down")));
+    /// assert_eq!(pool.stats().retries, 5);
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    ///
+    /// A body that can run only once is refused at compile time:
+    ///
+    /// ```compile_fail
+    /// let once = String::from("moved into the first attempt");
+    /// let task = gosling::Task::with_retries(3, move |_| Ok::<_, ()>(drop(once)));
+    /// ```
+    pub fn with_retries<F>(retries: u32, body: F) -> Self
+    where
+        F: FnMut(&Context) -> Result<T, E> + Send + 'static,
+    {
+        Task::from_body(TaskBody::Repeat(Box::new(body), Retries::Count(retries)))
     }
 
     /// A repeatable task (see [`repeatable`](Task::repeatable)) retried under
-    /// `policy` rather than the pool's default: the seed's `WithTaskRetry`.
+    /// `policy` rather than the pool's default (to change only the number of
+    /// retries, see [`with_retries`](Task::with_retries)).
     /// A retry waits on the pool's timer — never on a worker — then re-enters
     /// the queue with its priority; each attempt gets a fresh child context;
     /// a task cancelled during its backoff never runs again.
@@ -154,7 +234,7 @@ impl<T: Send + 'static, E: Send + 'static> Task<T, E> {
     where
         F: FnMut(&Context) -> Result<T, E> + Send + 'static,
     {
-        Task::from_body(TaskBody::Repeat(Box::new(body), Some(policy)))
+        Task::from_body(TaskBody::Repeat(Box::new(body), Retries::Policy(policy)))
     }
 
     fn from_body(body: TaskBody<T, E>) -> Self {
