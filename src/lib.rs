@@ -327,7 +327,7 @@ pub use pool::{
     ShutdownError, ShutdownReport, Stats, SubmitError, SubmitErrorKind,
 };
 pub use queue::{FullPolicy, QueueKind};
-pub use task::{Task, TaskError, TaskHandle, TaskId, TaskPanic, TaskStatus};
+pub use task::{Task, TaskError, TaskHandle, TaskId, TaskPanic, TaskResult, TaskStatus};
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

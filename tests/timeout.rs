@@ -343,3 +343,80 @@ fn a_task_accepted_after_its_deadline_passed_times_out_once() {
     let s = pool.stats();
     assert_eq!((s.submitted, s.succeeded, s.timed_out), (3, 2, 1), "{s:?}");
 }
+
+#[test]
+fn the_completion_record_says_when_the_task_started_how_long_it_ran_and_its_attempts() {
+    let manual = ManualClock::new();
+    let pool = Pool::builder()
+        .workers(1)
+        .clock(manual.clock())
+        .build()
+        .unwrap();
+    let (records_tx, records) = mpsc::channel();
+    let (entered_tx, entered) = mpsc::channel();
+    let (release, gate) = mpsc::channel::<()>();
+    let t0 = manual.clock().now();
+    let tx = records_tx.clone();
+    let handle = pool
+        .submit_task(
+            Task::new(move |_| {
+                entered_tx.send(()).unwrap();
+                let _ = gate.recv();
+                "done"
+            })
+            .id(gosling::TaskId::from(5))
+            .on_result(move |r| {
+                tx.send((
+                    r.id(),
+                    r.outcome().clone(),
+                    r.started_at(),
+                    r.run_time(),
+                    r.attempts(),
+                ))
+                .unwrap();
+            }),
+        )
+        .unwrap();
+    entered.recv().unwrap();
+    manual.advance(Duration::from_secs(5));
+    release.send(()).unwrap();
+    assert_eq!(handle.wait(), Ok("done"));
+    assert_eq!(
+        records.recv().unwrap(),
+        (
+            gosling::TaskId::from(5),
+            Ok("done"),
+            Some(t0),
+            Some(Duration::from_secs(5)),
+            1
+        )
+    );
+    // Cancelled before it ran: no start, no run time, no attempt.
+    let (_hold, gate) = mpsc::channel::<()>();
+    let (entered_tx, entered) = mpsc::channel();
+    pool.spawn(move |_| {
+        entered_tx.send(()).unwrap();
+        let _ = gate.recv();
+    })
+    .unwrap();
+    entered.recv().unwrap();
+    let queued = pool
+        .submit_task(Task::new(|_| "never").on_result(move |r| {
+            records_tx
+                .send((
+                    r.id(),
+                    r.outcome().clone(),
+                    r.started_at(),
+                    r.run_time(),
+                    r.attempts(),
+                ))
+                .unwrap();
+        }))
+        .unwrap();
+    assert!(queued.cancel());
+    let (_, outcome, started, ran, attempts) = records.recv().unwrap();
+    assert_eq!(
+        (outcome, started, ran, attempts),
+        (Err(TaskError::Cancelled), None, None, 0)
+    );
+}

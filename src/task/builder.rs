@@ -1,6 +1,7 @@
 //! [`Task`]: a task with options — an id, a priority, a completion callback.
 
 use super::handle::Callback;
+use super::record::TaskResult;
 use super::{TaskError, TaskId};
 use crate::context::Context;
 use crate::retry::RetryPolicy;
@@ -442,6 +443,39 @@ impl<T: Send + 'static, E: Send + 'static> Task<T, E> {
     pub fn on_complete<C>(mut self, callback: C) -> Self
     where
         C: FnOnce(&Result<T, TaskError<E>>) + Send + 'static,
+    {
+        self.on_complete = Some(Box::new(move |record: &TaskResult<'_, T, E>| {
+            callback(record.outcome());
+        }));
+        self
+    }
+
+    /// Like [`on_complete`](Task::on_complete), with the whole record of the
+    /// task: its id, its outcome, when it started, how long it ran and how
+    /// many attempts it made ([`TaskResult`]). Replaces a callback set
+    /// before (a task has one).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gosling::{Pool, Task, TaskId};
+    /// use std::sync::{Arc, Mutex};
+    ///
+    /// let pool = Pool::new(1)?;
+    /// let log = Arc::new(Mutex::new(Vec::new()));
+    /// let sink = Arc::clone(&log);
+    /// let task = Task::new(|_| "indexed").id(TaskId::from(7)).on_result(move |r| {
+    ///     let ran = r.run_time().expect("it ran");
+    ///     sink.lock().unwrap().push(format!("{} {:?} after {} attempt(s)", r.id(), r.outcome(), r.attempts()));
+    ///     assert!(ran.as_secs() < 60);
+    /// });
+    /// pool.submit_task(task).unwrap().wait().unwrap();
+    /// assert_eq!(log.lock().unwrap()[0], "task-7 Ok(\"indexed\") after 1 attempt(s)");
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    pub fn on_result<C>(mut self, callback: C) -> Self
+    where
+        C: FnOnce(&TaskResult<'_, T, E>) + Send + 'static,
     {
         self.on_complete = Some(Box::new(callback));
         self

@@ -16,6 +16,7 @@
 
 use super::callbacks::Callbacks;
 use super::job::{PoolHooks, Tally};
+use super::record::TaskResult;
 use super::{TaskError, TaskId, TaskStatus};
 use crate::context::{CancelReason, Context};
 use crate::sync::{Condvar, HandoffSpin, Mutex, Wake};
@@ -48,7 +49,7 @@ pub(crate) fn status_of(code: u8) -> TaskStatus {
     }
 }
 
-pub(crate) type Callback<T, E> = Box<dyn FnOnce(&Result<T, TaskError<E>>) + Send>;
+pub(crate) type Callback<T, E> = Box<dyn FnOnce(&TaskResult<'_, T, E>) + Send>;
 
 /// What a task's handle and its runner share.
 pub(crate) struct Shared<T, E> {
@@ -77,6 +78,9 @@ pub(crate) struct Shared<T, E> {
     pub(crate) deadline_entry: OnceLock<(Arc<Timer>, TimerKey)>,
     /// Attempts started so far.
     pub(crate) attempts: AtomicU32,
+    /// When the first attempt started, recorded only for a task with a
+    /// completion callback (which is told).
+    pub(crate) started: OnceLock<Instant>,
     /// For a task that may be retried: the pool to tell when a cancellation
     /// ends its backoff.
     pub(crate) retry_hooks: OnceLock<Weak<dyn PoolHooks>>,
@@ -132,8 +136,17 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
             tally,
             deadline_entry: OnceLock::new(),
             attempts: AtomicU32::new(0),
+            started: OnceLock::new(),
             retry_hooks: OnceLock::new(),
         })
+    }
+
+    /// Records the start of the first attempt, for the completion record.
+    #[inline]
+    pub(crate) fn mark_started(&self) {
+        if self.has_callback && self.started.get().is_none() {
+            let _ = self.started.set(self.ctx.clock().now());
+        }
     }
 
     /// Takes the callback back out of a task that was never queued.
@@ -187,9 +200,19 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
             None
         };
         if let Some(callback) = callback {
+            let started_at = self.started.get().copied();
+            let record = TaskResult {
+                id: self.id,
+                outcome: &result,
+                started_at,
+                run_time: started_at.map(|at| self.ctx.clock().now().saturating_duration_since(at)),
+                // ORDERING: written by the worker that ran the attempts,
+                // before the terminal transition this delivery follows.
+                attempts: self.attempts.load(Ordering::Acquire),
+            };
             // A panicking callback must not take the worker down, nor stop
             // the result from reaching the waiters.
-            let _ = catch_unwind(AssertUnwindSafe(|| callback(&result)));
+            let _ = catch_unwind(AssertUnwindSafe(|| callback(&record)));
         }
         before_publish();
         let mut slot = self.slot.lock();

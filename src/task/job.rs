@@ -248,6 +248,7 @@ where
             return;
         }
         shared.attempts.store(1, Ordering::Release);
+        shared.mark_started();
         *env.current.lock() = Some(shared.ctx.clone());
         let outcome = catch_unwind(AssertUnwindSafe(|| body.call(&shared.ctx)));
         *env.current.lock() = None;
@@ -419,6 +420,7 @@ where
         }
         let clock = shared.ctx.clock().clone();
         let started = *self.started.get_or_insert_with(|| clock.now());
+        shared.mark_started();
         // ORDERING: Release pairs with the Acquire in `TaskHandle::attempts`.
         let attempt = shared.attempts.fetch_add(1, Ordering::AcqRel) + 1;
         // A fresh child context per attempt; cancelling the task's context

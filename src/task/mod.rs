@@ -20,11 +20,13 @@ pub(crate) mod callbacks;
 pub(crate) mod error;
 pub(crate) mod handle;
 pub(crate) mod job;
+pub(crate) mod record;
 pub(crate) mod small;
 
 pub use builder::Task;
 pub use error::{TaskError, TaskPanic};
 pub use handle::TaskHandle;
+pub use record::TaskResult;
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
