@@ -178,6 +178,89 @@ fn sunday_is_0_or_7() {
     );
 }
 
+/// A day-of-week range ending in `SUN` ends at 7; one starting there
+/// stays on Sunday; ranges never wrap.
+#[test]
+fn day_of_week_ranges_ending_in_sunday() {
+    let same = |a: &str, b: &str| {
+        let (x, y) = (Cron::parse(a).unwrap(), Cron::parse(b).unwrap());
+        assert_eq!(x, y, "{a} and {b}");
+    };
+    same("0 0 * * SAT-SUN", "0 0 * * 6,0");
+    same("0 0 * * SAT-SUN", "0 0 * * 6-7");
+    same("0 0 * * sat-sun", "0 0 * * 6-7");
+    same("0 0 * * 6-SUN", "0 0 * * 6-7");
+    same("0 0 * * MON-SUN", "0 0 * * 0-6");
+    same("0 0 * * SUN-SUN", "0 0 * * 0");
+    same("0 0 * * 0-SUN", "0 0 * * 0");
+    same("0 0 * * 7-SUN", "0 0 * * 0");
+    same("0 0 * * SUN-SAT", "0 0 * * 0-6");
+    same("0 0 * * FRI-SUN/2", "0 0 * * 5,0");
+    same("0 0 * * MON-SUN/3", "0 0 * * 1,4,0");
+    same("0 0 * * MON-WED,SAT-SUN", "0 0 * * 0-3,6");
+    same("0 0 0 * * SAT-SUN *", "0 0 0 * * 6,0 *");
+    assert_ne!(
+        Cron::parse("0 0 * * SUN-SUN").unwrap(),
+        Cron::parse("0 0 * * *").unwrap()
+    );
+    // 2024-01-05 is a Friday.
+    let u = TimeZone::utc();
+    assert_eq!(
+        next_n("0 9 * * SAT-SUN", &u, "2024-01-05T12:00:00", 3),
+        [
+            "2024-01-06T09:00:00+00:00",
+            "2024-01-07T09:00:00+00:00",
+            "2024-01-13T09:00:00+00:00"
+        ]
+    );
+    assert_eq!(
+        next_n("0 9 * * MON-WED,SAT-SUN", &u, "2024-01-05T12:00:00", 6),
+        [
+            "2024-01-06T09:00:00+00:00",
+            "2024-01-07T09:00:00+00:00",
+            "2024-01-08T09:00:00+00:00",
+            "2024-01-09T09:00:00+00:00",
+            "2024-01-10T09:00:00+00:00",
+            "2024-01-13T09:00:00+00:00"
+        ]
+    );
+    // With both day fields required: the 13th when it is a weekend day.
+    let both = CronParser::new().day_match(DayMatch::Both);
+    let cron = both.parse("0 0 13 * SAT-SUN").unwrap();
+    assert_eq!(
+        next_n_with(&cron, &u, "2024-01-01T00:00:00", 2),
+        ["2024-01-13T00:00:00+00:00", "2024-04-13T00:00:00+00:00"]
+    );
+    // Reversed ranges stay errors, named by their numbers.
+    for (expr, start, end) in [
+        ("0 0 * * SAT-MON", 6, 1),
+        ("0 0 * * 6-0", 6, 0),
+        ("0 0 * * SAT-0", 6, 0),
+        ("0 0 * * MON,SUN-SAT,FRI-TUE", 5, 2),
+    ] {
+        let err = Cron::parse(expr).unwrap_err();
+        assert_eq!(err.field(), Some(CronField::DayOfWeek), "{expr}");
+        assert_eq!(
+            err.kind(),
+            &CronErrorKind::ReversedRange { start, end },
+            "{expr}"
+        );
+        assert!(
+            err.to_string().ends_with(&format!(
+                "range {start}-{end} ends before it starts (expected start <= end)"
+            )),
+            "{expr}: {err}"
+        );
+    }
+    assert_eq!(Cron::parse("0 0 * * SAT-MON").unwrap_err().position(), 8);
+    assert_eq!(
+        Cron::parse("0 0 * * MON,SUN-SAT,FRI-TUE")
+            .unwrap_err()
+            .position(),
+        20
+    );
+}
+
 #[test]
 fn last_day_of_month() {
     let u = TimeZone::utc();

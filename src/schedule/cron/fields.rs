@@ -114,37 +114,46 @@ impl Spec {
         }
     }
 
-    /// The first allowed year >= `y`.
+    /// The first allowed year >= `y`, a word of the year bitset at a time.
     fn next_year(&self, y: i64) -> Option<i64> {
-        match &self.years {
-            None => Some(y),
-            Some(_) => {
-                let mut y = y.max(YEAR_MIN as i64);
-                while y <= YEAR_MAX as i64 {
-                    if self.year_ok(y) {
-                        return Some(y);
-                    }
-                    y += 1;
-                }
-                None
+        let Some(bits) = &self.years else {
+            return Some(y);
+        };
+        let y = y.max(YEAR_MIN as i64);
+        if y > YEAR_MAX as i64 {
+            return None;
+        }
+        let mut w = (y >> 6) as usize;
+        let mut word = bits[w] & (!0u64 << (y & 63));
+        loop {
+            if word != 0 {
+                let found = (w as i64) * 64 + i64::from(word.trailing_zeros());
+                return (found <= YEAR_MAX as i64).then_some(found);
             }
+            w += 1;
+            word = *bits.get(w)?;
         }
     }
 
-    /// The last allowed year <= `y`.
+    /// The last allowed year <= `y`, a word of the year bitset at a time.
     fn prev_year(&self, y: i64) -> Option<i64> {
-        match &self.years {
-            None => Some(y),
-            Some(_) => {
-                let mut y = y.min(YEAR_MAX as i64);
-                while y >= YEAR_MIN as i64 {
-                    if self.year_ok(y) {
-                        return Some(y);
-                    }
-                    y -= 1;
-                }
-                None
+        let Some(bits) = &self.years else {
+            return Some(y);
+        };
+        let y = y.min(YEAR_MAX as i64);
+        if y < YEAR_MIN as i64 {
+            return None;
+        }
+        let mut w = (y >> 6) as usize;
+        let below = y & 63;
+        let mut word = bits[w] & if below == 63 { !0 } else { (2u64 << below) - 1 };
+        loop {
+            if word != 0 {
+                let found = (w as i64) * 64 + 63 - i64::from(word.leading_zeros());
+                return (found >= YEAR_MIN as i64).then_some(found);
             }
+            w = w.checked_sub(1)?;
+            word = bits[w];
         }
     }
 
@@ -471,6 +480,44 @@ impl Spec {
 #[cfg(test)]
 mod tests {
     use super::super::parse::parse;
+    use super::{YEAR_MAX, YEAR_MIN};
+
+    /// The word-at-a-time year scans agree with a year-by-year scan.
+    #[test]
+    fn year_scans_agree_with_linear_scan() {
+        let exprs = [
+            "0 0 0 1 1 * 9999",
+            "0 0 0 1 1 * 1",
+            "0 0 0 1 1 * 1,64,127,128,9983,9984",
+            "0 0 0 1 1 * 1970-2100/7",
+            "0 0 0 1 1 * 63-65",
+            "0 0 0 1 1 * */1000",
+            "0 0 0 1 1 * 5000/999",
+        ];
+        let (lo, hi) = (-70i64, 10_070i64);
+        for e in exprs {
+            let spec = parse(e, false).unwrap();
+            // The linear answers for every year, by one pass each way.
+            let mut next = vec![None; (hi - lo + 2) as usize];
+            for y in (lo..=hi).rev() {
+                let i = (y - lo) as usize;
+                let ok = (YEAR_MIN as i64..=YEAR_MAX as i64).contains(&y) && spec.year_ok(y);
+                next[i] = if ok { Some(y) } else { next[i + 1] };
+            }
+            let mut prev = None;
+            for y in lo..=hi {
+                if (YEAR_MIN as i64..=YEAR_MAX as i64).contains(&y) && spec.year_ok(y) {
+                    prev = Some(y);
+                }
+                assert_eq!(
+                    spec.next_year(y),
+                    next[(y - lo) as usize],
+                    "{e} next from {y}"
+                );
+                assert_eq!(spec.prev_year(y), prev, "{e} prev from {y}");
+            }
+        }
+    }
 
     #[test]
     fn fast_path_agrees_with_general_search() {

@@ -140,6 +140,13 @@ impl CronParser {
 /// `@weekly`, `@daily` (`@midnight`) and `@hourly` stand for the usual
 /// expressions.
 ///
+/// A day-of-week range ending in `SUN` runs to the end of the week, Sunday
+/// counting as 7: `SAT-SUN` is the weekend, `MON-SUN` every day and
+/// `FRI-SUN/2` Friday and Sunday, while `SUN-SUN` is Sunday alone and
+/// `SUN-SAT` the whole week. Ranges do not wrap around: `SAT-MON` (like
+/// `6-0` or `17-3`) is rejected with [`CronErrorKind::ReversedRange`];
+/// write `SAT-SUN,MON` instead.
+///
 /// When both day fields are restricted, a day matches if either does (as
 /// in POSIX cron); [`CronParser::day_match`] selects "both". A day field
 /// counts as restricted unless it is exactly `*` or `?` (so `*/2` is

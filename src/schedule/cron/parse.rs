@@ -10,6 +10,10 @@
 //!        | "L" | "LW" | value "W"          (day of month)
 //!        | value "L" | value "#" n         (day of week)
 //! ```
+//!
+//! Ranges never wrap: `lo-hi` needs `lo <= hi`. In the day-of-week field
+//! the name `SUN` at the end of a range reads as 7 (`SAT-SUN` is 6-7),
+//! unless the range starts on Sunday too (`SUN-SUN` is 0-0).
 
 use super::fields::{Spec, YEAR_MAX, YEAR_MIN};
 use std::error::Error;
@@ -406,7 +410,18 @@ impl FieldParser<'_> {
                 match self.peek() {
                     Some(b'-') => {
                         self.pos += 1;
-                        let hi = self.value()?;
+                        let hi_start = self.pos;
+                        let mut hi = self.value()?;
+                        // `SUN` ending a range is day 7, so that `SAT-SUN`
+                        // and `MON-SUN` run up to Sunday; `SUN-SUN` (and
+                        // `0-SUN`) stay Sunday alone.
+                        if self.field == CronField::DayOfWeek
+                            && hi == 0
+                            && lo > 0
+                            && !self.bytes[hi_start].is_ascii_digit()
+                        {
+                            hi = 7;
+                        }
                         if hi < lo {
                             return Err(self.err(
                                 CronErrorKind::ReversedRange { start: lo, end: hi },

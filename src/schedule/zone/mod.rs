@@ -638,6 +638,16 @@ impl TimeZone {
         }
     }
 
+    /// The largest distance from UTC, in seconds, of any offset the zone
+    /// ever uses.
+    #[inline]
+    pub(crate) fn max_abs_offset(&self) -> u32 {
+        match &self.kind {
+            Kind::Fixed(o) => o.unsigned_abs(),
+            Kind::Rules(tz) => tz.max_abs_offset(),
+        }
+    }
+
     /// The constant-offset interval containing Unix second `t`.
     pub(crate) fn segment(&self, t: i64) -> Segment {
         match &self.kind {

@@ -226,7 +226,9 @@ impl PosixTz {
         }
     }
 
-    /// The offset in effect at `t` and the transitions around it.
+    /// The offset in effect at `t` and the transitions around it. Computed
+    /// from the rule alone, without allocating (the cron search calls this
+    /// once per daylight-saving segment past the zone's table).
     pub(crate) fn segment(&self, t: i64) -> Segment {
         let Some(dst) = &self.dst else {
             return Segment::constant(self.std_offset);
@@ -238,11 +240,79 @@ impl PosixTz {
         // one year's end and the next year's start coincide (DST all year);
         // events outside y-1..=y+1 are dropped afterwards.
         let mut cur = off(self.events(dst, y - 4)[1].1);
+        // (instant, offset before, offset after), only real changes: at most
+        // one per event of the six years walked.
+        let mut eff = [(0i64, 0i32, 0i32); 12];
+        let mut n = 0;
+        let mut at_t = cur;
+        for yy in y - 3..=y + 2 {
+            for (at, to_dst) in self.events(dst, yy) {
+                let after = off(to_dst);
+                if at <= t {
+                    at_t = after;
+                }
+                let before = cur;
+                cur = after;
+                if n > 0 && eff[n - 1].0 == at {
+                    eff[n - 1].2 = after;
+                    if eff[n - 1].1 == eff[n - 1].2 {
+                        n -= 1;
+                    }
+                    continue;
+                }
+                if before != after {
+                    eff[n] = (at, before, after);
+                    n += 1;
+                }
+            }
+        }
+        let cutoff = self.events(dst, y - 1)[0].0;
+        let cutoff_hi = self.events(dst, y + 1)[1].0;
+        let kept = eff[..n]
+            .iter()
+            .filter(|e| e.0 >= cutoff && e.0 <= cutoff_hi);
+        let prev = kept.clone().rev().find(|e| e.0 <= t);
+        let next = kept.clone().find(|e| e.0 > t);
+        let offset = at_t;
+        Segment {
+            start: prev.map_or(i64::MIN, |p| p.0),
+            prev_offset: prev.map_or(offset, |p| p.1),
+            offset,
+            end: next.map_or(i64::MAX, |n| n.0),
+            next_offset: next.map_or(offset, |n| n.2),
+        }
+    }
+
+    /// The largest distance from UTC of either of the rule's offsets.
+    pub(crate) fn max_abs_offset(&self) -> u32 {
+        let dst = self.dst.as_ref().map_or(0, |d| d.offset.unsigned_abs());
+        self.std_offset.unsigned_abs().max(dst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    /// The allocating implementation `PosixTz::segment` replaced, kept as
+    /// the reference it must agree with.
+    fn segment_reference(tz: &PosixTz, t: i64) -> Segment {
+        let Some(dst) = &tz.dst else {
+            return Segment::constant(tz.std_offset);
+        };
+        let t = t.clamp(MIN_UNIX - 400 * DAY, MAX_UNIX + 400 * DAY);
+        let y = civil_from_days(t.div_euclid(DAY)).0;
+        let off = |to_dst: bool| if to_dst { dst.offset } else { tz.std_offset };
+        // Walk from y-3 so that the state entering y-1 is right even when
+        // one year's end and the next year's start coincide (DST all year);
+        // events outside y-1..=y+1 are dropped afterwards.
+        let mut cur = off(tz.events(dst, y - 4)[1].1);
         // (instant, offset before, offset after), only real changes.
         let mut eff: Vec<(i64, i32, i32)> = Vec::with_capacity(10);
         let mut at_t = cur;
         for yy in y - 3..=y + 2 {
-            for (at, to_dst) in self.events(dst, yy) {
+            for (at, to_dst) in tz.events(dst, yy) {
                 let after = off(to_dst);
                 if at <= t {
                     at_t = after;
@@ -263,8 +333,8 @@ impl PosixTz {
                 }
             }
         }
-        let cutoff = self.events(dst, y - 1)[0].0;
-        let cutoff_hi = self.events(dst, y + 1)[1].0;
+        let cutoff = tz.events(dst, y - 1)[0].0;
+        let cutoff_hi = tz.events(dst, y + 1)[1].0;
         eff.retain(|e| e.0 >= cutoff && e.0 <= cutoff_hi);
         let prev = eff.iter().rev().find(|e| e.0 <= t);
         let next = eff.iter().find(|e| e.0 > t);
@@ -277,11 +347,50 @@ impl PosixTz {
             next_offset: next.map_or(offset, |n| n.2),
         }
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+    /// The allocation-free `segment` agrees with the reference at random
+    /// instants over the whole searchable range and at every transition
+    /// met on the way, for rules with ordinary, negative, extended (167 h),
+    /// all-year and southern-hemisphere switches.
+    #[test]
+    fn segment_agrees_with_reference() {
+        let rules = [
+            "EST5EDT,M3.2.0,M11.1.0",
+            "CET-1CEST,M3.5.0,M10.5.0/3",
+            "<+1030>-10:30<+11>-11,M10.1.0,M4.1.0",
+            "<-03>3<-02>,M3.5.0/-2,M10.5.0/-1",
+            "EST5EDT4,0/0,J365/25",
+            "<+13>-13<+14>,M9.5.0/3,M4.1.0/4",
+            "IST-1GMT0,M10.5.0,M3.5.0/1",
+            "AAA3BBB,J1/-167,J365/167",
+            "AAA-14BBB+12,J60/0,300/12",
+            "AAA5BBB,M2.5.6/167,M2.5.6/-167",
+            "EST5",
+        ];
+        let seed = match std::env::var("GOSLING_ZONE_SEED") {
+            Ok(v) => v.parse().expect("GOSLING_ZONE_SEED must be a u64"),
+            Err(_) => Rng::from_entropy().next_u64(),
+        };
+        println!("seed {seed} (replay with GOSLING_ZONE_SEED={seed})");
+        let mut rng = Rng::seeded(seed);
+        let (lo, hi) = (MIN_UNIX - 500 * DAY, MAX_UNIX + 500 * DAY);
+        for rule in rules {
+            let tz = PosixTz::parse(rule.as_bytes()).unwrap();
+            for _ in 0..2000 {
+                let t = lo + rng.between(0, (hi - lo) as u64) as i64;
+                let s = tz.segment(t);
+                assert_eq!(s, segment_reference(&tz, t), "{rule} at {t}, seed {seed}");
+                for u in [s.start, s.end] {
+                    if u != i64::MIN && u != i64::MAX {
+                        for v in [u - 1, u] {
+                            let want = segment_reference(&tz, v);
+                            assert_eq!(tz.segment(v), want, "{rule} at {v}, seed {seed}");
+                        }
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn us_rule() {

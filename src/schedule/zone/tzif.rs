@@ -23,6 +23,8 @@ pub(crate) struct Tzif {
     type_of: Vec<u8>,
     types: Vec<LocalType>,
     footer: Option<PosixTz>,
+    /// The largest distance from UTC of any offset the zone uses.
+    max_abs_offset: u32,
 }
 
 struct Counts {
@@ -84,7 +86,9 @@ impl Tzif {
         let (version, c1) = header(b, 0)?;
         let v1_len = c1.len(4).ok_or("counts overflow")?;
         if version == 0 {
-            return Self::block(b, 44, &c1, 4).map(|(t, _)| t);
+            let (mut tz, _) = Self::block(b, 44, &c1, 4)?;
+            tz.max_abs_offset = tz.compute_max_abs_offset();
+            return Ok(tz);
         }
         let at = 44usize.checked_add(v1_len).ok_or("counts overflow")?;
         let (_, c2) = header(b, at)?;
@@ -102,6 +106,7 @@ impl Tzif {
             tz.footer = Some(PosixTz::parse(tz_string).ok_or("invalid TZ string in footer")?);
             tz.extend_with_footer();
         }
+        tz.max_abs_offset = tz.compute_max_abs_offset();
         Ok(tz)
     }
 
@@ -199,6 +204,7 @@ impl Tzif {
                 type_of,
                 types,
                 footer: None,
+                max_abs_offset: 0,
             },
             end,
         ))
@@ -207,7 +213,7 @@ impl Tzif {
     /// A zone with only a TZ rule (from a `TZ` variable).
     pub(crate) fn from_posix(rule: PosixTz) -> Tzif {
         let offset = rule.segment(0).offset;
-        Tzif {
+        let mut tz = Tzif {
             transitions: Vec::new(),
             type_of: Vec::new(),
             types: vec![LocalType {
@@ -215,7 +221,22 @@ impl Tzif {
                 is_dst: false,
             }],
             footer: Some(rule),
-        }
+            max_abs_offset: 0,
+        };
+        tz.max_abs_offset = tz.compute_max_abs_offset();
+        tz
+    }
+
+    fn compute_max_abs_offset(&self) -> u32 {
+        let types = self.types.iter().map(|t| t.offset.unsigned_abs());
+        let footer = self.footer.as_ref().map(PosixTz::max_abs_offset);
+        types.chain(footer).max().unwrap_or(0)
+    }
+
+    /// The largest distance from UTC of any offset in effect at any time
+    /// (the cron search's bound on how far wall clocks can stray).
+    pub(crate) fn max_abs_offset(&self) -> u32 {
+        self.max_abs_offset
     }
 
     /// The single offset of a zone that never changes (`Etc/GMT+5`, `UTC`).
