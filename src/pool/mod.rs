@@ -1236,8 +1236,12 @@ where
     };
     let body = match body {
         TaskBody::Once(body) => body,
-        TaskBody::Repeat(body, retries) => {
-            let policy = retries.resolve(inner.config.retry_policy.as_ref());
+        TaskBody::Repeat(body, own) => {
+            let pool_default = inner.config.retry_policy.as_ref();
+            let policy = match &own {
+                Some(own) => own.for_pool(pool_default),
+                None => pool_default.cloned().unwrap_or_else(RetryPolicy::never),
+            };
             let shared =
                 inner.new_shared(&options.parent, options.deadline, id, options.on_complete);
             let weak: Weak<dyn PoolHooks> = Arc::downgrade(inner) as Weak<dyn PoolHooks>;
@@ -1259,7 +1263,7 @@ where
                 }
                 Err((kind, job)) => {
                     let RetryJob { body, shared, .. } = *job;
-                    let body = TaskBody::Repeat(body, retries);
+                    let body = TaskBody::Repeat(body, own);
                     Err(SubmitError::new(
                         kind,
                         settings.task(body, shared.take_callback()),

@@ -88,6 +88,9 @@ struct Inner {
     predicates: Vec<(TypeId, Predicate)>,
     retry_panics: bool,
     retry_timeouts: bool,
+    /// Set only by `Task::with_retries`: the count is this policy's, the
+    /// rest the pool's default (see `for_pool`).
+    count_only: bool,
 }
 
 impl RetryPolicy {
@@ -116,6 +119,7 @@ impl RetryPolicy {
                 predicates: Vec::new(),
                 retry_panics: false,
                 retry_timeouts: true,
+                count_only: false,
             }),
         }
     }
@@ -172,6 +176,27 @@ impl RetryPolicy {
     pub fn with_task_retry(mut self, retries: u32) -> RetryPolicy {
         Arc::make_mut(&mut self.inner).max_retries = retries;
         self
+    }
+
+    /// A policy standing for "the pool's default with `retries` retries"
+    /// (`Task::with_retries`); resolved by [`for_pool`](Self::for_pool).
+    pub(crate) fn count_only(retries: u32) -> RetryPolicy {
+        let mut policy = RetryPolicy::new(retries);
+        Arc::make_mut(&mut policy.inner).count_only = true;
+        policy
+    }
+
+    /// The policy a task with this one runs under in a pool whose default
+    /// is `pool_default`: itself, unless it is a count only.
+    pub(crate) fn for_pool(&self, pool_default: Option<&RetryPolicy>) -> RetryPolicy {
+        if !self.inner.count_only {
+            return self.clone();
+        }
+        let retries = self.inner.max_retries;
+        match pool_default {
+            Some(default) => default.clone().with_task_retry(retries),
+            None => RetryPolicy::new(retries),
+        }
     }
 
     /// This policy waiting according to `backoff` between attempts.

@@ -16,34 +16,11 @@ pub(crate) type RepeatBody<T, E> = Box<dyn FnMut(&Context) -> Result<T, E> + Sen
 /// A task's body: one that runs at most once, or one that may run again.
 pub(crate) enum TaskBody<T, E> {
     Once(BoxedBody<T, E>),
-    /// With the retry policy it runs under.
-    Repeat(RepeatBody<T, E>, Retries),
-}
-
-/// Which retry policy a repeatable task runs under.
-#[derive(Clone)]
-pub(crate) enum Retries {
-    /// The pool's default ([`Builder::retry_policy`](crate::Builder::retry_policy));
-    /// no retries when it has none.
-    PoolDefault,
-    /// The pool's default with this many retries (everything else kept);
-    /// [`RetryPolicy::new`]'s defaults when the pool has none.
-    Count(u32),
-    /// A policy of its own.
-    Policy(RetryPolicy),
-}
-
-impl Retries {
-    /// The policy, given the pool's default.
-    pub(crate) fn resolve(&self, pool_default: Option<&RetryPolicy>) -> RetryPolicy {
-        match (self, pool_default) {
-            (Retries::Policy(policy), _) => policy.clone(),
-            (Retries::PoolDefault, Some(policy)) => policy.clone(),
-            (Retries::PoolDefault, None) => RetryPolicy::never(),
-            (Retries::Count(n), Some(policy)) => policy.clone().with_task_retry(*n),
-            (Retries::Count(n), None) => RetryPolicy::new(*n),
-        }
-    }
+    /// With its retry policy; `None` means the pool's default
+    /// ([`Builder::retry_policy`](crate::Builder::retry_policy); no retries
+    /// when it has none). A count-only policy (`with_retries`) takes the
+    /// rest from the pool's default (`RetryPolicy::for_pool`).
+    Repeat(RepeatBody<T, E>, Option<RetryPolicy>),
 }
 
 /// A task with options, for [`Pool::submit_task`](crate::Pool::submit_task).
@@ -163,7 +140,7 @@ impl<T: Send + 'static, E: Send + 'static> Task<T, E> {
     where
         F: FnMut(&Context) -> Result<T, E> + Send + 'static,
     {
-        Task::from_body(TaskBody::Repeat(Box::new(body), Retries::PoolDefault))
+        Task::from_body(TaskBody::Repeat(Box::new(body), None))
     }
 
     /// A repeatable task (see [`repeatable`](Task::repeatable)) retried at
@@ -205,7 +182,10 @@ impl<T: Send + 'static, E: Send + 'static> Task<T, E> {
     where
         F: FnMut(&Context) -> Result<T, E> + Send + 'static,
     {
-        Task::from_body(TaskBody::Repeat(Box::new(body), Retries::Count(retries)))
+        Task::from_body(TaskBody::Repeat(
+            Box::new(body),
+            Some(RetryPolicy::count_only(retries)),
+        ))
     }
 
     /// A repeatable task (see [`repeatable`](Task::repeatable)) retried under
@@ -235,7 +215,7 @@ impl<T: Send + 'static, E: Send + 'static> Task<T, E> {
     where
         F: FnMut(&Context) -> Result<T, E> + Send + 'static,
     {
-        Task::from_body(TaskBody::Repeat(Box::new(body), Retries::Policy(policy)))
+        Task::from_body(TaskBody::Repeat(Box::new(body), Some(policy)))
     }
 
     fn from_body(body: TaskBody<T, E>) -> Self {

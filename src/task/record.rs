@@ -52,7 +52,6 @@ impl<'a, T, E> TaskResult<'a, T, E> {
     /// # Examples
     ///
     /// See [`TaskResult`].
-    #[must_use]
     pub fn outcome(&self) -> &'a Result<T, TaskError<E>> {
         self.outcome
     }
