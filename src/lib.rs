@@ -324,7 +324,7 @@ pub mod time;
 
 pub use pool::{
     BuildError, Builder, DEFAULT_CAPACITY, DEFAULT_SHUTDOWN_TIMEOUT, Pool, ResizeError, Scope,
-    ShutdownError, ShutdownReport, Stats, SubmitError, SubmitErrorKind,
+    ShutdownError, ShutdownReport, Stats, SubmitError, SubmitErrorKind, SubmitWaitError,
 };
 pub use queue::{FullPolicy, QueueKind};
 pub use task::{Task, TaskError, TaskHandle, TaskId, TaskPanic, TaskResult, TaskStatus};

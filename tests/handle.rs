@@ -415,3 +415,111 @@ fn many_waiters_across_threads_get_their_own_results() {
         }
     });
 }
+
+#[test]
+fn wait_ctx_gives_the_handle_back_when_the_callers_context_is_cancelled() {
+    let pool = Pool::new(1).unwrap();
+    let (release, gate) = mpsc::channel::<()>();
+    let handle = pool
+        .submit(move |_| {
+            let _ = gate.recv();
+            7
+        })
+        .unwrap();
+    let caller = gosling::context::Context::new();
+    let (back_tx, back) = mpsc::channel();
+    let waiter_ctx = caller.clone();
+    std::thread::spawn(move || {
+        let _ = back_tx.send(handle.wait_ctx(&waiter_ctx));
+    });
+    caller.cancel(); // wakes the waiter, wherever it is
+    let handle = back
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("the cancelled wait did not return")
+        .expect_err("the task cannot have finished");
+    // Abandoning the wait left the task alone.
+    assert!(!handle.context().is_cancelled());
+    release.send(()).unwrap();
+    assert_eq!(handle.wait(), Ok(7));
+}
+
+#[test]
+fn wait_ctx_ends_at_the_callers_deadline_on_a_manual_clock() {
+    let manual = gosling::time::ManualClock::new();
+    let pool = Pool::builder()
+        .workers(1)
+        .clock(manual.clock())
+        .build()
+        .unwrap();
+    let (release, gate) = mpsc::channel::<()>();
+    let handle = pool
+        .submit(move |_| {
+            let _ = gate.recv();
+        })
+        .unwrap();
+    let caller = gosling::context::Context::with_clock(manual.clock())
+        .with_timeout(std::time::Duration::from_secs(10));
+    let (back_tx, back) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = back_tx.send(handle.wait_ctx(&caller).map(|_| ()));
+    });
+    let mut outcome = None;
+    for _ in 0..10_000 {
+        manual.advance(std::time::Duration::from_secs(1));
+        if let Ok(o) = back.recv_timeout(std::time::Duration::from_millis(1)) {
+            outcome = Some(o);
+            break;
+        }
+    }
+    let handle = outcome
+        .expect("the wait never ended")
+        .expect_err("abandoned at the deadline");
+    release.send(()).unwrap();
+    assert_eq!(handle.wait(), Ok(()));
+}
+
+#[test]
+fn submit_wait_returns_the_value_the_error_or_the_refused_task() {
+    use gosling::SubmitWaitError;
+    use gosling::context::Context;
+    let pool = Pool::new(1).unwrap();
+    let ctx = Context::new();
+    assert_eq!(pool.submit_wait(&ctx, Task::new(|_| 40 + 2)).unwrap(), 42);
+    match pool.submit_wait(&ctx, Task::fallible(|_| Err::<(), _>("bad"))) {
+        Err(SubmitWaitError::Task(TaskError::Failed("bad"))) => {}
+        other => panic!("{other:?}"),
+    }
+    pool.close();
+    match pool.submit_wait(&ctx, Task::new(|_| 1)) {
+        Err(SubmitWaitError::Refused(refused)) => {
+            assert_eq!(refused.kind(), gosling::SubmitErrorKind::Closed);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn submit_wait_with_a_tied_task_cancels_both() {
+    use gosling::SubmitWaitError;
+    use gosling::context::{CancelReason, Context};
+    let pool = Pool::new(1).unwrap();
+    let request = Context::new();
+    let (started_tx, started) = mpsc::channel();
+    let task = Task::new(move |ctx: &Context| {
+        started_tx.send(()).unwrap();
+        let _ = ctx.wait_cancelled(std::time::Duration::from_secs(30));
+        ctx.reason()
+    })
+    .context(&request);
+    let canceller = request.clone();
+    std::thread::spawn(move || {
+        started.recv().unwrap();
+        canceller.cancel();
+    });
+    let outcome = match pool.submit_wait(&request, task) {
+        Ok(reason) => Ok(reason),
+        Err(SubmitWaitError::Abandoned(handle)) => handle.wait(),
+        Err(other) => panic!("{other:?}"),
+    };
+    assert_eq!(outcome, Ok(Some(CancelReason::Cancelled)));
+}

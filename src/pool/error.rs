@@ -242,6 +242,58 @@ impl Error for ResizeError {
     }
 }
 
+/// Why [`Pool::submit_wait`](crate::Pool::submit_wait) returned no value.
+///
+/// # Examples
+///
+/// ```
+/// use gosling::context::Context;
+/// use gosling::{Pool, SubmitWaitError, Task, TaskError};
+///
+/// let pool = Pool::new(1)?;
+/// let err = pool.submit_wait(&Context::new(), Task::fallible(|_| Err::<(), _>("bad"))).unwrap_err();
+/// assert!(matches!(err, SubmitWaitError::Task(TaskError::Failed("bad"))));
+/// # Ok::<(), gosling::BuildError>(())
+/// ```
+#[non_exhaustive]
+pub enum SubmitWaitError<T, E = std::convert::Infallible> {
+    /// The pool refused the task; it is handed back inside.
+    Refused(SubmitError<crate::Task<T, E>>),
+    /// The caller's context ended first; the task goes on (unless its own
+    /// context is a child of the caller's), and its handle is here.
+    Abandoned(crate::TaskHandle<T, E>),
+    /// The task ended without a value.
+    Task(crate::TaskError<E>),
+}
+
+impl<T, E: fmt::Debug> fmt::Debug for SubmitWaitError<T, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SubmitWaitError::Refused(e) => f.debug_tuple("Refused").field(e).finish(),
+            SubmitWaitError::Abandoned(h) => f.debug_tuple("Abandoned").field(h).finish(),
+            SubmitWaitError::Task(e) => f.debug_tuple("Task").field(e).finish(),
+        }
+    }
+}
+
+impl<T, E: fmt::Display> fmt::Display for SubmitWaitError<T, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SubmitWaitError::Refused(e) => write!(f, "task refused: {e}"),
+            SubmitWaitError::Abandoned(h) => {
+                write!(
+                    f,
+                    "wait for {} abandoned: the caller's context ended",
+                    h.shared.id
+                )
+            }
+            SubmitWaitError::Task(e) => write!(f, "task ended without a value: {e}"),
+        }
+    }
+}
+
+impl<T, E: fmt::Debug + fmt::Display> Error for SubmitWaitError<T, E> {}
+
 /// What a shutdown left behind.
 ///
 /// # Examples

@@ -23,6 +23,7 @@ pub use builder::{Builder, DEFAULT_CAPACITY, DEFAULT_SHUTDOWN_TIMEOUT};
 pub use control::Stats;
 pub use error::{
     BuildError, ResizeError, ShutdownError, ShutdownReport, SubmitError, SubmitErrorKind,
+    SubmitWaitError,
 };
 pub use scope::Scope;
 
@@ -1123,6 +1124,56 @@ impl Pool {
         E: Send + 'static,
     {
         submit_task_with(&self.inner, task, Wait::Policy)
+    }
+
+    /// Submits `task` and waits for its value: Go's `SubmitWait`. A full
+    /// queue is met according to the pool's [`FullPolicy`]; cancelling
+    /// `ctx` (the caller's context), or its deadline passing, abandons the
+    /// wait and hands the task's handle back. To cancel the task too, make
+    /// its context a child of `ctx` ([`Task::context`]).
+    ///
+    /// # Errors
+    ///
+    /// [`SubmitWaitError`]: refused (with the task), abandoned (with its
+    /// handle) or the task's own error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gosling::context::Context;
+    /// use gosling::{Pool, SubmitWaitError, Task, TaskError};
+    /// use std::time::Duration;
+    ///
+    /// let pool = Pool::new(2)?;
+    /// let request = Context::new().with_timeout(Duration::from_secs(5));
+    /// assert_eq!(pool.submit_wait(&request, Task::new(|_| 2 + 2)).unwrap(), 4);
+    ///
+    /// // Tied to the request: cancelling it cancels the task as well.
+    /// let request = Context::new();
+    /// request.cancel();
+    /// let tied = Task::fallible(|ctx| ctx.check().map(|()| "ran")).context(&request);
+    /// let outcome = match pool.submit_wait(&request, tied) {
+    ///     Err(SubmitWaitError::Abandoned(handle)) => handle.wait(),
+    ///     Err(SubmitWaitError::Task(error)) => Err(error),
+    ///     other => panic!("{other:?}"),
+    /// };
+    /// assert_eq!(outcome, Err(TaskError::Cancelled)); // it never ran
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn submit_wait<T, E>(
+        &self,
+        ctx: &Context,
+        task: Task<T, E>,
+    ) -> Result<T, SubmitWaitError<T, E>>
+    where
+        T: Send + 'static,
+        E: Send + 'static,
+    {
+        let handle = self.submit_task(task).map_err(SubmitWaitError::Refused)?;
+        match handle.wait_ctx(ctx) {
+            Ok(outcome) => outcome.map_err(SubmitWaitError::Task),
+            Err(handle) => Err(SubmitWaitError::Abandoned(handle)),
+        }
     }
 
     /// Queues many tasks under one acquisition of the queue lock, all or

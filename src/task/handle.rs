@@ -272,6 +272,16 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
     /// Waits until the result is stored or `deadline` passes (on the task
     /// context's clock), then takes the result if it is there.
     fn wait_until(self: &Arc<Self>, deadline: Option<Instant>) -> Option<Result<T, TaskError<E>>> {
+        self.wait_until_or(deadline, None)
+    }
+
+    /// [`wait_until`](Self::wait_until), also ending (with `None`) once
+    /// `stop` is set; whoever sets it wakes this waiter through `wake`.
+    fn wait_until_or(
+        self: &Arc<Self>,
+        deadline: Option<Instant>,
+        stop: Option<&AtomicBool>,
+    ) -> Option<Result<T, TaskError<E>>> {
         // Spin briefly first: a short task's result often arrives within a
         // microsecond, far sooner than a sleep-and-wake round trip.
         let mut backoff = HandoffSpin::new();
@@ -284,6 +294,10 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
         loop {
             if let Some(result) = slot.result.take() {
                 return Some(result);
+            }
+            // ORDERING: set before the setter takes `slot` to wake us.
+            if stop.is_some_and(|stop| stop.load(Ordering::Acquire)) {
+                return None;
             }
             if clock.is_manual() && !slot.clock_subscribed {
                 slot.clock_subscribed = true;
@@ -529,6 +543,61 @@ impl<T: Send + 'static, E: Send + 'static> TaskHandle<T, E> {
         }
     }
 
+    /// Waits for the outcome until `ctx` — the caller's context, not the
+    /// task's — is cancelled or passes its deadline; gives the handle back
+    /// then. Abandoning the wait does not cancel the task: call
+    /// [`cancel`](TaskHandle::cancel) on the handle given back for that, or
+    /// make the task's context a child of `ctx`
+    /// ([`Task::context`](crate::Task::context)) so that cancelling `ctx`
+    /// cancels both.
+    ///
+    /// # Errors
+    ///
+    /// `Err(handle)` when `ctx` ended first.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gosling::context::Context;
+    /// use gosling::Pool;
+    /// use std::sync::mpsc;
+    ///
+    /// let pool = Pool::new(1)?;
+    /// let (release, gate) = mpsc::channel::<()>();
+    /// let handle = pool.submit(move |_| { let _ = gate.recv(); 5 }).unwrap();
+    /// let request = Context::new();
+    /// request.cancel(); // the caller gave up
+    /// let handle = handle.wait_ctx(&request).unwrap_err(); // the task runs on
+    /// release.send(()).unwrap();
+    /// assert_eq!(handle.wait_ctx(&Context::new()).ok(), Some(Ok(5)));
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    pub fn wait_ctx(self, ctx: &Context) -> Result<Result<T, TaskError<E>>, Self> {
+        let waiter = Arc::new(CtxWaiter {
+            cancelled: AtomicBool::new(false),
+            shared: Arc::clone(&self.shared),
+        });
+        let weak: Weak<CtxWaiter<T, E>> = Arc::downgrade(&waiter);
+        ctx.subscribe(weak);
+        loop {
+            // Read outside the slot lock: a passed deadline cancels `ctx`
+            // inside the read, and its wakers take that lock.
+            if ctx.is_cancelled() {
+                let taken = self.shared.slot.lock().result.take();
+                return match taken {
+                    Some(result) => Ok(result),
+                    None => Err(self),
+                };
+            }
+            if let Some(result) = self
+                .shared
+                .wait_until_or(ctx.deadline(), Some(&waiter.cancelled))
+            {
+                return Ok(result);
+            }
+        }
+    }
+
     /// Takes the outcome if the task has finished; gives the handle back
     /// otherwise. Never blocks.
     ///
@@ -551,6 +620,20 @@ impl<T: Send + 'static, E: Send + 'static> TaskHandle<T, E> {
             Some(result) => Ok(result),
             None => Err(self),
         }
+    }
+}
+
+/// A [`TaskHandle::wait_ctx`] waiter, woken by the caller's context.
+struct CtxWaiter<T, E> {
+    cancelled: AtomicBool,
+    shared: Arc<Shared<T, E>>,
+}
+
+impl<T: Send, E: Send> Wake for CtxWaiter<T, E> {
+    fn wake(&self) {
+        // ORDERING: Release pairs with the Acquire in `wait_until_or`.
+        self.cancelled.store(true, Ordering::Release);
+        self.shared.wake();
     }
 }
 
