@@ -399,3 +399,78 @@ fn a_pool_dropped_while_panicking_cancels_instead_of_draining() {
         assert_eq!(handle.wait(), Err(TaskError::ShutDown));
     }
 }
+
+/// Waits (bounded) for the stop a pool's context triggers.
+fn await_context_stop(pool: &Pool) -> gosling::ShutdownReport {
+    let mut report = None;
+    common::wait_until("the pool stopped for its context", || {
+        report = pool.context_report();
+        report.is_some()
+    });
+    report.unwrap()
+}
+
+#[test]
+fn cancelling_the_pools_context_stops_it() {
+    let app = Context::new();
+    let pool = Pool::builder().workers(1).context(&app).build().unwrap();
+    let (started_tx, started) = mpsc::channel();
+    let running = pool
+        .submit(move |ctx: &Context| {
+            started_tx.send(()).unwrap();
+            let _ = ctx.wait_cancelled(HANG);
+            ctx.reason()
+        })
+        .unwrap();
+    started.recv().unwrap();
+    let queued: Vec<_> = (0..3).map(|i| pool.submit(move |_| i).unwrap()).collect();
+    let (seen_tx, seen) = mpsc::channel();
+    pool.spawn(move |ctx| {
+        let _ = seen_tx.send(ctx.reason());
+    })
+    .unwrap();
+    app.cancel();
+    let report = await_context_stop(&pool);
+    assert_eq!(report.cancelled(), 4, "{report}");
+    assert!(pool.is_closed());
+    assert_eq!(running.wait(), Ok(Some(CancelReason::Shutdown)));
+    for handle in queued {
+        assert_eq!(handle.wait(), Err(TaskError::ShutDown));
+    }
+    // The spawned task never ran: abandoned with the queue.
+    assert!(seen.try_recv().is_err());
+    assert_eq!(
+        pool.spawn(|_| ()).unwrap_err().kind(),
+        SubmitErrorKind::Closed
+    );
+}
+
+#[test]
+fn the_pools_context_deadline_stops_it_on_a_manual_clock() {
+    let manual = gosling::time::ManualClock::new();
+    let app = Context::with_clock(manual.clock()).with_timeout(Duration::from_secs(60));
+    let pool = Pool::builder()
+        .workers(1)
+        .clock(manual.clock())
+        .context(&app)
+        .build()
+        .unwrap();
+    let gate = hold_worker(&pool);
+    let queued = pool.submit(|_| 1).unwrap();
+    assert!(pool.context_report().is_none());
+    manual.advance(Duration::from_secs(60));
+    let report = await_context_stop(&pool);
+    assert_eq!(report.cancelled(), 1, "{report}");
+    assert_eq!(queued.wait(), Err(TaskError::ShutDown));
+    drop(gate);
+}
+
+#[test]
+fn a_pool_built_on_a_cancelled_context_is_stopped_at_once() {
+    let app = Context::new();
+    app.cancel();
+    let pool = Pool::builder().workers(1).context(&app).build().unwrap();
+    assert!(pool.is_closed());
+    assert!(pool.context_report().is_some_and(|r| r.is_clean()));
+    assert!(pool.submit(|_| ()).is_err());
+}

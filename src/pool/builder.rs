@@ -4,6 +4,7 @@ use super::Pool;
 use super::error::{BuildError, BuildErrorKind};
 use super::resource::ResourceLimits;
 use crate::config::{Config, ConfigError, QueueSize, Timeout};
+use crate::context::Context;
 use crate::limit::{KeyedLimiter, RateLimiter};
 use crate::queue::{FullPolicy, QueueKind};
 use crate::retry::RetryPolicy;
@@ -80,6 +81,7 @@ pub struct Builder {
     pub(crate) rate_limit: Option<Arc<dyn RateLimiter>>,
     pub(crate) resources: ResourceLimits,
     pub(crate) clock: Clock,
+    pub(crate) context: Option<Context>,
 }
 
 impl Default for Builder {
@@ -98,6 +100,7 @@ impl Default for Builder {
             task_timeout: None,
             retry_policy: None,
             rate_limit: None,
+            context: None,
             resources: ResourceLimits::default(),
             clock: Clock::system(),
         }
@@ -531,6 +534,38 @@ impl Builder {
     /// ```
     pub fn clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// Ties the pool's life to `parent` (pond's pool context): when `parent`
+    /// is cancelled or passes its deadline, the pool stops as
+    /// [`Pool::shutdown_now`] does — it closes, queued tasks end
+    /// [`TaskError::ShutDown`](crate::TaskError::ShutDown) without running,
+    /// running tasks see their context cancelled — and
+    /// [`Pool::context_report`] holds that stop's report. Fire-and-forget
+    /// tasks receive a child of `parent` (its values included).
+    ///
+    /// The stop runs on the pool's callback thread, not on the thread that
+    /// cancels `parent`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gosling::context::Context;
+    /// use gosling::{Pool, TaskError};
+    ///
+    /// let app = Context::new();
+    /// let pool = Pool::builder().workers(1).context(&app).build()?;
+    /// assert_eq!(pool.submit(|_| 1).unwrap().wait(), Ok(1));
+    /// app.cancel(); // e.g. on Ctrl-C
+    /// # let mut report = None;
+    /// # for _ in 0..100_000 { report = pool.context_report(); if report.is_some() { break } std::thread::yield_now(); }
+    /// assert!(pool.is_closed());
+    /// assert!(pool.submit(|_| 2).is_err());
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    pub fn context(mut self, parent: &Context) -> Self {
+        self.context = Some(parent.clone());
         self
     }
 

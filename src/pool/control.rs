@@ -4,9 +4,11 @@
 use super::error::{ResizeError, ShutdownError, ShutdownReport};
 use super::worker::{self, is_worker_of};
 use super::{Inner, Pool, State};
-use crate::context::CancelReason;
+use crate::context::{CancelReason, Context};
 use crate::sync::MutexGuard;
+use crate::sync::Wake;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 /// A snapshot of a pool's workers and counters, from [`Pool::stats`].
@@ -382,6 +384,24 @@ impl Pool {
         }
     }
 
+    /// The report of the stop made because the pool's context
+    /// ([`Builder::context`](crate::Builder::context)) ended; `None` while
+    /// it has not (or the pool has none).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gosling::context::Context;
+    /// let app = Context::new();
+    /// let pool = gosling::Pool::builder().workers(1).context(&app).build()?;
+    /// assert!(pool.context_report().is_none());
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    #[must_use]
+    pub fn context_report(&self) -> Option<ShutdownReport> {
+        self.inner.state.lock().context_report.clone()
+    }
+
     /// Closes the pool, cancels every queued task (they end
     /// [`TaskError::ShutDown`](crate::TaskError::ShutDown) without running),
     /// every task waiting for a retry, and the contexts of running tasks;
@@ -432,6 +452,62 @@ fn finish_callbacks(inner: &Inner, deadline: Option<Instant>, stop: bool) -> Vec
         inner.callbacks.stop();
     }
     pending
+}
+
+/// Stops the pool when `parent` (its [`Builder::context`](crate::Builder::context))
+/// ends: a waker on `parent` hands the stop to the callback thread (the
+/// cancelling thread may hold a lock the stop takes: a passed deadline
+/// cancels inside whatever read noticed it), and a timer entry at
+/// `parent`'s deadline makes sure that deadline is noticed.
+pub(super) fn watch_context(inner: &Arc<Inner>, parent: &Context) {
+    let watcher = Arc::new(ContextWatch {
+        inner: Arc::downgrade(inner),
+    });
+    let weak: Weak<ContextWatch> = Arc::downgrade(&watcher);
+    parent.subscribe(weak);
+    // The subscription holds it weakly; the pool keeps it.
+    *inner.context_watch.lock() = Some(watcher);
+    if parent.is_cancelled() {
+        // Ended before the subscription: nobody will wake us.
+        stop_by_context(inner);
+        return;
+    }
+    if let (Some(at), Some(timer)) = (parent.deadline(), inner.timer_for_context()) {
+        let parent = parent.clone();
+        // Reading the context past its deadline cancels it (and so wakes
+        // the watcher); no user code runs here.
+        let _ = timer.schedule(
+            at,
+            Box::new(move || {
+                let _ = parent.is_cancelled();
+            }),
+        );
+    }
+}
+
+pub(crate) struct ContextWatch {
+    inner: Weak<Inner>,
+}
+
+impl Wake for ContextWatch {
+    fn wake(&self) {
+        if let Some(inner) = self.inner.upgrade() {
+            let for_stop = Arc::clone(&inner);
+            inner
+                .callbacks
+                .run_internal(Box::new(move || stop_by_context(&for_stop)));
+        }
+    }
+}
+
+fn stop_by_context(inner: &Inner) {
+    let state = inner.state.lock();
+    if state.closed && state.context_report.is_some() {
+        return;
+    }
+    let state = close_locked_keep(inner, state);
+    let report = stop_now(inner, state, 0);
+    inner.state.lock().context_report = Some(report);
 }
 
 /// Workers running a task body right now.

@@ -147,6 +147,8 @@ pub(crate) struct Inner {
     /// by a shutdown — run there, never on the timer thread or the thread
     /// that shuts down (`task/callbacks.rs`).
     pub(crate) callbacks: Arc<Callbacks>,
+    /// Watches the pool's context (`Builder::context`), if it has one.
+    pub(crate) context_watch: Mutex<Option<Arc<control::ContextWatch>>>,
 }
 
 /// Everything the state lock protects.
@@ -204,6 +206,9 @@ pub(crate) struct State {
     pub(crate) retired_busy_nanos: u64,
     /// Threads of exited workers, for shutdown to join.
     pub(crate) exited: Vec<std::thread::JoinHandle<()>>,
+    /// The report of the stop made when the pool's context
+    /// ([`Builder::context`]) ended.
+    pub(crate) context_report: Option<ShutdownReport>,
 }
 
 impl State {
@@ -687,6 +692,11 @@ impl Inner {
         }
     }
 
+    /// The timer, for watching the pool's context's deadline.
+    pub(crate) fn timer_for_context(&self) -> Option<Arc<Timer>> {
+        self.timer()
+    }
+
     /// The pool's timer, started on first use.
     fn timer(&self) -> Option<Arc<Timer>> {
         if let Some(timer) = self.timer.get() {
@@ -796,6 +806,7 @@ impl Pool {
                 retired: [0; 7],
                 retired_busy_nanos: 0,
                 exited: Vec::new(),
+                context_report: None,
             }),
             work_cv: Condvar::new(),
             room_cv: Condvar::new(),
@@ -806,7 +817,10 @@ impl Pool {
             closed_hint: AtomicBool::new(false),
             spinning: CachePadded::default(),
             max_spinning: workers.div_ceil(2),
-            root: Context::with_clock(clock.clone()),
+            root: match &builder.context {
+                Some(parent) => parent.child(),
+                None => Context::with_clock(clock.clone()),
+            },
             clock: clock.clone(),
             tally: Arc::new(Tally::default()),
             config: Config {
@@ -826,6 +840,7 @@ impl Pool {
             timer: OnceLock::new(),
             timer_start: Mutex::new(()),
             callbacks: Arc::new(callbacks),
+            context_watch: Mutex::new(None),
         });
         let weak: Weak<Inner> = Arc::downgrade(&inner);
         clock.subscribe(weak);
@@ -837,7 +852,11 @@ impl Pool {
                 .map_err(|e| BuildError::new(BuildErrorKind::Spawn(e)))?;
             let _ = inner.timer.set(Arc::new(timer));
         }
+        let parent = builder.context.clone();
         let pool = Pool { inner };
+        if let Some(parent) = parent {
+            control::watch_context(&pool.inner, &parent);
+        }
         {
             let mut state = pool.inner.state.lock();
             for _ in 0..workers {

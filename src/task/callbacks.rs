@@ -30,8 +30,9 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::Instant;
 
-/// A delivery: the task it is for, and the work (callback, then publish).
-type Delivery = (TaskId, Box<dyn FnOnce() + Send>);
+/// A delivery: the task it is for (none for the pool's own work), and the
+/// work (callback, then publish).
+type Delivery = (Option<TaskId>, Box<dyn FnOnce() + Send>);
 
 pub(crate) struct Callbacks {
     shared: Arc<Shared>,
@@ -51,8 +52,8 @@ struct Shared {
 #[derive(Default)]
 struct State {
     queue: VecDeque<Delivery>,
-    /// The task whose delivery runs now.
-    running: Option<TaskId>,
+    /// Whether a delivery runs now, and for which task.
+    running: Option<Option<TaskId>>,
     started: bool,
     /// The thread could not be started: deliveries run on the caller.
     failed: bool,
@@ -77,6 +78,16 @@ impl Callbacks {
     /// after those handed over before it; on the caller's thread when the
     /// callback thread is stopped or cannot be started.
     pub(crate) fn run(&self, id: TaskId, delivery: Box<dyn FnOnce() + Send>) {
+        self.run_for(Some(id), delivery);
+    }
+
+    /// Runs work of the pool's own there (no task's callback: not named in
+    /// `wait_until`'s list).
+    pub(crate) fn run_internal(&self, work: Box<dyn FnOnce() + Send>) {
+        self.run_for(None, work);
+    }
+
+    fn run_for(&self, id: Option<TaskId>, delivery: Box<dyn FnOnce() + Send>) {
         let mut state = self.shared.state.lock();
         if state.stopped || state.failed {
             drop(state);
@@ -123,13 +134,14 @@ impl Callbacks {
             let now = Instant::now();
             match deadline {
                 _ if on_this_thread => {
-                    return state.queue.iter().map(|(id, _)| *id).collect();
+                    return state.queue.iter().filter_map(|(id, _)| *id).collect();
                 }
                 Some(deadline) if now >= deadline => {
                     return state
                         .running
                         .into_iter()
-                        .chain(state.queue.iter().map(|(id, _)| *id))
+                        .flatten()
+                        .chain(state.queue.iter().filter_map(|(id, _)| *id))
                         .collect();
                 }
                 Some(deadline) => {
