@@ -155,9 +155,9 @@ fn run(rng: &mut Rng, max_keys: usize, load: Load, steps: usize) -> Outcome {
     };
     for step in 0..steps {
         // Time: often frozen (bursts of requests), else steps of a small
-        // fraction of a period over `max_keys` (so that `max_keys` keys can be busy at
-        // once and keys keep turning idle); rarely, long enough for every
-        // bucket to refill.
+        // fraction of a period over `max_keys` (so that `max_keys` keys can
+        // be busy at once and keys keep turning idle); rarely, long enough
+        // for every bucket to refill.
         let gap = match rng.below(10) {
             0..=4 => Duration::ZERO,
             5..=8 => tick.mul_f64(rng.below(2000) as f64 / 1000.0),
