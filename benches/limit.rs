@@ -8,6 +8,15 @@
 //! - `w6-ratelimit/keyed-1000`: one thread, `KeyedLimiter<u64>::allow` over
 //!   keys `i % 1000`.
 //! - `w6-ratelimit/instant-now`: the cost of `Clock::now` alone, for scale.
+//!
+//! Beyond W6, the keyed limiter's new-key path once its bound is reached:
+//!
+//! - `keyed/new-key-idle-at-bound`: `max_keys = 10_000`, every call a key
+//!   never seen, the remembered keys all idle (their buckets full again), so
+//!   each new key replaces an idle one.
+//! - `keyed/new-key-active-at-bound`: the same with one permit a second and
+//!   a burst of one, so every remembered key is still active and each new
+//!   key replaces the active key nearest to full.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use gosling::limit::{KeyedLimiter, Rate, RateLimiter, TokenBucket};
@@ -74,5 +83,38 @@ fn w6(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, w6);
+fn keyed_at_bound(c: &mut Criterion) {
+    const MAX_KEYS: usize = 10_000;
+    let mut group = c.benchmark_group("keyed");
+
+    group.bench_function("new-key-idle-at-bound", |b| {
+        // 10^9 per second: a bucket used once is full again a nanosecond later.
+        let keyed = KeyedLimiter::<u64>::new(rate(), 1, MAX_KEYS).expect("valid limiter");
+        for key in 0..MAX_KEYS as u64 {
+            keyed.allow(&key);
+        }
+        let mut key = MAX_KEYS as u64;
+        b.iter(|| {
+            key += 1;
+            black_box(keyed.allow(&key))
+        });
+    });
+
+    group.bench_function("new-key-active-at-bound", |b| {
+        let slow = Rate::per_second(1).expect("valid rate");
+        let keyed = KeyedLimiter::<u64>::new(slow, 1, MAX_KEYS).expect("valid limiter");
+        for key in 0..MAX_KEYS as u64 {
+            keyed.allow(&key);
+        }
+        let mut key = MAX_KEYS as u64;
+        b.iter(|| {
+            key += 1;
+            black_box(keyed.allow(&key))
+        });
+    });
+
+    group.finish();
+}
+
+criterion_group!(benches, w6, keyed_at_bound);
 criterion_main!(benches);
