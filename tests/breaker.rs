@@ -253,12 +253,12 @@ fn time_window_buckets_roll_on_manual_clock() {
         .clock(manual.clock())
         .build()
         .unwrap();
-    // t = 0 s: three failures.
-    for _ in 0..3 {
-        let _ = fail(&b);
-    }
+    // t = 0 s: a failure and two successes.
+    let _ = fail(&b);
+    let _ = succeed(&b);
+    let _ = succeed(&b);
     assert_eq!(b.metrics().window_calls, 3);
-    // t = 5 s: two successes; 3 of 5 failed would open on the next failure.
+    // t = 5 s: two successes; 1 of 5 failed.
     manual.advance(Duration::from_secs(5));
     let _ = succeed(&b);
     let _ = succeed(&b);
@@ -287,7 +287,7 @@ fn time_window_buckets_roll_on_manual_clock() {
     assert_eq!(b.state(), BreakerState::Open);
     // Lifetime counts keep what rolled out.
     let m = b.metrics();
-    assert_eq!((m.successful_calls, m.failed_calls), (5, 6));
+    assert_eq!((m.successful_calls, m.failed_calls), (7, 4));
 }
 
 #[test]
@@ -736,4 +736,158 @@ fn a_panicking_listener_does_not_stop_later_events() {
         *log.lock().unwrap(),
         [(Closed, ForcedOpen), (ForcedOpen, Closed)]
     );
+}
+
+// A success can raise a rate, or make it count: every recorded result is
+// judged. The three ways it happens follow.
+
+#[test]
+fn success_that_brings_the_window_to_the_minimum_opens() {
+    let manual = ManualClock::new();
+    let b = small(&manual, 1); // 4 calls, minimum 4, 50 %
+    for _ in 0..3 {
+        let _ = fail(&b);
+    }
+    assert_eq!(b.state(), BreakerState::Closed, "3 calls < minimum 4");
+    assert_eq!(b.metrics().failure_rate, None);
+    let _ = succeed(&b); // 3 of 4 failed: 75 %
+    assert_eq!(b.metrics().failure_rate, None, "an open window is empty");
+    assert_eq!(b.state(), BreakerState::Open);
+}
+
+#[test]
+fn slow_success_path_also_judges_at_the_minimum() {
+    // With a slow-call threshold every result takes the timed path.
+    let manual = ManualClock::new();
+    let b = CircuitBreaker::<&str>::builder()
+        .count_window_buckets(4, 4)
+        .minimum_calls(4)
+        .slow_call_threshold(50.0, Duration::from_secs(1))
+        .clock(manual.clock())
+        .build()
+        .unwrap();
+    for _ in 0..3 {
+        let permit = b.try_acquire().unwrap();
+        manual.advance(Duration::from_secs(2));
+        permit.success(); // slow
+    }
+    assert_eq!(b.state(), BreakerState::Closed, "3 calls < minimum 4");
+    let _ = succeed(&b); // quick; 3 of 4 slow: 75 %
+    assert_eq!(b.state(), BreakerState::Open);
+}
+
+#[test]
+fn success_after_older_successes_left_a_time_window_opens() {
+    let manual = ManualClock::new();
+    let b = CircuitBreaker::<&str>::builder()
+        .time_window(Duration::from_secs(10), 10)
+        .minimum_calls(4)
+        .failure_rate_threshold(50.0)
+        .clock(manual.clock())
+        .build()
+        .unwrap();
+    for _ in 0..5 {
+        let _ = succeed(&b); // t = 0 s
+    }
+    manual.advance(Duration::from_secs(5));
+    for _ in 0..4 {
+        let _ = fail(&b); // t = 5 s; at most 4 of 9 failed
+    }
+    assert_eq!(b.state(), BreakerState::Closed);
+    // t = 10 s: the successes of t = 0 s have left the window.
+    manual.advance(Duration::from_secs(5));
+    assert_eq!(b.metrics().failure_rate, Some(100.0));
+    let _ = succeed(&b); // 4 of 5 failed: 80 %
+    assert_eq!(b.state(), BreakerState::Open);
+}
+
+#[test]
+fn success_that_rotates_a_bucket_of_successes_out_opens() {
+    let manual = ManualClock::new();
+    // 4 calls in 2 buckets of 2: the window holds 4 or 5 calls.
+    let b = CircuitBreaker::<&str>::builder()
+        .count_window_buckets(4, 2)
+        .minimum_calls(4)
+        .failure_rate_threshold(50.0)
+        .clock(manual.clock())
+        .build()
+        .unwrap();
+    let _ = succeed(&b);
+    let _ = succeed(&b); // [S S]
+    let _ = fail(&b);
+    let _ = succeed(&b); // [S S] [F S]
+    let _ = fail(&b); // [S S] [F S] [F]: 2 of 5, 40 %
+    assert_eq!(b.state(), BreakerState::Closed);
+    assert_eq!(b.metrics().failure_rate, Some(40.0));
+    // Fills [F S]: [S S] leaves, [F S] [F S] is 2 of 4, 50 %.
+    let _ = succeed(&b);
+    assert_eq!(b.state(), BreakerState::Open);
+}
+
+#[test]
+fn successes_after_the_minimum_do_not_open() {
+    // The settled fast path: once the window holds the minimum, successes
+    // that only lower the rate leave the breaker closed, also across
+    // rotations of single-call and multi-call buckets.
+    for buckets in [4, 2, 1] {
+        let manual = ManualClock::new();
+        let b = CircuitBreaker::<&str>::builder()
+            .count_window_buckets(4, buckets)
+            .minimum_calls(4)
+            .failure_rate_threshold(50.0)
+            .clock(manual.clock())
+            .build()
+            .unwrap();
+        let _ = fail(&b);
+        for _ in 0..40 {
+            let _ = succeed(&b);
+            assert_eq!(b.state(), BreakerState::Closed, "{buckets} buckets");
+        }
+        let m = b.metrics();
+        assert_eq!((m.successful_calls, m.failed_calls), (40, 1));
+        assert_eq!(m.window_failures, 0, "{buckets} buckets: the failure left");
+        // Failures still open it: within three, whatever the buckets.
+        for _ in 0..3 {
+            let _ = fail(&b);
+        }
+        assert_eq!(b.state(), BreakerState::Open, "{buckets} buckets");
+    }
+}
+
+#[test]
+fn expired_trial_with_a_free_permit_hands_it_out_before_rearming() {
+    let manual = ManualClock::new();
+    let (log, listener) = recorder();
+    let b = CircuitBreaker::<&str>::builder()
+        .count_window_buckets(4, 4)
+        .wait_in_open(Duration::from_secs(10))
+        .half_open_permits(2)
+        .max_wait_in_half_open(Some(Duration::from_secs(30)))
+        .on_state_change(listener)
+        .clock(manual.clock())
+        .build()
+        .unwrap();
+    trip(&b);
+    manual.advance(Duration::from_secs(10));
+    let first = b.try_acquire().unwrap(); // starts the trial
+    manual.advance(Duration::from_secs(30)); // the trial has expired
+    // A permit is still free: it goes to this call, nothing is re-armed.
+    let second = b.try_acquire().unwrap();
+    use BreakerState::*;
+    assert_eq!(log.lock().unwrap().last(), Some(&(Open, HalfOpen)));
+    // Every permit is taken and the trial is expired: this call re-arms.
+    let fresh = b.try_acquire().expect("re-armed");
+    assert_eq!(log.lock().unwrap().last(), Some(&(HalfOpen, HalfOpen)));
+    first.success();
+    second.success();
+    assert_eq!(b.metrics().late_results, 2, "both belong to the old trial");
+    assert_eq!(b.state(), HalfOpen);
+    fresh.success();
+    assert_eq!(
+        b.state(),
+        HalfOpen,
+        "the fresh trial waits for its second result"
+    );
+    b.try_acquire().unwrap().success();
+    assert_eq!(b.state(), Closed);
 }

@@ -626,3 +626,214 @@ mod on_pool {
         assert_eq!(saw_cancel.load(Ordering::SeqCst), 1);
     }
 }
+
+// ---- the cancellation's cause ----
+
+mod cause {
+    use super::common::{EXPECTED, quiet_expected_panics};
+    use gosling::Pool;
+    use gosling::context::{CancelReason, Cancelled, Context};
+    use gosling::group::{self, Group, MemberError, MemberFailure, PoolGroup};
+    use std::fmt;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    /// Bounds every wait for a sibling's failure: a lost cancellation fails
+    /// the test within seconds instead of hanging it.
+    const WATCHDOG: Duration = Duration::from_secs(10);
+
+    fn failure(ctx: &Context) -> Option<MemberFailure> {
+        ctx.cause()?.downcast_ref::<MemberFailure>().cloned()
+    }
+
+    /// Waits for the group's cancellation, then reports the cause it saw
+    /// (on the member's context and on a child of it) as its error.
+    fn witness(ctx: &Context) -> Result<(), Option<MemberFailure>> {
+        let child = ctx.child();
+        // The child is cancelled right after its parent: wait for the child.
+        assert!(child.wait_cancelled(WATCHDOG), "never cancelled");
+        assert_eq!(failure(&child), failure(ctx), "the child sees the cause");
+        Err(failure(ctx))
+    }
+
+    /// Debug and Display differ: the cause holds the Debug text.
+    #[derive(Debug)]
+    struct Refused {
+        port: u16,
+    }
+
+    impl fmt::Display for Refused {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "port {} refused", self.port)
+        }
+    }
+
+    #[test]
+    fn scoped_failure_is_the_cause() {
+        let mut seen = None;
+        let err = group::scope(|g| {
+            let seen = &mut seen;
+            g.go(move |ctx| {
+                *seen = Some(witness(ctx));
+                Ok(())
+            });
+            g.go(|_| Err(Refused { port: 80 }));
+        })
+        .unwrap_err();
+        assert!(matches!(
+            err.first(),
+            MemberError::Failed(Refused { port: 80 })
+        ));
+        let expected = MemberFailure::Failed("Refused { port: 80 }".to_string());
+        assert_eq!(seen, Some(Err(Some(expected.clone()))));
+        assert_eq!(
+            expected.to_string(),
+            "a group member failed: Refused { port: 80 }"
+        );
+    }
+
+    #[test]
+    fn scoped_panic_is_the_cause() {
+        quiet_expected_panics();
+        let err = group::scope(|g| {
+            g.go(witness);
+            g.go(|_| -> Result<(), Option<MemberFailure>> { panic!("{EXPECTED}: boom") });
+        })
+        .unwrap_err();
+        let message = format!("{EXPECTED}: boom");
+        assert!(matches!(err.first(), MemberError::Panicked(m) if *m == message));
+        assert!(
+            matches!(
+                &err.errors()[1],
+                MemberError::Failed(Some(MemberFailure::Panicked(m))) if *m == message
+            ),
+            "{:?}",
+            err.errors()[1]
+        );
+    }
+
+    #[test]
+    fn owned_group_failure_is_the_cause() {
+        let group = Group::new();
+        group.go(witness);
+        group.go(|_| Err(None));
+        let ctx = group.context().clone();
+        let err = group.wait().unwrap_err();
+        assert!(matches!(err.first(), MemberError::Failed(None)));
+        let expected = MemberFailure::Failed("None".to_string());
+        assert!(matches!(
+            &err.errors()[1],
+            MemberError::Failed(Some(f)) if *f == expected
+        ));
+        // The cause outlives the group.
+        assert_eq!(failure(&ctx), Some(expected));
+    }
+
+    #[test]
+    fn pool_group_failure_is_the_cause() {
+        let pool = Pool::new(2).unwrap();
+        let group = PoolGroup::new(&pool);
+        group.go(witness);
+        group.go(|_| Err(None));
+        let ctx = group.context().clone();
+        let err = group.wait().unwrap_err();
+        let expected = MemberFailure::Failed("None".to_string());
+        assert!(matches!(
+            &err.errors()[1],
+            MemberError::Failed(Some(f)) if *f == expected
+        ));
+        assert_eq!(failure(&ctx), Some(expected));
+    }
+
+    #[test]
+    fn pool_group_waited_on_its_own_worker_still_sets_the_cause() {
+        // One worker: the waiting task runs the members itself.
+        let pool = Arc::new(Pool::new(1).unwrap());
+        let inner = Arc::clone(&pool);
+        let handle = pool
+            .submit(move |_| {
+                let group = PoolGroup::new(&inner);
+                group.go(|_| Err(7));
+                group.go(|_| Err(8)); // sees the cancellation; not the cause
+                let ctx = group.context().clone();
+                let _ = group.wait();
+                failure(&ctx)
+            })
+            .unwrap();
+        assert_eq!(
+            handle.wait().unwrap(),
+            Some(MemberFailure::Failed("7".to_string()))
+        );
+    }
+
+    #[test]
+    fn the_first_failure_stays_the_cause() {
+        let mut ctx = None;
+        let err = group::scope(|g| {
+            g.go(|_| Err(0));
+            g.wait_idle();
+            g.go(|_| Err(1));
+            g.wait_idle();
+            ctx = Some(g.context().clone());
+        })
+        .unwrap_err();
+        assert_eq!(err.len(), 2);
+        assert_eq!(
+            failure(&ctx.unwrap()),
+            Some(MemberFailure::Failed("0".to_string()))
+        );
+    }
+
+    #[test]
+    fn a_parent_cause_is_kept() {
+        let parent = Context::new();
+        parent.cancel_with_cause("shutting the request down");
+        let mut seen = None;
+        let _ = group::scope_with_context(&parent, |g| {
+            g.go(|_| Err("late failure"));
+            g.wait_idle();
+            seen = g.context().cause().map(|c| c.to_string());
+        });
+        assert_eq!(seen.as_deref(), Some("shutting the request down"));
+    }
+
+    #[test]
+    fn a_group_without_failures_ends_with_no_cause_of_its_own() {
+        let mut ctx = None;
+        group::scope(|g| {
+            g.go(|_| Ok::<(), ()>(()));
+            ctx = Some(g.context().clone());
+        })
+        .unwrap();
+        let cause = ctx.unwrap().cause().expect("cancelled at the end");
+        assert_eq!(
+            cause.downcast_ref::<Cancelled>(),
+            Some(&Cancelled::new(CancelReason::Cancelled))
+        );
+    }
+
+    #[test]
+    fn a_panicking_debug_still_cancels_with_a_cause() {
+        quiet_expected_panics();
+        struct Nasty;
+        impl fmt::Debug for Nasty {
+            fn fmt(&self, _: &mut fmt::Formatter<'_>) -> fmt::Result {
+                panic!("{EXPECTED}: in Debug")
+            }
+        }
+        let mut ctx = None;
+        let err = group::scope(|g| {
+            g.go(|_| Err(Nasty));
+            g.wait_idle();
+            ctx = Some(g.context().clone());
+        })
+        .unwrap_err();
+        assert!(matches!(err.first(), MemberError::Failed(Nasty)));
+        assert_eq!(
+            failure(&ctx.unwrap()),
+            Some(MemberFailure::Failed(
+                "(its Debug implementation panicked)".to_string()
+            ))
+        );
+    }
+}

@@ -10,10 +10,12 @@
 //! [`Context::sleep`] / [`Context::wait_cancelled`], which return early.
 //!
 //! Protocol (maintainers): a node's `state` moves once, from `ACTIVE` to one
-//! of the reason codes, by compare-and-swap; the winner then takes the
-//! node's lock, detaches its children list and notifies its waiters, then
-//! cancels the children (iteratively, so a deep chain cannot overflow the
-//! stack). A child is attached under the parent's lock after checking the
+//! of the reason codes, by compare-and-swap under the node's lock; the
+//! winner stores the cause (if any) under that same lock hold, detaches its
+//! children list and notifies its waiters, then cancels the children with
+//! the same reason and cause (iteratively, so a deep chain cannot overflow
+//! the stack). A reader that has seen the state cancelled and then takes the
+//! lock therefore finds the cause in place. A child is attached under the parent's lock after checking the
 //! parent's state under that same lock, so a child is either in the list the
 //! canceller detaches or sees the parent already cancelled — never neither.
 //! Deadlines are checked lazily against the node's clock by every read.
@@ -146,6 +148,21 @@ impl fmt::Display for Cancelled {
 
 impl Error for Cancelled {}
 
+/// The cause of a cancellation, as [`Context::cause`] returns it: any error,
+/// shared by the context and its descendants.
+///
+/// # Examples
+///
+/// ```
+/// use gosling::context::{CancelCause, Context};
+///
+/// let ctx = Context::new();
+/// ctx.cancel_with_cause("quota exhausted");
+/// let cause: CancelCause = ctx.cause().unwrap();
+/// assert_eq!(cause.to_string(), "quota exhausted");
+/// ```
+pub type CancelCause = Arc<dyn Error + Send + Sync + 'static>;
+
 /// A cancellation scope with an optional deadline and typed values.
 ///
 /// Cheap to clone (one `Arc`); clones are the same context. Children are
@@ -156,7 +173,11 @@ impl Error for Cancelled {}
 /// context itself rather than a separate function, and it reaches the context
 /// and its descendants only — a task can cancel its own scope, never its
 /// caller's. Deadlines are read from the context's [`Clock`], so tests can
-/// drive them with a [`ManualClock`](crate::time::ManualClock).
+/// drive them with a [`ManualClock`](crate::time::ManualClock). The cause of
+/// a cancellation (Go's `context.Cause`) is given to
+/// [`cancel_with_cause`](Context::cancel_with_cause) rather than to a
+/// separate `WithCancelCause` function, and read with
+/// [`cause`](Context::cause).
 ///
 /// # Examples
 ///
@@ -203,6 +224,9 @@ struct Inner {
     /// Foreign waiters (e.g. a concurrency limiter's) to wake on
     /// cancellation; see `Context::subscribe`.
     wakers: Vec<Weak<dyn Wake>>,
+    /// The cause given by the cancellation that won (this node's or an
+    /// ancestor's), if it gave one; set once, with the state.
+    cause: Option<CancelCause>,
 }
 
 impl Wake for Node {
@@ -245,6 +269,8 @@ impl Node {
                 }
                 inner.children.push(Arc::downgrade(&node));
             } else {
+                // The node is not shared yet: nobody can observe the order.
+                node.inner.lock().cause = inner.cause.clone();
                 node.state.store(parent_state, Ordering::Release);
             }
         }
@@ -261,27 +287,36 @@ impl Node {
         }
         match self.deadline {
             Some(deadline) if self.clock.now() >= deadline => {
-                cancel_tree(self, DEADLINE_EXCEEDED);
+                cancel_tree(self, DEADLINE_EXCEEDED, None);
                 self.state.load(Ordering::Acquire)
             }
             _ => ACTIVE,
         }
     }
 
-    /// Moves this node out of `ACTIVE`; true for the caller that did it.
-    fn try_cancel(&self, code: u8) -> Option<Vec<Weak<Node>>> {
-        // ORDERING: AcqRel: Release publishes the caller's prior writes to
-        // whoever observes the cancellation; Acquire orders our detaching of
-        // the children after the state change.
-        if self
-            .state
-            .compare_exchange(ACTIVE, code, Ordering::AcqRel, Ordering::Acquire)
-            .is_err()
-        {
+    /// Moves this node out of `ACTIVE` with `cause`; returns the children
+    /// to cancel when this call did it.
+    fn try_cancel(&self, code: u8, cause: Option<&CancelCause>) -> Option<Vec<Weak<Node>>> {
+        // ORDERING: cheap refusal of a node already cancelled; the
+        // compare-and-swap below decides.
+        if self.state.load(Ordering::Relaxed) != ACTIVE {
             return None;
         }
         let (children, wakers) = {
             let mut inner = self.inner.lock();
+            // ORDERING: AcqRel: Release publishes the caller's prior writes
+            // to whoever observes the cancellation; Acquire orders our
+            // detaching of the children after the state change. Under the
+            // lock, so that the cause is in place for any reader who saw the
+            // state and then takes the lock.
+            if self
+                .state
+                .compare_exchange(ACTIVE, code, Ordering::AcqRel, Ordering::Acquire)
+                .is_err()
+            {
+                return None;
+            }
+            inner.cause = cause.cloned();
             let children = std::mem::take(&mut inner.children);
             let wakers = std::mem::take(&mut inner.wakers);
             self.cv.notify_all();
@@ -309,15 +344,16 @@ impl Drop for Node {
     }
 }
 
-/// Cancels `root` and every descendant still active, iteratively.
-fn cancel_tree(root: &Node, code: u8) -> bool {
-    let Some(children) = root.try_cancel(code) else {
+/// Cancels `root` and every descendant still active, iteratively, with
+/// `cause`.
+fn cancel_tree(root: &Node, code: u8, cause: Option<CancelCause>) -> bool {
+    let Some(children) = root.try_cancel(code, cause.as_ref()) else {
         return false;
     };
     let mut pending: Vec<Weak<Node>> = children;
     while let Some(weak) = pending.pop() {
         if let Some(child) = weak.upgrade() {
-            if let Some(grandchildren) = child.try_cancel(code) {
+            if let Some(grandchildren) = child.try_cancel(code, cause.as_ref()) {
                 pending.extend(grandchildren);
             }
         }
@@ -644,7 +680,96 @@ impl Context {
     /// assert_eq!(ctx.child().reason(), Some(CancelReason::Shutdown));
     /// ```
     pub fn cancel_with(&self, reason: CancelReason) -> bool {
-        cancel_tree(&self.node, reason.code())
+        cancel_tree(&self.node, reason.code(), None)
+    }
+
+    /// Cancels this context and all its descendants with
+    /// [`CancelReason::Cancelled`] and `cause`, which [`cause`](Context::cause)
+    /// then returns from each of them (Go's `CancelCauseFunc`). Takes any
+    /// error, a `&str` or a `String`. The first cancellation sticks, cause
+    /// and all: on a context already cancelled (directly, through an
+    /// ancestor, or by its deadline) this does nothing and `cause` is
+    /// dropped. Returns true when this call did the cancelling.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gosling::context::{CancelReason, Context};
+    ///
+    /// let request = Context::new();
+    /// let step = request.child();
+    /// assert!(request.cancel_with_cause("client went away"));
+    /// assert_eq!(step.reason(), Some(CancelReason::Cancelled));
+    /// assert_eq!(step.cause().unwrap().to_string(), "client went away");
+    ///
+    /// // The first cause wins.
+    /// assert!(!request.cancel_with_cause("too late"));
+    /// assert_eq!(request.cause().unwrap().to_string(), "client went away");
+    /// ```
+    pub fn cancel_with_cause(&self, cause: impl Into<Box<dyn Error + Send + Sync>>) -> bool {
+        self.cancel_with_shared_cause(Arc::from(cause.into()))
+    }
+
+    /// [`cancel_with_cause`](Context::cancel_with_cause) with a cause that is
+    /// already shared: the same `Arc` is handed to every descendant and
+    /// returned by [`cause`](Context::cause), so the caller can keep a clone
+    /// and compare it with [`Arc::ptr_eq`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gosling::context::{CancelCause, Context};
+    /// use std::sync::Arc;
+    ///
+    /// let cause: CancelCause = Arc::new(std::io::Error::other("disk full"));
+    /// let ctx = Context::new();
+    /// ctx.cancel_with_shared_cause(Arc::clone(&cause));
+    /// assert!(Arc::ptr_eq(&ctx.child().cause().unwrap(), &cause));
+    /// ```
+    pub fn cancel_with_shared_cause(&self, cause: CancelCause) -> bool {
+        // A passed deadline cancels first (reading the state applies it), so
+        // that an expired context keeps `DeadlineExceeded` as its cause.
+        self.node.state() == ACTIVE && cancel_tree(&self.node, CANCELLED, Some(cause))
+    }
+
+    /// Why this context was cancelled, as an error; `None` while it is
+    /// active (Go's `context.Cause`).
+    ///
+    /// Once it is cancelled, the cause given to
+    /// [`cancel_with_cause`](Context::cancel_with_cause) on this context or
+    /// on the ancestor whose cancellation reached it; otherwise (a plain
+    /// [`cancel`](Context::cancel), [`cancel_with`](Context::cancel_with), or
+    /// a deadline) the [`Cancelled`] error that [`check`](Context::check)
+    /// returns, with the [`CancelReason`]: a passed deadline reads
+    /// [`CancelReason::DeadlineExceeded`]. Downcast it to get the typed
+    /// error back.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gosling::context::{CancelReason, Cancelled, Context};
+    /// use std::time::Duration;
+    ///
+    /// let ctx = Context::new();
+    /// assert!(ctx.cause().is_none());
+    ///
+    /// ctx.cancel_with_cause(std::io::Error::other("upstream failed"));
+    /// let cause = ctx.cause().unwrap();
+    /// assert_eq!(cause.downcast_ref::<std::io::Error>().unwrap().to_string(), "upstream failed");
+    ///
+    /// // Without a cause of its own, the reason stands in.
+    /// let expired = Context::new().with_timeout(Duration::ZERO);
+    /// let cause = expired.cause().unwrap();
+    /// assert_eq!(
+    ///     cause.downcast_ref::<Cancelled>(),
+    ///     Some(&Cancelled::new(CancelReason::DeadlineExceeded))
+    /// );
+    /// ```
+    #[must_use]
+    pub fn cause(&self) -> Option<CancelCause> {
+        let reason = self.reason()?;
+        let given = self.node.inner.lock().cause.clone();
+        Some(given.unwrap_or_else(|| Arc::new(Cancelled { reason })))
     }
 
     /// Blocks for `duration` on this context's clock, returning early with an

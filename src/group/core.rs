@@ -8,11 +8,13 @@
 //! a slot; a shared concurrency limiter (`limit/`) could replace `Slots`
 //! without touching the rest.
 
-use super::error::{LimitError, MemberError};
+use super::error::{LimitError, MemberError, MemberFailure};
 use crate::context::Context;
 use crate::sync::{Condvar, Mutex};
 use std::any::Any;
+use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
+use std::sync::Arc;
 
 pub(crate) struct Core<E> {
     ctx: Context,
@@ -20,8 +22,12 @@ pub(crate) struct Core<E> {
     /// Spawners waiting for a slot, and waiters for "no member active";
     /// notified under `slots`.
     slot_freed: Condvar,
-    /// Every failure so far, first one first. The first push cancels `ctx`.
+    /// Every failure so far, first one first. The first push cancels `ctx`,
+    /// with that failure as the cause.
     errors: Mutex<Vec<MemberError<E>>>,
+    /// Writes a member's error for the cause: `E`'s `Debug`, captured where
+    /// the group is built so that nothing else needs the bound.
+    describe: fn(&E) -> String,
 }
 
 struct Slots {
@@ -30,9 +36,13 @@ struct Slots {
     limit: Option<usize>,
 }
 
-impl<E> Core<E> {
+impl<E: fmt::Debug> Core<E> {
     pub(crate) fn new(parent: Option<&Context>) -> Core<E> {
+        fn debug<E: fmt::Debug>(error: &E) -> String {
+            format!("{error:?}")
+        }
         Core {
+            describe: debug::<E>,
             ctx: parent.map_or_else(Context::new, Context::child),
             slots: Mutex::new(Slots {
                 active: 0,
@@ -42,7 +52,9 @@ impl<E> Core<E> {
             errors: Mutex::new(Vec::new()),
         }
     }
+}
 
+impl<E> Core<E> {
     pub(crate) fn context(&self) -> &Context {
         &self.ctx
     }
@@ -104,14 +116,35 @@ impl<E> Core<E> {
         }
     }
 
-    /// Records a failure; the first one cancels the group's context.
+    /// Records a failure; the first one cancels the group's context with
+    /// that failure as the cause.
     pub(crate) fn record(&self, error: MemberError<E>) {
+        // Written before taking the lock (it runs the error's `Debug`), and
+        // only while the context may still take it: a context already
+        // cancelled keeps its first cause.
+        let cause = (!self.ctx.is_cancelled()).then(|| self.failure(&error));
         let mut errors = self.errors.lock();
         errors.push(error);
         let first = errors.len() == 1;
         drop(errors);
         if first {
-            self.ctx.cancel();
+            match cause {
+                Some(cause) => self.ctx.cancel_with_shared_cause(Arc::new(cause)),
+                None => self.ctx.cancel(),
+            };
+        }
+    }
+
+    /// The cause for `error`. A panicking `Debug` of the member's error must
+    /// not take the member's thread down with it.
+    fn failure(&self, error: &MemberError<E>) -> MemberFailure {
+        match error {
+            MemberError::Failed(e) => MemberFailure::Failed(
+                panic::catch_unwind(AssertUnwindSafe(|| (self.describe)(e)))
+                    .unwrap_or_else(|_| "(its Debug implementation panicked)".to_string()),
+            ),
+            MemberError::Panicked(msg) => MemberFailure::Panicked(msg.clone()),
+            MemberError::SpawnFailed(e) => MemberFailure::SpawnFailed(e.to_string()),
         }
     }
 

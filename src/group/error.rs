@@ -73,6 +73,88 @@ impl<E: Error + 'static> Error for MemberError<E> {
     }
 }
 
+/// The cause a group's context is cancelled with when a member fails: read
+/// it with [`Context::cause`](crate::context::Context::cause) and downcast
+/// it to this type.
+///
+/// It holds text, not the member's error: the group keeps the error itself
+/// and hands it back by value from waiting (in [`GroupError`]), while the
+/// cause is shared by every clone and child of the context for as long as
+/// they live. A returned error is written with its `Debug` (which, unlike
+/// `Display`, every error type and `()` implement); a panic keeps its
+/// message; a thread that could not be started, the operating system's
+/// error text.
+///
+/// Only the failure that cancels the context becomes its cause: a context
+/// already cancelled (by its parent, by a call to
+/// [`cancel`](crate::context::Context::cancel), by an earlier failure) keeps
+/// its first cause.
+///
+/// # Examples
+///
+/// ```
+/// use gosling::group::{self, MemberFailure};
+///
+/// let err = group::scope(|g| {
+///     g.go(|_| Err::<(), _>("disk full"));
+///     g.go(|ctx| {
+///         ctx.wait_cancelled(std::time::Duration::from_secs(60));
+///         let cause = ctx.cause().unwrap();
+///         let failure = cause.downcast_ref::<MemberFailure>().unwrap();
+///         assert_eq!(failure, &MemberFailure::Failed("\"disk full\"".to_string()));
+///         assert_eq!(cause.to_string(), "a group member failed: \"disk full\"");
+///         Ok(())
+///     });
+/// })
+/// .unwrap_err();
+/// assert_eq!(err.len(), 1);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum MemberFailure {
+    /// A member returned an error; this is the error's `Debug` text.
+    Failed(String),
+    /// A member panicked; this is the panic's message, as in
+    /// [`MemberError::Panicked`].
+    Panicked(String),
+    /// No thread could be started for a member; this is the operating
+    /// system's error, written out.
+    SpawnFailed(String),
+}
+
+impl MemberFailure {
+    /// The text the failure carries, without the words around it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gosling::group::MemberFailure;
+    /// assert_eq!(MemberFailure::Panicked("boom".into()).message(), "boom");
+    /// ```
+    #[must_use]
+    pub fn message(&self) -> &str {
+        match self {
+            MemberFailure::Failed(s)
+            | MemberFailure::Panicked(s)
+            | MemberFailure::SpawnFailed(s) => s,
+        }
+    }
+}
+
+impl fmt::Display for MemberFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MemberFailure::Failed(e) => write!(f, "a group member failed: {e}"),
+            MemberFailure::Panicked(msg) => write!(f, "a group member panicked: {msg}"),
+            MemberFailure::SpawnFailed(e) => {
+                write!(f, "could not start a thread for a group member: {e}")
+            }
+        }
+    }
+}
+
+impl Error for MemberFailure {}
+
 /// What waiting for a group that had failures returns: every member error,
 /// in the order they were recorded; the first is the one that cancelled the
 /// group.

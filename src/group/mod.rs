@@ -19,8 +19,8 @@
 //!   [`std::thread::scope`].
 //! - `thread.rs`: [`Group`]: an owned group whose `'static` members run on
 //!   threads of their own and which is waited for with [`Group::wait`].
-//! - `error.rs`: [`MemberError`], [`GroupError`], [`LimitError`],
-//!   [`TryGoError`].
+//! - `error.rs`: [`MemberError`], [`GroupError`], [`MemberFailure`] (the
+//!   context's cancellation cause), [`LimitError`], [`TryGoError`].
 //!
 //! - `pool.rs`: [`PoolGroup`]: an owned group whose `'static` members run as
 //!   tasks on a [`Pool`](crate::Pool); members beyond the limit wait in the
@@ -37,6 +37,7 @@
 //! | `g.TryGo(f)`                     | [`Group::try_go`] / [`Scope::try_go`]                 |
 //! | `g.SetLimit(n)`                  | [`Group::set_limit`] / [`Scope::set_limit`]           |
 //! | `g.Wait()`                       | [`Group::wait`] / the end of [`scope`]                |
+//! | `context.Cause(ctx)` after a failure | [`Context::cause`](crate::context::Context::cause), a [`MemberFailure`] |
 //!
 //! Differences from Go: a panicking member does not bring the process down —
 //! it is caught and reported as [`MemberError::Panicked`] with its message;
@@ -47,6 +48,39 @@
 //! first error is the one kept first: a member that merely saw the
 //! cancellation and returned an error because of it never displaces the
 //! error that caused it.
+//!
+//! # The cancellation's cause
+//!
+//! The failure that cancels the group's context is also its cause (as Go's
+//! `errgroup` does since Go 1.20): [`Context::cause`](crate::context::Context::cause)
+//! on the context a member receives — or on any child of it — returns a
+//! [`MemberFailure`] that says how the member failed and carries its error's
+//! `Debug` text. The group's error type must therefore implement `Debug`
+//! (every error type does). The error itself stays with the group, which
+//! returns it from waiting. A context cancelled before any member failed
+//! (by its parent, or by a call to `cancel`) keeps the cause it had, and
+//! when a group ends without a failure its context is cancelled with no
+//! cause of its own ([`Context::cause`](crate::context::Context::cause)
+//! then returns the plain [`Cancelled`](crate::context::Cancelled) error).
+//!
+//! ```
+//! use gosling::group::{self, MemberFailure};
+//! use std::time::Duration;
+//!
+//! let err = group::scope(|g| {
+//!     g.go(|ctx| {
+//!         // Waits for a sibling's failure and reports why it stopped.
+//!         ctx.wait_cancelled(Duration::from_secs(60));
+//!         let cause = ctx.cause().unwrap();
+//!         assert!(matches!(cause.downcast_ref(), Some(MemberFailure::Panicked(m)) if m == "bad input"));
+//!         Err(format!("stopped: {cause}"))
+//!     });
+//!     g.go(|_| -> Result<(), String> { panic!("bad input") });
+//! })
+//! .unwrap_err();
+//! assert_eq!(err.first().to_string(), "member panicked: bad input");
+//! assert_eq!(err.errors()[1].to_string(), "stopped: a group member panicked: bad input");
+//! ```
 //!
 //! # Examples
 //!
@@ -74,7 +108,7 @@ mod pool;
 mod scoped;
 mod thread;
 
-pub use error::{GroupError, LimitError, MemberError, TryGoError};
+pub use error::{GroupError, LimitError, MemberError, MemberFailure, TryGoError};
 pub use pool::PoolGroup;
 pub use scoped::{Scope, scope, scope_with_context};
 pub use thread::Group;

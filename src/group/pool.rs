@@ -45,7 +45,9 @@ type Member<E> = Box<dyn FnOnce(&Context) -> Result<(), E> + Send>;
 /// - Should the pool refuse a member's task (closed, or full with a
 ///   rejecting policy) or discard it unrun (a shutdown), the member still
 ///   runs: `wait` runs it on the waiting thread.
-/// - Members receive the group's context, not the pool's: to have a pool
+/// - Members receive the group's context, not the pool's (the first
+///   failure cancels it, with that failure as its
+///   [cause](Context::cause)): to have a pool
 ///   shutdown reach them, make the group's context a child of one you cancel
 ///   then ([`with_context`](PoolGroup::with_context)).
 ///
@@ -176,7 +178,7 @@ impl<E: Send + 'static> Drop for Runner<E> {
     }
 }
 
-impl<'p, E: Send + 'static> PoolGroup<'p, E> {
+impl<'p, E: Send + fmt::Debug + 'static> PoolGroup<'p, E> {
     /// An empty group on `pool`, with a new root context and no limit.
     ///
     /// # Examples
@@ -226,7 +228,9 @@ impl<'p, E: Send + 'static> PoolGroup<'p, E> {
             }),
         }
     }
+}
 
+impl<'p, E: Send + 'static> PoolGroup<'p, E> {
     /// Caps how many members run at once (Go's `SetLimit`); the others wait
     /// in the group, holding no worker.
     ///
@@ -299,14 +303,22 @@ impl<'p, E: Send + 'static> PoolGroup<'p, E> {
         self.shared.state.lock().queue.len()
     }
 
-    /// The group's context: the one every member receives.
+    /// The group's context: the one every member receives. The first
+    /// failure cancels it, with that failure as its [cause](Context::cause).
     ///
     /// # Examples
     ///
     /// ```
+    /// use gosling::group::{MemberFailure, PoolGroup};
+    ///
     /// let pool = gosling::Pool::new(1)?;
-    /// let group = gosling::group::PoolGroup::<()>::new(&pool);
+    /// let group = PoolGroup::new(&pool);
     /// assert!(!group.context().is_cancelled());
+    /// group.go(|_| Err::<(), _>("refused"));
+    /// let ctx = group.context().clone();
+    /// let _ = group.wait();
+    /// let cause = ctx.cause().unwrap();
+    /// assert_eq!(cause.downcast_ref(), Some(&MemberFailure::Failed("\"refused\"".to_string())));
     /// # Ok::<(), gosling::BuildError>(())
     /// ```
     #[must_use]

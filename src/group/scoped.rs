@@ -13,8 +13,10 @@ use std::thread;
 ///
 /// `f` receives the group's [`Scope`]; members started with [`Scope::go`]
 /// run on scoped threads and receive the group's context, a new root
-/// [`Context`]. The first member to fail cancels that context; the others
-/// see it and can stop early.
+/// [`Context`]. The first member to fail cancels that context, with its
+/// failure as the [cause](Context::cause) (a
+/// [`MemberFailure`](super::MemberFailure) carrying the error's `Debug`
+/// text); the others see it and can stop early.
 ///
 /// Returns `f`'s value when no member failed.
 ///
@@ -51,7 +53,7 @@ use std::thread;
 /// ```
 pub fn scope<'env, E, T, F>(f: F) -> Result<T, GroupError<E>>
 where
-    E: Send + 'env,
+    E: Send + fmt::Debug + 'env,
     F: for<'scope> FnOnce(&Scope<'scope, 'env, E>) -> T,
 {
     run_scope(None, f)
@@ -83,7 +85,7 @@ where
 /// ```
 pub fn scope_with_context<'env, E, T, F>(parent: &Context, f: F) -> Result<T, GroupError<E>>
 where
-    E: Send + 'env,
+    E: Send + fmt::Debug + 'env,
     F: for<'scope> FnOnce(&Scope<'scope, 'env, E>) -> T,
 {
     run_scope(Some(parent), f)
@@ -91,7 +93,7 @@ where
 
 fn run_scope<'env, E, T, F>(parent: Option<&Context>, f: F) -> Result<T, GroupError<E>>
 where
-    E: Send + 'env,
+    E: Send + fmt::Debug + 'env,
     F: for<'scope> FnOnce(&Scope<'scope, 'env, E>) -> T,
 {
     let core = Arc::new(Core::new(parent));
@@ -299,8 +301,8 @@ impl<'scope, 'env, E: Send + 'env> Scope<'scope, 'env, E> {
     }
 
     /// The group's context: the one every member receives. Cancelled by the
-    /// first failure, by the parent's cancellation, or by calling
-    /// [`Context::cancel`] on it.
+    /// first failure (with that failure as its [cause](Context::cause)), by
+    /// the parent's cancellation, or by calling [`Context::cancel`] on it.
     ///
     /// # Examples
     ///

@@ -14,6 +14,9 @@ use std::thread::{self, JoinHandle};
 ///
 /// Use [`scope`](super::scope) instead when members borrow from the stack.
 ///
+/// The first failure cancels the group's context with that failure as its
+/// [cause](Context::cause), a [`MemberFailure`](super::MemberFailure).
+///
 /// Dropping a group without waiting cancels its context and joins its
 /// members (their errors are then discarded): no member thread outlives it.
 ///
@@ -38,7 +41,7 @@ pub struct Group<E> {
     threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
-impl<E: Send + 'static> Group<E> {
+impl<E: Send + fmt::Debug + 'static> Group<E> {
     /// An empty group with a new root context and no limit.
     ///
     /// # Examples
@@ -74,7 +77,9 @@ impl<E: Send + 'static> Group<E> {
             threads: Mutex::new(Vec::new()),
         }
     }
+}
 
+impl<E: Send + 'static> Group<E> {
     /// Caps how many members run at once (Go's `SetLimit`).
     ///
     /// # Errors
@@ -117,13 +122,21 @@ impl<E: Send + 'static> Group<E> {
         self.core.active()
     }
 
-    /// The group's context: the one every member receives.
+    /// The group's context: the one every member receives. The first
+    /// failure cancels it, with that failure as its [cause](Context::cause).
     ///
     /// # Examples
     ///
     /// ```
-    /// let group = gosling::group::Group::<()>::new();
+    /// use gosling::group::{Group, MemberFailure};
+    ///
+    /// let group = Group::new();
     /// assert!(!group.context().is_cancelled());
+    /// group.go(|_| Err::<(), _>(404));
+    /// let ctx = group.context().clone();
+    /// let _ = group.wait();
+    /// let cause = ctx.cause().unwrap();
+    /// assert_eq!(cause.downcast_ref(), Some(&MemberFailure::Failed("404".to_string())));
     /// ```
     #[must_use]
     pub fn context(&self) -> &Context {
@@ -229,7 +242,7 @@ impl<E> Group<E> {
     }
 }
 
-impl<E: Send + 'static> Default for Group<E> {
+impl<E: Send + fmt::Debug + 'static> Default for Group<E> {
     fn default() -> Self {
         Group::new()
     }

@@ -9,11 +9,27 @@
 //! (`Inner::shared`) and are published with a `Release` store of the word.
 //!
 //! The closed-state hot path is: one relaxed load of the word to admit, then
-//! at the result one relaxed load to check the generation and one relaxed
-//! `fetch_add` on the current bucket of the sliding window (two more on a
-//! failure or a slow call). Failure rates are only judged when a failure or
-//! slow call is recorded: a success can only lower them. Clock reads happen
-//! only when a slow-call duration is configured or the window is time-based.
+//! at the result one relaxed load to check the generation, one relaxed
+//! `fetch_add` on the current bucket of the sliding window and one relaxed
+//! load of the count at which to leave the fast path (on the cursor's cache
+//! line; three more atomics on a failure or a slow call). Clock
+//! reads happen only when a slow-call duration is configured or the window
+//! is time-based.
+//!
+//! Every recorded result is judged, but summing the window on every success
+//! would cost more than the rest of the path, so a success skips the sums
+//! when it provably cannot have opened the breaker. Adding a success lowers
+//! both rates; it can open the breaker only by (a) bringing the window up to
+//! the minimum number of calls, or (b) coming with calls leaving the window.
+//! Count windows: (a) is ruled out once the window has held the minimum
+//! since it was last cleared (`CountHead::trigger`; from then on a count
+//! window never drops below it until it is cleared); (b) happens only at a
+//! rotation, and raises a rate only if calls left, buckets hold more than
+//! one call (with one, the call that leaves is replaced by the new one) and
+//! a failure or slow call remains (`CountHead::bad`). Time windows: (b)
+//! happens only at the first result of a new tick, and (a) only while the
+//! current bucket holds no more than the minimum. A failure or slow call is
+//! always judged.
 //!
 //! The window is a ring of buckets of plain `u64` counters. A count window
 //! of `size` calls in `b` buckets holds `b + 1` buckets of `size / b` calls:
@@ -271,10 +287,27 @@ impl<E> BreakerBuilder<E> {
     /// which the breaker opens (in closed state) or re-opens (after a
     /// half-open trial).
     ///
+    /// In closed state the rates are checked after every recorded result,
+    /// successes included: a success can open the breaker when it brings the
+    /// window up to the [minimum number of calls](BreakerBuilder::minimum_calls),
+    /// or when older successes leave the window with it.
+    ///
     /// # Examples
     ///
     /// ```
-    /// use gosling::retry::{BreakerBuildError, CircuitBreaker};
+    /// use gosling::retry::{BreakerBuildError, BreakerState, CircuitBreaker};
+    ///
+    /// let breaker = CircuitBreaker::<()>::builder()
+    ///     .count_window(4) // the minimum follows: 4 calls
+    ///     .failure_rate_threshold(50.0)
+    ///     .build()
+    ///     .unwrap();
+    /// for _ in 0..3 {
+    ///     let _ = breaker.call(|| Err::<(), _>(()));
+    /// }
+    /// assert_eq!(breaker.state(), BreakerState::Closed); // 3 calls: below the minimum
+    /// let _ = breaker.call(|| Ok::<(), ()>(()));
+    /// assert_eq!(breaker.state(), BreakerState::Open); // 3 of 4 failed
     ///
     /// assert!(CircuitBreaker::<()>::builder().failure_rate_threshold(20.0).build().is_ok());
     /// assert_eq!(
@@ -387,7 +420,8 @@ impl<E> BreakerBuilder<E> {
         self
     }
 
-    /// A fixed wait in open.
+    /// A fixed wait in open. The first call made at or after its end is
+    /// admitted as a trial call (half-open).
     ///
     /// # Examples
     ///
@@ -449,9 +483,15 @@ impl<E> BreakerBuilder<E> {
         self
     }
 
-    /// The longest a half-open trial may wait for its results. Past it, the
-    /// next call re-arms half-open: the outstanding trial calls become late
-    /// and a fresh set of permits is handed out. `None` waits forever.
+    /// The longest a half-open trial may wait for its results. Once the
+    /// trial has lasted this long (counted from its start), the next call
+    /// made while all of its permits are taken re-arms half-open: the
+    /// results already in are forgotten, the outstanding trial calls become
+    /// late, and a fresh set of permits is handed out, the first to that
+    /// call. A call made while a permit is still free (fewer handed out than
+    /// [`BreakerBuilder::half_open_permits`], or one given back by an
+    /// ignored result) takes that permit instead, and the trial goes on.
+    /// Nothing happens without a call. `None` waits forever.
     ///
     /// # Examples
     ///
@@ -948,6 +988,18 @@ pub struct BreakerMetrics {
 ///   the exact last-`size` window.
 /// - Past the maximum time in half-open, the trial is re-armed with fresh
 ///   permits (the hung trial calls become late) instead of opening again.
+///   There is no timer: the call that re-arms is the first one made at or
+///   after the maximum time (counted from the trial's start) while every
+///   permit of the trial is taken. While a permit is free (fewer than K
+///   handed out, or one given back by an ignored result) such a call takes
+///   that permit and the trial goes on. See
+///   [`BreakerBuilder::max_wait_in_half_open`].
+/// - Half-open decides once all K trial results are in, not after the
+///   minimum number of calls when that is smaller than K.
+/// - A call made exactly at the end of the wait in open is admitted (as a
+///   trial call); resilience4j admits only calls strictly after it.
+/// - A call that takes exactly the slow-call duration is slow; resilience4j
+///   counts only calls strictly longer.
 /// - Every result carries the state generation it was admitted in; results
 ///   of an earlier generation are counted as late and decide nothing.
 /// - A [`Permit`] dropped without a result (a panicking call) is a failure.
@@ -957,8 +1009,8 @@ pub struct BreakerMetrics {
 /// | state         | admits                         | leaves when                                   |
 /// |---------------|--------------------------------|-----------------------------------------------|
 /// | `Closed`      | every call                     | the window's failure or slow-call rate reaches its threshold → `Open` |
-/// | `Open`        | nothing                        | the wait in open has passed → `HalfOpen` (on the next call) |
-/// | `HalfOpen`    | exactly K trial calls          | all K results are in → `Closed` or `Open`; a trial older than the maximum time there re-arms `HalfOpen` |
+/// | `Open`        | nothing                        | the wait in open has passed → `HalfOpen` (on the first call at or after its end) |
+/// | `HalfOpen`    | exactly K trial calls          | all K results are in → `Closed` or `Open`; a call once the trial has lasted the maximum time there and all K permits are taken re-arms `HalfOpen` |
 /// | `ForcedOpen`  | nothing                        | [`CircuitBreaker::reset`] or [`CircuitBreaker::disable`] |
 /// | `Disabled`    | every call, nothing recorded   | [`CircuitBreaker::reset`] or [`CircuitBreaker::force_open`] |
 ///
@@ -1117,24 +1169,31 @@ struct Bucket {
 }
 
 impl Bucket {
-    /// Empties the bucket into the lifetime totals.
-    fn evict(&self, totals: &Totals) {
-        Self::take(&self.calls, &totals.calls);
-        Self::take(&self.failures, &totals.failures);
-        Self::take(&self.slow, &totals.slow);
+    /// Empties the bucket into the lifetime totals; returns the calls and
+    /// the failures plus slow calls it held.
+    #[inline]
+    fn evict(&self, totals: &Totals) -> (u64, u64) {
+        let calls = Self::take(&self.calls, &totals.calls);
+        let failures = Self::take(&self.failures, &totals.failures);
+        let slow = Self::take(&self.slow, &totals.slow);
+        (calls, failures + slow)
     }
 
-    /// Moves `from` into `to`. A counter read as zero is left alone (failures
-    /// and slow calls usually are): an increment landing after the read
-    /// stays in the bucket and is counted there, so nothing is lost, and the
-    /// common rotation costs one swap and one add instead of six.
+    /// Moves `from` into `to`; returns how much moved. A counter read as
+    /// zero is left alone (failures and slow calls usually are): an
+    /// increment landing after the read stays in the bucket and is counted
+    /// there, so nothing is lost, and the common rotation costs one swap and
+    /// one add instead of six.
     #[inline]
-    fn take(from: &AtomicU64, to: &AtomicU64) {
+    fn take(from: &AtomicU64, to: &AtomicU64) -> u64 {
         // ORDERING: statistics only; the swap moves each increment exactly
         // once.
-        if from.load(Ordering::Relaxed) != 0 {
-            to.fetch_add(from.swap(0, Ordering::Relaxed), Ordering::Relaxed);
+        if from.load(Ordering::Relaxed) == 0 {
+            return 0;
         }
+        let moved = from.swap(0, Ordering::Relaxed);
+        to.fetch_add(moved, Ordering::Relaxed);
+        moved
     }
 
     fn load(&self, sums: &mut Sums) {
@@ -1149,13 +1208,34 @@ impl Bucket {
     }
 }
 
+/// What a count window's closed-state path reads on every result, on one
+/// cache line.
+#[derive(Debug)]
+struct CountHead {
+    /// Index of the bucket being filled.
+    cursor: AtomicUsize,
+    /// The count of the current bucket at or above which the fast success
+    /// path goes out of line: 0 (every success) until the window has held
+    /// the minimum number of calls, then `per_bucket` (a rotation). A count
+    /// window never drops below the minimum again until it is cleared, so
+    /// from then on no success can bring it up to the minimum. Both stores
+    /// happen under the state lock: 0 by every clear (always part of a
+    /// transition), `per_bucket` by a judge that checks the state word, so a
+    /// late judge cannot mark a newer window.
+    trigger: AtomicU64,
+    /// Failures plus slow calls in the buckets, an upper bound: raised
+    /// before the bucket's counter, lowered after an eviction. Zero means
+    /// that a rotation cannot have raised a rate. Written only on failures,
+    /// slow calls and their evictions.
+    bad: AtomicU64,
+}
+
 #[derive(Debug)]
 enum Window {
     Count {
         buckets: Box<[Bucket]>,
         per_bucket: u64,
-        /// Index of the bucket being filled.
-        cursor: CachePadded<AtomicUsize>,
+        head: CachePadded<CountHead>,
     },
     Time {
         buckets: Box<[Bucket]>,
@@ -1168,7 +1248,11 @@ impl Window {
         Window::Count {
             buckets: (0..ring).map(|_| Bucket::default()).collect(),
             per_bucket,
-            cursor: CachePadded(AtomicUsize::new(0)),
+            head: CachePadded(CountHead {
+                cursor: AtomicUsize::new(0),
+                trigger: AtomicU64::new(0),
+                bad: AtomicU64::new(0),
+            }),
         }
     }
 
@@ -1183,21 +1267,35 @@ impl Window {
         matches!(self, Window::Time { .. })
     }
 
-    /// Records one result. `since_epoch` is read only by time windows.
+    /// Records one result; true when the rates must be
+    /// judged: after a failure or a slow call, and after a success that may
+    /// have raised a rate or brought the window up to `minimum` calls (see
+    /// the module notes). `since_epoch` is read only by time windows.
     #[inline]
-    fn record(&self, failed: bool, slow: bool, since_epoch: u64, totals: &Totals) {
+    fn record(
+        &self,
+        failed: bool,
+        slow: bool,
+        since_epoch: u64,
+        totals: &Totals,
+        minimum: u64,
+    ) -> bool {
         match self {
             Window::Count {
                 buckets,
                 per_bucket,
-                cursor,
+                head,
             } => {
                 // ORDERING: the cursor only picks a bucket; a stale one puts
                 // the result in a neighbouring bucket, never loses it.
-                let i = cursor.load(Ordering::Relaxed);
+                let i = head.cursor.load(Ordering::Relaxed);
                 let bucket = &buckets[i];
                 // ORDERING: counters are statistics; relaxed RMWs never lose
                 // an increment.
+                let worse = u64::from(failed) + u64::from(slow);
+                if worse != 0 {
+                    head.bad.fetch_add(worse, Ordering::Relaxed);
+                }
                 if failed {
                     bucket.failures.fetch_add(1, Ordering::Relaxed);
                 }
@@ -1206,9 +1304,10 @@ impl Window {
                 }
                 // Exactly one increment sees the bucket become full: that
                 // thread rotates.
-                if bucket.calls.fetch_add(1, Ordering::Relaxed) + 1 == *per_bucket {
-                    Self::rotate(buckets, cursor, i, totals);
-                }
+                let rotated = bucket.calls.fetch_add(1, Ordering::Relaxed) + 1 == *per_bucket
+                    && Self::rotate(buckets, *per_bucket, head, i, totals);
+                // ORDERING: a hint, as the window itself is under concurrency.
+                worse != 0 || rotated || head.trigger.load(Ordering::Relaxed) == 0
             }
             Window::Time {
                 buckets,
@@ -1219,12 +1318,12 @@ impl Window {
                 // ORDERING: the tag only decides who clears the bucket; the
                 // compare-exchange makes that one thread.
                 let seen = bucket.tick.load(Ordering::Relaxed);
-                if seen < tick
+                let rolled = seen < tick
                     && bucket
                         .tick
                         .compare_exchange(seen, tick, Ordering::Relaxed, Ordering::Relaxed)
-                        .is_ok()
-                {
+                        .is_ok();
+                if rolled {
                     bucket.evict(totals);
                 }
                 if failed {
@@ -1233,17 +1332,59 @@ impl Window {
                 if slow {
                     bucket.slow.fetch_add(1, Ordering::Relaxed);
                 }
-                bucket.calls.fetch_add(1, Ordering::Relaxed);
+                let calls = bucket.calls.fetch_add(1, Ordering::Relaxed) + 1;
+                // A new tick may have let older buckets leave the window;
+                // within a tick the window only grows, and it can reach the
+                // minimum only while the current bucket holds no more.
+                failed || slow || rolled || calls <= minimum
             }
         }
     }
 
-    #[cold]
-    fn rotate(buckets: &[Bucket], cursor: &AtomicUsize, i: usize, totals: &Totals) {
+    /// Count windows: the bucket at `i` is full; clears the next one into
+    /// the totals and moves the cursor there. True when that may have raised
+    /// a rate: calls left the window, some failures or slow calls stay, and
+    /// buckets hold more than one call (with one call per bucket the call
+    /// that leaves is replaced by the one just recorded, so a success
+    /// cannot raise a rate).
+    #[inline]
+    fn rotate(
+        buckets: &[Bucket],
+        per_bucket: u64,
+        head: &CountHead,
+        i: usize,
+        totals: &Totals,
+    ) -> bool {
         let next = if i + 1 == buckets.len() { 0 } else { i + 1 };
-        buckets[next].evict(totals);
+        let (calls, worse) = buckets[next].evict(totals);
         // ORDERING: see `record`.
-        cursor.store(next, Ordering::Relaxed);
+        if worse != 0 {
+            head.bad.fetch_sub(worse, Ordering::Relaxed);
+        }
+        head.cursor.store(next, Ordering::Relaxed);
+        per_bucket > 1 && calls != 0 && head.bad.load(Ordering::Relaxed) != 0
+    }
+
+    /// Count windows: true until the window has held the minimum number of
+    /// calls since it was last cleared (see `CountHead::trigger`).
+    fn unsettled(&self) -> bool {
+        match self {
+            // ORDERING: a hint, see `CountHead::trigger`.
+            Window::Count { head, .. } => head.trigger.load(Ordering::Relaxed) == 0,
+            Window::Time { .. } => false,
+        }
+    }
+
+    /// Count windows: marks the window as holding the minimum; under the
+    /// state lock.
+    fn settle(&self) {
+        if let Window::Count {
+            head, per_bucket, ..
+        } = self
+        {
+            // ORDERING: see `CountHead::trigger`.
+            head.trigger.store(*per_bucket, Ordering::Relaxed);
+        }
     }
 
     /// The window's sums at `since_epoch` (read only by time windows).
@@ -1272,8 +1413,21 @@ impl Window {
     /// Empties every bucket into the totals.
     fn clear(&self, totals: &Totals) {
         match self {
-            Window::Count { buckets, .. } | Window::Time { buckets, .. } => {
-                buckets.iter().for_each(|b| b.evict(totals));
+            Window::Count { buckets, head, .. } => {
+                // ORDERING: see `CountHead::trigger`.
+                head.trigger.store(0, Ordering::Relaxed);
+                for b in buckets.iter() {
+                    let (_, worse) = b.evict(totals);
+                    if worse != 0 {
+                        // ORDERING: see `record`.
+                        head.bad.fetch_sub(worse, Ordering::Relaxed);
+                    }
+                }
+            }
+            Window::Time { buckets, .. } => {
+                buckets.iter().for_each(|b| {
+                    b.evict(totals);
+                });
             }
         }
     }
@@ -1565,16 +1719,17 @@ impl<E> CircuitBreaker<E> {
     /// test could loop through.
     #[doc(hidden)]
     pub fn __preload_window(&self, successes: u64, failures: u64) {
-        let buckets = match &self.inner.window {
-            Window::Count {
-                buckets, cursor, ..
-            } => &buckets[cursor.load(Ordering::Relaxed)],
+        let (bucket, head) = match &self.inner.window {
+            Window::Count { buckets, head, .. } => {
+                (&buckets[head.cursor.load(Ordering::Relaxed)], head)
+            }
             Window::Time { .. } => return,
         };
-        buckets
+        head.bad.fetch_add(failures, Ordering::Relaxed);
+        bucket
             .calls
             .fetch_add(successes + failures, Ordering::Relaxed);
-        buckets.failures.fetch_add(failures, Ordering::Relaxed);
+        bucket.failures.fetch_add(failures, Ordering::Relaxed);
     }
 }
 
@@ -1593,8 +1748,9 @@ impl<E> Inner<E> {
         }
     }
 
-    /// The closed-state success path (no clock, count window) is kept small
-    /// enough to inline into the caller; everything else goes out of line.
+    /// The closed-state success path (no clock, count window holding the
+    /// minimum number of calls) is kept small enough to inline into the
+    /// caller; everything else goes out of line.
     #[inline]
     fn on_result(&self, word: u64, start: Option<Instant>, kind: Kind) {
         if kind == Kind::Success
@@ -1603,21 +1759,41 @@ impl<E> Inner<E> {
             // ORDERING: see `on_result_slow`.
             && self.word.load(Ordering::Relaxed) == word
         {
-            if let Window::Count {
-                buckets,
-                per_bucket,
-                cursor,
-            } = &self.window
-            {
+            if let Window::Count { buckets, head, .. } = &self.window {
                 // ORDERING: see `Window::record`.
-                let i = cursor.load(Ordering::Relaxed);
-                if buckets[i].calls.fetch_add(1, Ordering::Relaxed) + 1 == *per_bucket {
-                    Window::rotate(buckets, cursor, i, &self.totals);
+                let i = head.cursor.load(Ordering::Relaxed);
+                let calls = buckets[i].calls.fetch_add(1, Ordering::Relaxed) + 1;
+                let trigger = head.trigger.load(Ordering::Relaxed);
+                if calls >= trigger {
+                    self.after_success(word, i, calls, trigger);
                 }
                 return;
             }
         }
         self.on_result_slow(word, start, kind);
+    }
+
+    /// The fast success path, recorded in bucket `i` (which now holds
+    /// `calls`), reached `trigger` (see `CountHead::trigger`): rotates if the
+    /// bucket is full, judges if that or the minimum calls for it.
+    #[cold]
+    #[inline(never)]
+    fn after_success(&self, word: u64, i: usize, calls: u64, trigger: u64) {
+        let Window::Count {
+            buckets,
+            per_bucket,
+            head,
+        } = &self.window
+        else {
+            return;
+        };
+        // Exactly one increment sees the bucket become full: that thread
+        // rotates.
+        let rotated =
+            calls == *per_bucket && Window::rotate(buckets, *per_bucket, head, i, &self.totals);
+        if rotated || trigger == 0 {
+            self.judge(word, 0);
+        }
     }
 
     #[inline(never)]
@@ -1651,8 +1827,11 @@ impl<E> Inner<E> {
         } else {
             0
         };
-        self.window.record(failed, slow, since_epoch, &self.totals);
-        if failed || slow {
+        let minimum = self.config.minimum_calls;
+        if self
+            .window
+            .record(failed, slow, since_epoch, &self.totals, minimum)
+        {
             self.judge(word, since_epoch);
         }
     }
@@ -1676,10 +1855,18 @@ impl<E> Inner<E> {
         }
     }
 
-    /// Closed state, after a failure or slow call: opens if a rate is reached.
+    /// Closed state, after a result that may have raised a rate (see
+    /// `Window::record`): opens if a rate is reached.
     #[cold]
     fn judge(&self, word: u64, since_epoch: u64) {
         let sums = self.window.sums(since_epoch);
+        if sums.calls >= self.config.minimum_calls && self.window.unsettled() {
+            let _shared = self.shared.lock();
+            // ORDERING: under the lock every transition is visible.
+            if self.word.load(Ordering::Relaxed) == word {
+                self.window.settle();
+            }
+        }
         if !self.rates_reached(sums) {
             return;
         }
