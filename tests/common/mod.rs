@@ -138,3 +138,82 @@ pub(crate) fn quiet_expected_panics() {
         }));
     });
 }
+
+/// Turns a hang into a failure: aborts the test process, with a message on
+/// standard error (written past the test harness's capture, which an abort
+/// would lose), when nothing [`tick`](Watchdog::tick)s for `stall` while
+/// this is alive. For tests where a blocking call (a submission waiting for
+/// room, a `wait_idle`) has no bounded form. The message names `what` (the
+/// seed to replay, say) and the last [`status`](Watchdog::status).
+pub(crate) struct Watchdog {
+    progress: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    status: std::sync::Arc<std::sync::Mutex<String>>,
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Watchdog {
+    pub(crate) fn start(what: String, stall: std::time::Duration) -> Watchdog {
+        use std::sync::atomic::Ordering;
+        use std::time::{Duration, Instant};
+        let progress = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let status = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let (stop, stopped) = mpsc::channel::<()>();
+        let thread = {
+            let (progress, status) = (progress.clone(), status.clone());
+            std::thread::spawn(move || {
+                let mut seen = progress.load(Ordering::SeqCst);
+                let mut since = Instant::now();
+                loop {
+                    match stopped.recv_timeout(Duration::from_millis(50)) {
+                        Err(mpsc::RecvTimeoutError::Timeout) => {}
+                        _ => return,
+                    }
+                    let now = progress.load(Ordering::SeqCst);
+                    if now != seen {
+                        (seen, since) = (now, Instant::now());
+                    } else if since.elapsed() >= stall {
+                        let status = status.lock().map(|s| s.clone()).unwrap_or_default();
+                        let _ = std::io::Write::write_all(
+                            &mut std::io::stderr(),
+                            format!(
+                                "\nwatchdog: no progress for {stall:?}, aborting: {what}\n\
+                                 last status: {status}\n"
+                            )
+                            .as_bytes(),
+                        );
+                        std::process::abort();
+                    }
+                }
+            })
+        };
+        Watchdog {
+            progress,
+            status,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    /// Records progress: the stall clock starts again.
+    pub(crate) fn tick(&self) {
+        self.progress
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// What the abort message shows as the last thing seen.
+    pub(crate) fn status(&self, status: String) {
+        if let Ok(mut s) = self.status.lock() {
+            *s = status;
+        }
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
