@@ -368,6 +368,13 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
             // Tasks waiting for their resource are drained like the queue.
             stop_searching(&inner, &mut searching);
             state.live -= 1;
+            // Workers that went to sleep in the closed pool while tasks
+            // waited for their resource are woken by nothing else: a
+            // permit's return wakes one worker, which runs the task and
+            // would leave the others asleep (shutdown then never ends).
+            if state.sleeping > 0 {
+                inner.work_cv.notify_all();
+            }
             break;
         }
         if busy {
