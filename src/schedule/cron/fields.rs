@@ -484,6 +484,8 @@ mod tests {
 
     /// The word-at-a-time year scans agree with a year-by-year scan.
     #[test]
+    // Long differential runs of safe code: too slow under Miri.
+    #[cfg_attr(miri, ignore)]
     fn year_scans_agree_with_linear_scan() {
         let exprs = [
             "0 0 0 1 1 * 9999",

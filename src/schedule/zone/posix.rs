@@ -353,6 +353,8 @@ mod tests {
     /// met on the way, for rules with ordinary, negative, extended (167 h),
     /// all-year and southern-hemisphere switches.
     #[test]
+    // Long differential runs of safe code: too slow under Miri.
+    #[cfg_attr(miri, ignore)]
     fn segment_agrees_with_reference() {
         let rules = [
             "EST5EDT,M3.2.0,M11.1.0",
