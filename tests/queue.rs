@@ -7,11 +7,11 @@
 
 mod common;
 
-use common::hold_worker;
+use common::{advance_until, hold_worker};
 use gosling::context::Context;
 use gosling::time::ManualClock;
 use gosling::{FullPolicy, Pool, QueueKind, SubmitErrorKind, Task};
-use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
@@ -333,20 +333,6 @@ fn manual_pool(manual: &ManualClock, policy: FullPolicy) -> Pool {
         .clock(manual.clock())
         .build()
         .unwrap()
-}
-
-/// Advances the manual clock in `step`s until `rx` yields (a bounded loop on
-/// a condition that must become true).
-fn advance_until<T>(manual: &ManualClock, step: Duration, rx: &mpsc::Receiver<T>) -> T {
-    for _ in 0..100_000 {
-        manual.advance(step);
-        match rx.recv_timeout(Duration::from_millis(1)) {
-            Ok(value) => return value,
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => panic!("submitter vanished"),
-        }
-    }
-    panic!("the submitter never returned");
 }
 
 #[test]

@@ -356,6 +356,21 @@ fn wait_idle_returns_once_closed_and_drained() {
     pool.wait_idle();
 }
 
+/// Submits a task that runs until its context is cancelled and returns the
+/// reason; returns once it runs.
+fn run_until_cancelled(pool: &Pool) -> gosling::TaskHandle<Option<CancelReason>> {
+    let (started_tx, started) = mpsc::channel();
+    let running = pool
+        .submit(move |ctx: &Context| {
+            started_tx.send(()).unwrap();
+            let _ = ctx.wait_cancelled(HANG);
+            ctx.reason()
+        })
+        .unwrap();
+    started.recv().unwrap();
+    running
+}
+
 #[test]
 fn a_pool_dropped_while_panicking_cancels_instead_of_draining() {
     // The shutdown timeout is an hour: a drop that drained would hang here
@@ -368,16 +383,7 @@ fn a_pool_dropped_while_panicking_cancels_instead_of_draining() {
                 .shutdown_timeout(Duration::from_secs(3600))
                 .build()
                 .unwrap();
-            let (started_tx, started) = mpsc::channel();
-            // Runs until its context is cancelled.
-            let running = pool
-                .submit(move |ctx: &Context| {
-                    started_tx.send(()).unwrap();
-                    let _ = ctx.wait_cancelled(HANG);
-                    ctx.reason()
-                })
-                .unwrap();
-            started.recv().unwrap();
+            let running = run_until_cancelled(&pool);
             let queued: Vec<_> = (0..5).map(|i| pool.submit(move |_| i).unwrap()).collect();
             let handles = (running, queued);
             let _keep = &pool;
@@ -414,15 +420,7 @@ fn await_context_stop(pool: &Pool) -> gosling::ShutdownReport {
 fn cancelling_the_pools_context_stops_it() {
     let app = Context::new();
     let pool = Pool::builder().workers(1).context(&app).build().unwrap();
-    let (started_tx, started) = mpsc::channel();
-    let running = pool
-        .submit(move |ctx: &Context| {
-            started_tx.send(()).unwrap();
-            let _ = ctx.wait_cancelled(HANG);
-            ctx.reason()
-        })
-        .unwrap();
-    started.recv().unwrap();
+    let running = run_until_cancelled(&pool);
     let queued: Vec<_> = (0..3).map(|i| pool.submit(move |_| i).unwrap()).collect();
     let (seen_tx, seen) = mpsc::channel();
     pool.spawn(move |ctx| {

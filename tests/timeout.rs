@@ -1,6 +1,9 @@
 //! Task timeouts and parent contexts, driven by a manual clock: no test here
 //! sleeps or depends on how fast anything runs.
 
+mod common;
+
+use common::advance_until;
 use gosling::context::{CancelReason, Context};
 use gosling::time::ManualClock;
 use gosling::{Pool, Task, TaskError, TaskStatus};
@@ -17,14 +20,7 @@ fn held_pool(manual: &ManualClock) -> (Pool, mpsc::Sender<()>) {
         .clock(manual.clock())
         .build()
         .unwrap();
-    let (release, gate) = mpsc::channel::<()>();
-    let (entered_tx, entered) = mpsc::channel();
-    pool.spawn(move |_| {
-        entered_tx.send(()).unwrap();
-        let _ = gate.recv();
-    })
-    .unwrap();
-    entered.recv().unwrap();
+    let release = common::hold_worker(&pool);
     (pool, release)
 }
 
@@ -237,29 +233,9 @@ fn full_pool(manual: &ManualClock, policy: gosling::FullPolicy) -> (Pool, mpsc::
         .clock(manual.clock())
         .build()
         .unwrap();
-    let (release, gate) = mpsc::channel::<()>();
-    let (entered_tx, entered) = mpsc::channel();
-    pool.spawn(move |_| {
-        entered_tx.send(()).unwrap();
-        let _ = gate.recv();
-    })
-    .unwrap();
-    entered.recv().unwrap();
+    let release = common::hold_worker(&pool);
     pool.spawn(|_| ()).unwrap(); // fills the queue
     (pool, release)
-}
-
-/// Advances the manual clock in `step`s until `rx` yields; bounded.
-fn advance_until<T>(manual: &ManualClock, step: Duration, rx: &mpsc::Receiver<T>) -> T {
-    for _ in 0..100_000 {
-        manual.advance(step);
-        match rx.recv_timeout(Duration::from_millis(1)) {
-            Ok(value) => return value,
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => panic!("submitter vanished"),
-        }
-    }
-    panic!("the submitter never returned");
 }
 
 #[test]
@@ -392,14 +368,7 @@ fn the_completion_record_says_when_the_task_started_how_long_it_ran_and_its_atte
         )
     );
     // Cancelled before it ran: no start, no run time, no attempt.
-    let (_hold, gate) = mpsc::channel::<()>();
-    let (entered_tx, entered) = mpsc::channel();
-    pool.spawn(move |_| {
-        entered_tx.send(()).unwrap();
-        let _ = gate.recv();
-    })
-    .unwrap();
-    entered.recv().unwrap();
+    let _hold = common::hold_worker(&pool);
     let queued = pool
         .submit_task(Task::new(|_| "never").on_result(move |r| {
             records_tx

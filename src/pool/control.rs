@@ -472,7 +472,7 @@ pub(super) fn watch_context(inner: &Arc<Inner>, parent: &Context) {
         stop_by_context(inner);
         return;
     }
-    if let (Some(at), Some(timer)) = (parent.deadline(), inner.timer_for_context()) {
+    if let (Some(at), Some(timer)) = (parent.deadline(), Inner::timer(inner)) {
         let parent = parent.clone();
         // Reading the context past its deadline cancels it (and so wakes
         // the watcher); no user code runs here.

@@ -692,13 +692,8 @@ impl Inner {
         }
     }
 
-    /// The timer, for watching the pool's context's deadline.
-    pub(crate) fn timer_for_context(&self) -> Option<Arc<Timer>> {
-        self.timer()
-    }
-
     /// The pool's timer, started on first use.
-    fn timer(&self) -> Option<Arc<Timer>> {
+    pub(crate) fn timer(&self) -> Option<Arc<Timer>> {
         if let Some(timer) = self.timer.get() {
             return Some(Arc::clone(timer));
         }

@@ -217,3 +217,21 @@ impl Drop for Watchdog {
         }
     }
 }
+
+/// Advances the manual clock in `step`s until `rx` yields (a bounded loop on
+/// a condition that must become true): for a thread blocked on the clock.
+pub(crate) fn advance_until<T>(
+    manual: &gosling::time::ManualClock,
+    step: std::time::Duration,
+    rx: &mpsc::Receiver<T>,
+) -> T {
+    for _ in 0..100_000 {
+        manual.advance(step);
+        match rx.recv_timeout(std::time::Duration::from_millis(1)) {
+            Ok(value) => return value,
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => panic!("the waiting thread vanished"),
+        }
+    }
+    panic!("the waiting thread never returned");
+}
