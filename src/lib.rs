@@ -324,7 +324,8 @@ pub mod time;
 
 pub use pool::{
     BuildError, Builder, DEFAULT_CAPACITY, DEFAULT_SHUTDOWN_TIMEOUT, Pool, ResizeError, Scope,
-    ShutdownError, ShutdownReport, Stats, SubmitError, SubmitErrorKind, SubmitWaitError,
+    ShutdownError, ShutdownReport, Stats, SubmitError, SubmitErrorKind, SubmitTimeoutError,
+    SubmitWaitError, TrySubmitError,
 };
 pub use queue::{FullPolicy, QueueKind};
 pub use task::{Task, TaskError, TaskHandle, TaskId, TaskPanic, TaskResult, TaskStatus};

@@ -176,15 +176,20 @@ fn a_timeout_callback_runs_off_the_timer_thread_and_holds_up_no_other_deadline()
     started.recv().unwrap();
     // A second task with a later deadline and no callback.
     let (release_quick, quick_gate) = mpsc::channel::<()>();
+    let (quick_started_tx, quick_started) = mpsc::channel();
     let quick = pool
         .submit_task(
             Task::new(move |ctx: &Context| {
+                quick_started_tx.send(()).unwrap();
                 let _ = ctx.wait_cancelled(HANG);
                 drop(quick_gate);
             })
             .timeout(Duration::from_secs(2)),
         )
         .unwrap();
+    // Running before its deadline passes, so that its body returns late
+    // (one still queued at its deadline would never run).
+    quick_started.recv().unwrap();
     manual.advance(Duration::from_secs(1));
     common::wait_until("the first callback started", || {
         !callbacks.threads.lock().unwrap().is_empty()

@@ -318,7 +318,7 @@ fn submit_timeout_times_out_on_a_queue_full_for_the_whole_wait() {
         .submit_timeout(|_| 2, Duration::from_millis(2))
         .unwrap_err();
     assert_eq!(err.kind(), SubmitErrorKind::Timeout);
-    assert!(err.is_full());
+    assert!(err.is_timeout() && !err.is_closed());
     assert_eq!(err.into_inner()(&Context::new()), 2);
     assert_eq!(pool.stats().rejected, 1);
     drop(gate);

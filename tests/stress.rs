@@ -1363,7 +1363,7 @@ impl Cx<'_> {
                         again,
                         Waits::Never,
                         &what,
-                        |t| pool.try_spawn(t),
+                        |t| pool.try_spawn(t).map_err(SubmitError::from),
                         |_| {},
                     )
                 };
@@ -1391,7 +1391,7 @@ impl Cx<'_> {
                         |_| {},
                     ),
                     Form::TrySubmit => {
-                        let submit = |t| pool.try_submit(t);
+                        let submit = |t| pool.try_submit(t).map_err(SubmitError::from);
                         self.offer(task, 1, again, Waits::Never, &what, submit, |_| {})
                     }
                     Form::SubmitTimeout => {
@@ -1405,7 +1405,7 @@ impl Cx<'_> {
                         } else {
                             Waits::Until
                         };
-                        let submit = |t| pool.submit_timeout(t, timeout);
+                        let submit = |t| pool.submit_timeout(t, timeout).map_err(SubmitError::from);
                         self.offer(task, 1, again, waits, &what, submit, |_| {})
                     }
                     _ => {
@@ -1417,7 +1417,7 @@ impl Cx<'_> {
                                 Some(ahead) => now + ahead,
                                 None => now.checked_sub(Duration::from_millis(1)).unwrap_or(now),
                             };
-                            pool.submit_deadline(t, deadline)
+                            pool.submit_deadline(t, deadline).map_err(SubmitError::from)
                         };
                         self.offer(task, 1, again, Waits::Until, &what, submit, |_| {})
                     }

@@ -2,6 +2,7 @@
 
 use super::Pool;
 use super::error::{BuildError, BuildErrorKind};
+use super::inner::Settings;
 use super::resource::ResourceLimits;
 use crate::config::{Config, ConfigError, QueueSize, Timeout};
 use crate::context::Context;
@@ -9,7 +10,6 @@ use crate::limit::{KeyedLimiter, RateLimiter};
 use crate::queue::{FullPolicy, QueueKind};
 use crate::retry::RetryPolicy;
 use crate::task::TaskPanic;
-use crate::task::job::PanicHandler;
 use crate::time::Clock;
 use std::fmt;
 use std::sync::Arc;
@@ -67,42 +67,34 @@ pub(crate) type ThreadHook = Arc<dyn Fn(usize) + Send + Sync>;
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct Builder {
     pub(crate) workers: Option<usize>,
-    pub(crate) queue: QueueKind,
     pub(crate) capacity: Option<usize>,
-    pub(crate) when_full: FullPolicy,
-    pub(crate) thread_name: String,
-    pub(crate) stack_size: Option<usize>,
-    pub(crate) on_thread_start: Option<ThreadHook>,
-    pub(crate) on_thread_stop: Option<ThreadHook>,
-    pub(crate) panic_handler: Option<PanicHandler>,
-    pub(crate) shutdown_timeout: Duration,
-    pub(crate) task_timeout: Option<Duration>,
-    pub(crate) retry_policy: Option<RetryPolicy>,
-    pub(crate) rate_limit: Option<Arc<dyn RateLimiter>>,
-    pub(crate) resources: ResourceLimits,
     pub(crate) clock: Clock,
     pub(crate) context: Option<Context>,
+    /// The settings the pool keeps as they are (`Inner::config`).
+    pub(crate) settings: Settings,
 }
 
 impl Default for Builder {
     fn default() -> Self {
         Builder {
             workers: None,
-            queue: QueueKind::Fifo,
             capacity: Some(DEFAULT_CAPACITY),
-            when_full: FullPolicy::Block,
-            thread_name: "gosling-worker".to_string(),
-            stack_size: None,
-            on_thread_start: None,
-            on_thread_stop: None,
-            panic_handler: None,
-            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
-            task_timeout: None,
-            retry_policy: None,
-            rate_limit: None,
-            context: None,
-            resources: ResourceLimits::default(),
             clock: Clock::system(),
+            context: None,
+            settings: Settings {
+                queue: QueueKind::Fifo,
+                when_full: FullPolicy::Block,
+                thread_name: "gosling-worker".to_string(),
+                stack_size: None,
+                on_thread_start: None,
+                on_thread_stop: None,
+                panic_handler: None,
+                shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+                task_timeout: None,
+                retry_policy: None,
+                rate_limit: None,
+                resources: None,
+            },
         }
     }
 }
@@ -148,18 +140,18 @@ impl Builder {
             None => {}
         }
         match config.priority {
-            Some(true) => builder.queue = QueueKind::Priority,
-            Some(false) => builder.queue = QueueKind::Fifo,
+            Some(true) => builder.settings.queue = QueueKind::Priority,
+            Some(false) => builder.settings.queue = QueueKind::Fifo,
             None => {}
         }
         match config.task_timeout {
-            Some(Timeout::After(timeout)) => builder.task_timeout = Some(timeout),
-            Some(Timeout::Unlimited) => builder.task_timeout = None,
+            Some(Timeout::After(timeout)) => builder.settings.task_timeout = Some(timeout),
+            Some(Timeout::Unlimited) => builder.settings.task_timeout = None,
             None => {}
         }
         match config.shutdown_timeout {
-            Some(Timeout::After(timeout)) => builder.shutdown_timeout = timeout,
-            Some(Timeout::Unlimited) => builder.shutdown_timeout = Duration::MAX,
+            Some(Timeout::After(timeout)) => builder.settings.shutdown_timeout = timeout,
+            Some(Timeout::Unlimited) => builder.settings.shutdown_timeout = Duration::MAX,
             None => {}
         }
         builder
@@ -207,7 +199,7 @@ impl Builder {
     /// # Ok::<(), gosling::BuildError>(())
     /// ```
     pub fn queue(mut self, kind: QueueKind) -> Self {
-        self.queue = kind;
+        self.settings.queue = kind;
         self
     }
 
@@ -248,7 +240,7 @@ impl Builder {
     /// # Ok::<(), gosling::BuildError>(())
     /// ```
     pub fn when_full(mut self, policy: FullPolicy) -> Self {
-        self.when_full = policy;
+        self.settings.when_full = policy;
         self
     }
 
@@ -263,7 +255,7 @@ impl Builder {
     /// # Ok::<(), gosling::BuildError>(())
     /// ```
     pub fn thread_name(mut self, prefix: impl Into<String>) -> Self {
-        self.thread_name = prefix.into();
+        self.settings.thread_name = prefix.into();
         self
     }
 
@@ -277,7 +269,7 @@ impl Builder {
     /// # Ok::<(), gosling::BuildError>(())
     /// ```
     pub fn stack_size(mut self, bytes: usize) -> Self {
-        self.stack_size = Some(bytes);
+        self.settings.stack_size = Some(bytes);
         self
     }
 
@@ -304,7 +296,7 @@ impl Builder {
     where
         H: Fn(usize) + Send + Sync + 'static,
     {
-        self.on_thread_start = Some(Arc::new(hook));
+        self.settings.on_thread_start = Some(Arc::new(hook));
         self
     }
 
@@ -331,7 +323,7 @@ impl Builder {
     where
         H: Fn(usize) + Send + Sync + 'static,
     {
-        self.on_thread_stop = Some(Arc::new(hook));
+        self.settings.on_thread_stop = Some(Arc::new(hook));
         self
     }
 
@@ -346,7 +338,7 @@ impl Builder {
     where
         H: Fn(&TaskPanic) + Send + Sync + 'static,
     {
-        self.panic_handler = Some(Arc::new(handler));
+        self.settings.panic_handler = Some(Arc::new(handler));
         self
     }
 
@@ -362,7 +354,7 @@ impl Builder {
     /// # Ok::<(), gosling::BuildError>(())
     /// ```
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
-        self.shutdown_timeout = timeout;
+        self.settings.shutdown_timeout = timeout;
         self
     }
 
@@ -382,7 +374,7 @@ impl Builder {
     /// # Ok::<(), gosling::BuildError>(())
     /// ```
     pub fn task_timeout(mut self, timeout: Duration) -> Self {
-        self.task_timeout = Some(timeout);
+        self.settings.task_timeout = Some(timeout);
         self
     }
 
@@ -409,7 +401,7 @@ impl Builder {
     /// # Ok::<(), gosling::BuildError>(())
     /// ```
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.retry_policy = Some(policy);
+        self.settings.retry_policy = Some(policy);
         self
     }
 
@@ -438,7 +430,7 @@ impl Builder {
     /// # Ok::<(), gosling::BuildError>(())
     /// ```
     pub fn rate_limit(mut self, limiter: Arc<dyn RateLimiter>) -> Self {
-        self.rate_limit = Some(limiter);
+        self.settings.rate_limit = Some(limiter);
         self
     }
 
@@ -485,7 +477,11 @@ impl Builder {
     /// # Ok::<(), gosling::BuildError>(())
     /// ```
     pub fn resource_limit(mut self, resource: &str, limiter: Arc<dyn RateLimiter>) -> Self {
-        self.resources.named.insert(Arc::from(resource), limiter);
+        self.settings
+            .resources
+            .get_or_insert_with(ResourceLimits::default)
+            .named
+            .insert(Arc::from(resource), limiter);
         self
     }
 
@@ -516,7 +512,10 @@ impl Builder {
     /// # Ok::<(), gosling::BuildError>(())
     /// ```
     pub fn resource_limits(mut self, limiter: Arc<KeyedLimiter<Arc<str>>>) -> Self {
-        self.resources.keyed = Some(limiter);
+        self.settings
+            .resources
+            .get_or_insert_with(ResourceLimits::default)
+            .keyed = Some(limiter);
         self
     }
 
@@ -592,7 +591,7 @@ impl Builder {
         if self.capacity == Some(0) {
             return Err(BuildError::new(BuildErrorKind::ZeroCapacity));
         }
-        if self.stack_size == Some(0) {
+        if self.settings.stack_size == Some(0) {
             return Err(BuildError::new(BuildErrorKind::ZeroStackSize));
         }
         Pool::start(self, workers)
@@ -603,16 +602,16 @@ impl fmt::Debug for Builder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Builder")
             .field("workers", &self.workers)
-            .field("queue", &self.queue)
+            .field("queue", &self.settings.queue)
             .field("capacity", &self.capacity)
-            .field("when_full", &self.when_full)
-            .field("thread_name", &self.thread_name)
-            .field("stack_size", &self.stack_size)
-            .field("shutdown_timeout", &self.shutdown_timeout)
-            .field("task_timeout", &self.task_timeout)
-            .field("retry_policy", &self.retry_policy.is_some())
-            .field("rate_limit", &self.rate_limit.is_some())
-            .field("resources", &self.resources)
+            .field("when_full", &self.settings.when_full)
+            .field("thread_name", &self.settings.thread_name)
+            .field("stack_size", &self.settings.stack_size)
+            .field("shutdown_timeout", &self.settings.shutdown_timeout)
+            .field("task_timeout", &self.settings.task_timeout)
+            .field("retry_policy", &self.settings.retry_policy.is_some())
+            .field("rate_limit", &self.settings.rate_limit.is_some())
+            .field("resources", &self.settings.resources)
             .field("clock", &self.clock)
             .finish_non_exhaustive()
     }

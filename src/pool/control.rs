@@ -563,7 +563,7 @@ fn close_locked_keep<'a>(
             injector.close();
         }
         // ORDERING: a hint for spinners; `State::closed` is the truth.
-        inner.closed_hint.store(true, Ordering::Relaxed);
+        inner.sleep.publish_closed();
         if state.room_waiters > 0 {
             inner.room_cv.notify_all();
         }
@@ -595,7 +595,7 @@ fn stop_now(inner: &Inner, mut state: MutexGuard<'_, State>, own: usize) -> Shut
     queued.append(&mut state.gates.drain_all());
 
     state.hint_nonzero = false;
-    inner.publish_len(0);
+    inner.sleep.publish_len(0);
     let running: Vec<_> = state
         .workers
         .iter()

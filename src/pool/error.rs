@@ -95,7 +95,10 @@ impl<T> SubmitError<T> {
         self.kind == SubmitErrorKind::Closed
     }
 
-    /// True when the queue was full (or stayed full until a timeout).
+    /// True when the queue was full and the submission was not allowed to
+    /// wait (the pool's [`FullPolicy::Reject`](crate::FullPolicy::Reject)),
+    /// or a batch was larger than the queue's capacity. A wait that ran out
+    /// is [`is_timeout`](SubmitError::is_timeout), not this.
     ///
     /// # Examples
     ///
@@ -103,16 +106,44 @@ impl<T> SubmitError<T> {
     /// use gosling::{FullPolicy, Pool};
     /// let pool = Pool::builder().workers(1).capacity(1).when_full(FullPolicy::Reject).build()?;
     /// let (release, gate) = std::sync::mpsc::channel::<()>();
-    /// pool.spawn(move |_| { let _ = gate.recv(); }).unwrap(); // runs, holding the worker
+    /// pool.spawn(move |_| { let _ = gate.recv(); })?; // runs, holding the worker
     /// # while pool.stats().busy == 0 { std::thread::yield_now(); }
-    /// pool.spawn(|_| ()).unwrap(); // fills the queue
+    /// pool.spawn(|_| ())?; // fills the queue
     /// assert!(pool.spawn(|_| ()).unwrap_err().is_full());
-    /// release.send(()).unwrap();
-    /// # Ok::<(), gosling::BuildError>(())
+    /// release.send(())?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]
     pub fn is_full(&self) -> bool {
-        matches!(self.kind, SubmitErrorKind::Full | SubmitErrorKind::Timeout)
+        self.kind == SubmitErrorKind::Full
+    }
+
+    /// True when the queue stayed full until the wait for room ran out (the
+    /// pool's [`FullPolicy::Timeout`](crate::FullPolicy::Timeout)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gosling::{FullPolicy, Pool};
+    /// use std::time::Duration;
+    ///
+    /// let pool = Pool::builder()
+    ///     .workers(1)
+    ///     .capacity(1)
+    ///     .when_full(FullPolicy::Timeout(Duration::from_millis(1)))
+    ///     .build()?;
+    /// let (release, gate) = std::sync::mpsc::channel::<()>();
+    /// pool.spawn(move |_| { let _ = gate.recv(); })?;
+    /// # while pool.stats().busy == 0 { std::thread::yield_now(); }
+    /// pool.spawn(|_| ())?; // fills the queue
+    /// let refused = pool.spawn(|_| ()).unwrap_err();
+    /// assert!(refused.is_timeout() && !refused.is_full());
+    /// release.send(())?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn is_timeout(&self) -> bool {
+        self.kind == SubmitErrorKind::Timeout
     }
 
     pub(crate) fn map<U>(self, f: impl FnOnce(T) -> U) -> SubmitError<U> {
@@ -138,6 +169,270 @@ impl<T> fmt::Display for SubmitError<T> {
 }
 
 impl<T> Error for SubmitError<T> {}
+
+impl<T> SubmitError<T> {
+    /// As a `try_` form's error: a form that never waits is refused only
+    /// because the pool is closed or the queue is full.
+    pub(crate) fn into_try(self) -> TrySubmitError<T> {
+        match self.kind {
+            SubmitErrorKind::Closed => TrySubmitError::Closed(self.task),
+            SubmitErrorKind::Full | SubmitErrorKind::Timeout => TrySubmitError::Full(self.task),
+        }
+    }
+
+    /// As a timed form's error: a form that waits for room is refused only
+    /// because the pool is closed or the wait ran out.
+    pub(crate) fn into_timeout(self) -> SubmitTimeoutError<T> {
+        match self.kind {
+            SubmitErrorKind::Closed => SubmitTimeoutError::Closed(self.task),
+            SubmitErrorKind::Full | SubmitErrorKind::Timeout => {
+                SubmitTimeoutError::Timeout(self.task)
+            }
+        }
+    }
+}
+
+/// Why a `try_` submission ([`Pool::try_spawn`](crate::Pool::try_spawn),
+/// [`try_submit`](crate::Pool::try_submit),
+/// [`try_submit_task`](crate::Pool::try_submit_task),
+/// [`try_submit_batch`](crate::Pool::try_submit_batch)) was refused. Those
+/// forms never wait, so there are two causes; the refused task is inside
+/// either, to take back with [`into_inner`](TrySubmitError::into_inner).
+/// Converts into [`SubmitError`] (for `?`).
+///
+/// # Examples
+///
+/// ```
+/// use gosling::{Pool, TrySubmitError};
+///
+/// let pool = Pool::builder().workers(1).capacity(1).build()?;
+/// let (release, gate) = std::sync::mpsc::channel::<()>();
+/// pool.spawn(move |_| { let _ = gate.recv(); })?; // holds the only worker
+/// # while pool.stats().busy == 0 { std::thread::yield_now(); }
+/// pool.try_spawn(|_| ())?; // fills the one place
+/// match pool.try_spawn(|_| ()) {
+///     Err(TrySubmitError::Full(task)) => drop(task), // keep it, or run it elsewhere
+///     other => panic!("{other:?}"),
+/// }
+/// release.send(())?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum TrySubmitError<T> {
+    /// The queue was full.
+    Full(T),
+    /// The pool is closed (or shutting down) and accepts nothing more.
+    Closed(T),
+}
+
+impl<T> TrySubmitError<T> {
+    /// The refused task, handed back.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = gosling::Pool::new(1)?;
+    /// pool.close();
+    /// let task = pool.try_submit(|_| 7).unwrap_err().into_inner();
+    /// assert_eq!(task(&gosling::context::Context::new()), 7);
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    pub fn into_inner(self) -> T {
+        match self {
+            TrySubmitError::Full(task) | TrySubmitError::Closed(task) => task,
+        }
+    }
+
+    /// True when the queue was full.
+    ///
+    /// # Examples
+    ///
+    /// See [`TrySubmitError`].
+    #[must_use]
+    pub fn is_full(&self) -> bool {
+        matches!(self, TrySubmitError::Full(_))
+    }
+
+    /// True when the pool was closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = gosling::Pool::new(1)?;
+    /// pool.close();
+    /// assert!(pool.try_spawn(|_| ()).unwrap_err().is_closed());
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    #[must_use]
+    pub fn is_closed(&self) -> bool {
+        matches!(self, TrySubmitError::Closed(_))
+    }
+
+    /// The cause as a [`SubmitErrorKind`] (`Full` or `Closed`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gosling::SubmitErrorKind;
+    /// let pool = gosling::Pool::new(1)?;
+    /// pool.close();
+    /// assert_eq!(pool.try_spawn(|_| ()).unwrap_err().kind(), SubmitErrorKind::Closed);
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    #[must_use]
+    pub fn kind(&self) -> SubmitErrorKind {
+        match self {
+            TrySubmitError::Full(_) => SubmitErrorKind::Full,
+            TrySubmitError::Closed(_) => SubmitErrorKind::Closed,
+        }
+    }
+}
+
+impl<T> From<TrySubmitError<T>> for SubmitError<T> {
+    fn from(e: TrySubmitError<T>) -> Self {
+        SubmitError::new(e.kind(), e.into_inner())
+    }
+}
+
+impl<T> fmt::Debug for TrySubmitError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TrySubmitError::Full(_) => "Full(..)",
+            TrySubmitError::Closed(_) => "Closed(..)",
+        })
+    }
+}
+
+impl<T> fmt::Display for TrySubmitError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "task refused: {}", self.kind())
+    }
+}
+
+impl<T> Error for TrySubmitError<T> {}
+
+/// Why a timed submission (the `_timeout` and `_deadline` forms:
+/// [`Pool::spawn_timeout`](crate::Pool::spawn_timeout),
+/// [`submit_deadline`](crate::Pool::submit_deadline), …) was refused: the
+/// pool closed, or the queue stayed full until the wait ran out. A batch
+/// larger than the queue's capacity times out at once, since waiting could
+/// not help. The refused task is inside either, to take back with
+/// [`into_inner`](SubmitTimeoutError::into_inner). Converts into
+/// [`SubmitError`] (for `?`).
+///
+/// # Examples
+///
+/// ```
+/// use gosling::{Pool, SubmitTimeoutError};
+/// use std::time::Duration;
+///
+/// let pool = Pool::builder().workers(1).capacity(1).build()?;
+/// let (release, gate) = std::sync::mpsc::channel::<()>();
+/// pool.spawn(move |_| { let _ = gate.recv(); })?; // holds the only worker
+/// # while pool.stats().busy == 0 { std::thread::yield_now(); }
+/// pool.spawn(|_| ())?; // fills the one place
+/// let refused = pool.submit_timeout(|_| 1, Duration::from_millis(1)).unwrap_err();
+/// assert!(matches!(refused, SubmitTimeoutError::Timeout(_)));
+/// release.send(())?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum SubmitTimeoutError<T> {
+    /// The queue stayed full until the timeout or deadline.
+    Timeout(T),
+    /// The pool is closed (or closed while the submission waited).
+    Closed(T),
+}
+
+impl<T> SubmitTimeoutError<T> {
+    /// The refused task, handed back.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let pool = gosling::Pool::new(1)?;
+    /// pool.close();
+    /// let task = pool.spawn_timeout(|_| (), Duration::from_secs(1)).unwrap_err().into_inner();
+    /// task(&gosling::context::Context::new());
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    pub fn into_inner(self) -> T {
+        match self {
+            SubmitTimeoutError::Timeout(task) | SubmitTimeoutError::Closed(task) => task,
+        }
+    }
+
+    /// True when the wait for room ran out.
+    ///
+    /// # Examples
+    ///
+    /// See [`SubmitTimeoutError`].
+    #[must_use]
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, SubmitTimeoutError::Timeout(_))
+    }
+
+    /// True when the pool was closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let pool = gosling::Pool::new(1)?;
+    /// pool.close();
+    /// assert!(pool.submit_timeout(|_| 1, Duration::from_secs(1)).unwrap_err().is_closed());
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    #[must_use]
+    pub fn is_closed(&self) -> bool {
+        matches!(self, SubmitTimeoutError::Closed(_))
+    }
+
+    /// The cause as a [`SubmitErrorKind`] (`Timeout` or `Closed`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gosling::SubmitErrorKind;
+    /// use std::time::Duration;
+    /// let pool = gosling::Pool::new(1)?;
+    /// pool.close();
+    /// let refused = pool.submit_timeout(|_| 1, Duration::from_secs(1)).unwrap_err();
+    /// assert_eq!(refused.kind(), SubmitErrorKind::Closed);
+    /// # Ok::<(), gosling::BuildError>(())
+    /// ```
+    #[must_use]
+    pub fn kind(&self) -> SubmitErrorKind {
+        match self {
+            SubmitTimeoutError::Timeout(_) => SubmitErrorKind::Timeout,
+            SubmitTimeoutError::Closed(_) => SubmitErrorKind::Closed,
+        }
+    }
+}
+
+impl<T> From<SubmitTimeoutError<T>> for SubmitError<T> {
+    fn from(e: SubmitTimeoutError<T>) -> Self {
+        SubmitError::new(e.kind(), e.into_inner())
+    }
+}
+
+impl<T> fmt::Debug for SubmitTimeoutError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SubmitTimeoutError::Timeout(_) => "Timeout(..)",
+            SubmitTimeoutError::Closed(_) => "Closed(..)",
+        })
+    }
+}
+
+impl<T> fmt::Display for SubmitTimeoutError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "task refused: {}", self.kind())
+    }
+}
+
+impl<T> Error for SubmitTimeoutError<T> {}
 
 /// Why [`Builder::build`](crate::Builder::build) failed.
 ///

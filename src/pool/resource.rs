@@ -44,10 +44,6 @@ pub(crate) struct ResourceLimits {
 }
 
 impl ResourceLimits {
-    pub(crate) fn is_empty(&self) -> bool {
-        self.named.is_empty() && self.keyed.is_none()
-    }
-
     /// Takes a permit for `resource`; `None` when it has no limit.
     fn check(&self, resource: &Arc<str>) -> Option<Result<(), RateLimited>> {
         if let Some(limiter) = self.named.get(resource) {

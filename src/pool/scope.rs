@@ -7,7 +7,8 @@
 //! not returning (nor unwinding) before every job it queued has been run or
 //! dropped, which the pending count below guarantees on every path.
 
-use super::{Pool, SubmitError, Wait};
+use super::submit::Wait;
+use super::{Pool, SubmitError};
 use crate::context::Context;
 use crate::sync::{Condvar, Mutex};
 use crate::task::TaskPanic;

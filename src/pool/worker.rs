@@ -1,21 +1,28 @@
-//! The worker thread: take a task, run it, repeat; spin briefly, then sleep,
-//! when there is nothing to take. The sleep/wake protocol is described in
-//! `README.md` beside this file.
+//! The worker thread: take a task, run it, repeat; when there is nothing to
+//! take, spin briefly, then sleep.
+//!
+//! [`WorkerSlot`] is what the pool keeps of each worker (its batch, its
+//! counters); `Worker` is the loop, one method per step (gate, take, run,
+//! idle, retire). The spin/sleep/wake side of the loop is in `sleep.rs`,
+//! with the protocol in `README.md` beside this file.
 
+use super::sleep::{EarlySearch, left_over, sleep, spin_for_work, stop_searching};
 use super::{Inner, State};
 use crate::context::Context;
 use crate::queue::QueueKind;
-use crate::sync::{CachePadded, HandoffSpin, Mutex, MutexGuard};
+use crate::sync::{CachePadded, Mutex, MutexGuard};
 use crate::task::job::{PoolHooks, RunEnv, Tally};
 use crate::task::small::Queued;
 use crate::time::tsc::now_ns;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::io;
+use std::ops::ControlFlow;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::thread::{self, JoinHandle};
+use std::time::Instant;
 
 /// The most tasks a worker takes from the queue at once (FIFO queues; LIFO
 /// and priority queues hand out one at a time, so their order holds at
@@ -209,164 +216,258 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
         hooks: &hooks,
         before_publish: &before_publish,
     };
-    // Only a FIFO queue may be taken in batches: its order is the order the
-    // batch keeps. A LIFO or priority queue's order must hold at the moment
-    // of dispatch (a task queued while a batch runs may have to start before
-    // the rest of it), and a gated pool takes a permit per start.
-    let batching = inner.config.queue == QueueKind::Fifo
-        && inner.config.rate_limit.is_none()
-        && inner.config.resources.is_none();
-    // When this worker was first refused a permit for the start it waits for.
-    let mut delayed_since: Option<std::time::Instant> = None;
+    let mut worker = Worker {
+        inner: &inner,
+        slot: &slot,
+        env,
+        early: &early,
+        // Only a FIFO queue may be taken in batches: its order is the order
+        // the batch keeps. A LIFO or priority queue's order must hold at the
+        // moment of dispatch (a task queued while a batch runs may have to
+        // start before the rest of it), and a gated pool takes a permit per
+        // start.
+        batching: inner.config.queue == QueueKind::Fifo
+            && inner.config.rate_limit.is_none()
+            && inner.config.resources.is_none(),
+        delayed_since: None,
+        ran: 0,
+        busy: false,
+        spun: false,
+        searching: false,
+    };
     let mut state = inner.state.lock();
-    // Tasks run since the lock was last held, to take out of `running`.
-    let mut ran = 0;
-    let mut busy = false;
-    let mut spun = false;
-    // Counted in `Inner::spinning` from the end of a batch until this
-    // worker takes work or sleeps: it is about to look at the queue, so a
-    // submitter need not wake anyone for it (see `wake_after_injection`).
-    let mut searching = false;
     loop {
-        if ran > 0 {
-            state.running -= ran;
-            ran = 0;
+        if worker.ran > 0 {
+            state.running -= worker.ran;
+            worker.ran = 0;
         }
         if state.live > state.target {
-            stop_searching(&inner, &mut searching);
-            // A submitter may have counted on this worker to look.
-            if left_over(&inner, &mut state, false) {
-                inner.work_cv.notify_one();
-            }
-            state.live -= 1;
+            worker.retire(&mut state);
+            drop(state);
             break;
         }
         let len = state.queue_len();
         if len > 0 {
-            if let Some(limiter) = &inner.config.rate_limit {
-                // The permit is taken just before the task, under the lock:
-                // none is spent without a task, and the queue's order decides
-                // which task it starts.
-                if let Err(limited) = limiter.check() {
-                    stop_searching(&inner, &mut searching);
-                    let clock = limiter.clock();
-                    delayed_since.get_or_insert_with(|| clock.now());
-                    state.limit_waiters += 1;
-                    (state, _) = clock.wait_until(&inner.work_cv, state, Some(limited.earliest()));
-                    state.limit_waiters -= 1;
-                    continue;
-                }
-                if let Some(since) = delayed_since.take() {
-                    let waited = limiter.clock().now().saturating_duration_since(since);
-                    state.delayed_starts += 1;
-                    state.start_delay = state.start_delay.saturating_add(waited);
-                }
-            }
-            // Take a fair share of the queue (one task for a LIFO or priority
-            // queue, whose order must hold at the moment of dispatch, or a
-            // gated pool, where each start takes a permit): one lock
-            // acquisition then serves many tasks.
-            let take = if batching {
-                (len / state.live.max(1)).clamp(1, MAX_BATCH)
-            } else {
-                1
+            state = match worker.gate(state) {
+                Ok(state) => worker.take(state, len),
+                // It waited for a permit: look again.
+                Err(state) => state,
             };
-            let mut promoted = false;
-            let mut pending = false;
-            // Straight into this worker's batch (empty: it was run to the
-            // end before the worker came back for more).
-            let mut batch = slot.batch.lock();
-            if let Some(limits) = &inner.config.resources {
-                // One task whose resource admits it; those refused step
-                // aside (see `resource.rs`).
-                let (job, woke) = inner.pop_admitted(&mut state, limits);
-                promoted = woke;
-                batch.extend(job);
-            } else if let Some(intake) = &mut state.intake {
-                pending = intake.take(take, |job| batch.push_back(job));
-                // A submitter reserved the next slot and is writing it:
-                // that takes nanoseconds unless it was preempted, so wait a
-                // little here before giving the lock up.
-                let mut spins = 0;
-                while pending && batch.is_empty() && spins < PENDING_SPINS {
-                    std::hint::spin_loop();
-                    spins += 1;
-                    pending = intake.take(take, |job| batch.push_back(job));
-                }
-            } else {
-                batch.extend(std::iter::from_fn(|| state.queue.pop()).take(take));
-            }
-            let claimed = batch.len();
-            drop(batch);
-            if state.queue.is_empty() && state.hint_nonzero {
-                state.hint_nonzero = false;
-                inner.publish_len(0);
-            }
-            if claimed == 0 {
-                if pending {
-                    // The submitter writing the next entry was preempted:
-                    // let it run, without holding the lock.
-                    drop(state);
-                    thread::yield_now();
-                    state = inner.state.lock();
-                }
-                // Otherwise every queued task stepped aside for its resource.
-                continue;
-            }
-            state.running += claimed;
-            spun = false;
-            // Before looking for what it leaves behind (see `left_over`).
-            stop_searching(&inner, &mut searching);
-            let wake_submitters = match (state.room_waiters, state.batch_waiters) {
-                (0, _) => Wake::None,
-                (_, 0) if claimed == 1 => Wake::One,
-                _ => Wake::All,
-            };
-            // A waiting task put back in the queue: a sleeping worker may
-            // take it while this one runs its task.
-            let wake_worker = if promoted && state.sleeping > state.waking {
-                state.waking += 1;
-                inner.publish_sleepers(&state);
-                true
-            } else {
-                left_over(&inner, &mut state, claimed > 1)
-            };
-            drop(state);
-            if wake_worker {
-                inner.work_cv.notify_one();
-            }
-            match wake_submitters {
-                Wake::None => {}
-                Wake::One => inner.room_cv.notify_one(),
-                Wake::All => inner.room_cv.notify_all(),
-            }
-            (ran, searching) = run_own_batch(&inner, &slot, &env, &early, &mut busy);
-            state = inner.state.lock();
             continue;
         }
         // Nothing to take (any wait for a permit ends without a start).
-        delayed_since = None;
-        if batching && slot.steal(&state) {
-            // Already counted in `running` (by the worker that took them).
-            spun = false;
-            stop_searching(&inner, &mut searching);
-            let wake_worker = left_over(&inner, &mut state, false);
-            drop(state);
-            if wake_worker {
-                inner.work_cv.notify_one();
-            }
-            (ran, searching) = run_own_batch(&inner, &slot, &env, &early, &mut busy);
-            state = inner.state.lock();
+        worker.delayed_since = None;
+        if worker.batching && slot.steal(&state) {
+            state = worker.run_stolen(state);
             continue;
         }
-        // Waiters re-check their own condition: one called
-        // from a task of this pool is idle while that task still runs.
+        state = match worker.idle(state) {
+            ControlFlow::Continue(state) => state,
+            ControlFlow::Break(state) => {
+                drop(state);
+                break;
+            }
+        };
+    }
+    if worker.busy {
+        end_busy_period(&slot);
+    }
+    if let Some(hook) = &inner.config.on_thread_stop {
+        let _ = catch_unwind(AssertUnwindSafe(|| hook(slot.index)));
+    }
+    inner.worker_exited(&slot);
+}
+
+/// One worker's loop state. The loop (`worker_main`) holds the state lock
+/// between steps; each step takes the guard and gives it back:
+///
+/// - [`gate`](Worker::gate): the rate limiter's permit for the next start;
+/// - [`take`](Worker::take): claim tasks into this worker's batch, wake
+///   whom that calls for, run the batch (without the lock);
+/// - [`run_stolen`](Worker::run_stolen): run what it took from another
+///   worker's batch;
+/// - [`idle`](Worker::idle): nothing to take — spin, sleep or exit
+///   (`sleep.rs` holds the protocol);
+/// - [`retire`](Worker::retire): leave the pool after a shrink.
+struct Worker<'a> {
+    inner: &'a Arc<Inner>,
+    slot: &'a WorkerSlot,
+    env: RunEnv<'a>,
+    early: &'a EarlySearch,
+    /// Takes a fair share of a FIFO queue at once (see `worker_main`).
+    batching: bool,
+    /// When this worker was first refused a permit for the start it waits for.
+    delayed_since: Option<Instant>,
+    /// Tasks run since the lock was last held, to take out of `running`.
+    ran: usize,
+    /// In a busy period (for `Stats::busy_time`).
+    busy: bool,
+    /// Spun once since it last found work: the next idle look sleeps.
+    spun: bool,
+    /// Counted in `Sleep::spinning` from the end of a batch until this
+    /// worker takes work or sleeps: it is about to look at the queue, so a
+    /// submitter need not wake anyone for it (see `wake_after_injection`).
+    searching: bool,
+}
+
+impl<'a> Worker<'a> {
+    /// A rate-limited pool's permit for the next start. The permit is taken
+    /// just before the task, under the lock: none is spent without a task,
+    /// and the queue's order decides which task it starts. `Err` after a
+    /// wait for the next permit (the caller looks again).
+    #[inline]
+    fn gate(
+        &mut self,
+        mut state: MutexGuard<'a, State>,
+    ) -> Result<MutexGuard<'a, State>, MutexGuard<'a, State>> {
+        let Some(limiter) = &self.inner.config.rate_limit else {
+            return Ok(state);
+        };
+        if let Err(limited) = limiter.check() {
+            stop_searching(self.inner, &mut self.searching);
+            let clock = limiter.clock();
+            self.delayed_since.get_or_insert_with(|| clock.now());
+            state.limit_waiters += 1;
+            (state, _) = clock.wait_until(&self.inner.work_cv, state, Some(limited.earliest()));
+            state.limit_waiters -= 1;
+            return Err(state);
+        }
+        if let Some(since) = self.delayed_since.take() {
+            let waited = limiter.clock().now().saturating_duration_since(since);
+            state.delayed_starts += 1;
+            state.start_delay = state.start_delay.saturating_add(waited);
+        }
+        Ok(state)
+    }
+
+    /// Takes work from a queue holding `len` tasks into this worker's
+    /// batch — a fair share of a FIFO queue, so one lock acquisition serves
+    /// many tasks; one task of a LIFO or priority queue, whose order must
+    /// hold at the moment of dispatch, or of a gated pool, where each start
+    /// takes a permit — then wakes whom that calls for and runs the batch
+    /// without the lock.
+    #[inline]
+    fn take(&mut self, mut state: MutexGuard<'a, State>, len: usize) -> MutexGuard<'a, State> {
+        let inner = self.inner;
+        let take = if self.batching {
+            (len / state.live.max(1)).clamp(1, MAX_BATCH)
+        } else {
+            1
+        };
+        let mut promoted = false;
+        let mut pending = false;
+        // Straight into this worker's batch (empty: it was run to the end
+        // before the worker came back for more).
+        let mut batch = self.slot.batch.lock();
+        if let Some(limits) = &inner.config.resources {
+            // One task whose resource admits it; those refused step aside
+            // (see `resource.rs`).
+            let (job, woke) = inner.pop_admitted(&mut state, limits);
+            promoted = woke;
+            batch.extend(job);
+        } else if let Some(intake) = &mut state.intake {
+            pending = intake.take(take, |job| batch.push_back(job));
+            // A submitter reserved the next slot and is writing it: that
+            // takes nanoseconds unless it was preempted, so wait a little
+            // here before giving the lock up.
+            let mut spins = 0;
+            while pending && batch.is_empty() && spins < PENDING_SPINS {
+                std::hint::spin_loop();
+                spins += 1;
+                pending = intake.take(take, |job| batch.push_back(job));
+            }
+        } else {
+            batch.extend(std::iter::from_fn(|| state.queue.pop()).take(take));
+        }
+        let claimed = batch.len();
+        drop(batch);
+        if state.queue.is_empty() && state.hint_nonzero {
+            state.hint_nonzero = false;
+            inner.sleep.publish_len(0);
+        }
+        if claimed == 0 {
+            if pending {
+                // The submitter writing the next entry was preempted: let it
+                // run, without holding the lock.
+                drop(state);
+                thread::yield_now();
+                return inner.state.lock();
+            }
+            // Otherwise every queued task stepped aside for its resource.
+            return state;
+        }
+        state.running += claimed;
+        self.spun = false;
+        // Before looking for what it leaves behind (see `left_over`).
+        stop_searching(inner, &mut self.searching);
+        let wake_submitters = match (state.room_waiters, state.batch_waiters) {
+            (0, _) => Wake::None,
+            (_, 0) if claimed == 1 => Wake::One,
+            _ => Wake::All,
+        };
+        // A waiting task put back in the queue: a sleeping worker may take
+        // it while this one runs its task.
+        let wake_worker = if promoted {
+            inner.wake_one_for_later(&mut state)
+        } else {
+            left_over(inner, &mut state, claimed > 1)
+        };
+        drop(state);
+        if wake_worker {
+            inner.work_cv.notify_one();
+        }
+        match wake_submitters {
+            Wake::None => {}
+            Wake::One => inner.room_cv.notify_one(),
+            Wake::All => inner.room_cv.notify_all(),
+        }
+        self.run_batch();
+        inner.state.lock()
+    }
+
+    /// Runs the tasks `steal` moved into this worker's batch (already
+    /// counted in `running` by the worker that took them).
+    fn run_stolen(&mut self, mut state: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        self.spun = false;
+        stop_searching(self.inner, &mut self.searching);
+        let wake_worker = left_over(self.inner, &mut state, false);
+        drop(state);
+        if wake_worker {
+            self.inner.work_cv.notify_one();
+        }
+        self.run_batch();
+        self.inner.state.lock()
+    }
+
+    /// Runs this worker's batch (without the state lock), starting a busy
+    /// period if none is open; the worker then counts as searching if it
+    /// may (see `searching`).
+    fn run_batch(&mut self) {
+        if !self.busy {
+            self.busy = true;
+            // ORDERING: statistics only.
+            self.slot.busy_since.store(now_ns() + 1, Ordering::Relaxed);
+        }
+        self.ran = self.slot.run_batch(&self.env, self.early);
+        self.searching = self.early.finish_batch(self.inner);
+    }
+
+    /// Nothing to take: tells idle waiters to look, then exits a closed and
+    /// drained pool (`Break`), or spins once, or sleeps (`Continue`, to
+    /// look again).
+    fn idle(
+        &mut self,
+        mut state: MutexGuard<'a, State>,
+    ) -> ControlFlow<MutexGuard<'a, State>, MutexGuard<'a, State>> {
+        let inner = self.inner;
+        // Waiters re-check their own condition: one called from a task of
+        // this pool is idle while that task still runs.
         if state.idle_waiters > 0 {
             inner.idle_cv.notify_all();
         }
         if state.closed && state.gates.parked == 0 {
             // Tasks waiting for their resource are drained like the queue.
-            stop_searching(&inner, &mut searching);
+            stop_searching(inner, &mut self.searching);
             state.live -= 1;
             // Workers that went to sleep in the closed pool while tasks
             // waited for their resource are woken by nothing else: a
@@ -375,107 +476,36 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
             if state.sleeping > 0 {
                 inner.work_cv.notify_all();
             }
-            break;
+            return ControlFlow::Break(state);
         }
-        if busy {
-            busy = false;
-            end_busy_period(&slot);
+        if self.busy {
+            self.busy = false;
+            end_busy_period(self.slot);
         }
-        if !spun && (searching || inner.try_start_spinning()) {
-            spun = true;
-            searching = true;
+        if !self.spun && (self.searching || inner.sleep.try_start_spinning()) {
+            self.spun = true;
+            self.searching = true;
             drop(state);
-            spin_for_work(&inner);
+            spin_for_work(inner);
             // Then looks again (the loop's first check) before sleeping.
-            stop_searching(&inner, &mut searching);
-            state = inner.state.lock();
-            continue;
+            stop_searching(inner, &mut self.searching);
+            return ControlFlow::Continue(inner.state.lock());
         }
         // Looks once more after this, in `sleep`.
-        stop_searching(&inner, &mut searching);
-        spun = false;
-        state = sleep(&inner, state);
+        stop_searching(inner, &mut self.searching);
+        self.spun = false;
+        ControlFlow::Continue(sleep(inner, state))
     }
-    if busy {
-        end_busy_period(&slot);
-    }
-    drop(state);
-    if let Some(hook) = &inner.config.on_thread_stop {
-        let _ = catch_unwind(AssertUnwindSafe(|| hook(slot.index)));
-    }
-    inner.worker_exited(&slot);
-}
 
-/// Runs this worker's batch (without the state lock), starting a busy
-/// period if none is open; returns how many tasks it ran and whether the
-/// worker now counts as searching (see `searching` in `worker_main`).
-fn run_own_batch(
-    inner: &Inner,
-    slot: &WorkerSlot,
-    env: &RunEnv<'_>,
-    early: &EarlySearch,
-    busy: &mut bool,
-) -> (usize, bool) {
-    if !*busy {
-        *busy = true;
-        // ORDERING: statistics only.
-        slot.busy_since.store(now_ns() + 1, Ordering::Relaxed);
-    }
-    let ran = slot.run_batch(env, early);
-    // Counted already if the last task published a result.
-    let searching = early.counted.replace(false) || inner.try_start_spinning();
-    (ran, searching)
-}
-
-/// A worker counts in `Inner::spinning` from just before its batch's last
-/// handle task publishes its result: the submitter, woken by the result,
-/// may submit again at once and must then find this worker looking rather
-/// than wake a sleeping one (see `searching` in `worker_main`).
-#[derive(Default)]
-struct EarlySearch {
-    /// Set while the task running is its batch's last.
-    last: Cell<bool>,
-    /// Counted in `spinning` by `before_publish`; `run_own_batch` takes
-    /// the count over.
-    counted: Cell<bool>,
-}
-
-impl EarlySearch {
-    /// `RunEnv::before_publish` of this worker's tasks.
-    fn before_publish(&self, inner: &Inner) {
-        if self.last.get() && !self.counted.get() {
-            self.counted.set(inner.try_start_spinning());
+    /// Leaves the pool, which has more live workers than it wants.
+    fn retire(&mut self, state: &mut State) {
+        stop_searching(self.inner, &mut self.searching);
+        // A submitter may have counted on this worker to look.
+        if left_over(self.inner, state, false) {
+            self.inner.work_cv.notify_one();
         }
+        state.live -= 1;
     }
-}
-
-/// Ends this worker's count in `Inner::spinning`. The caller looks at the
-/// queue afterwards (the decrement is SeqCst; see `wake_after_injection`).
-fn stop_searching(inner: &Inner, searching: &mut bool) {
-    if std::mem::take(searching) {
-        inner.stop_spinning();
-    }
-}
-
-/// After this worker took work (with its count in `spinning` ended): if it
-/// left tasks behind — in the injector, or (`more`) in a batch another
-/// worker can take from — and nobody spins to take them, wakes a sleeper
-/// (counted in `waking`; the caller notifies after unlocking). Submitters
-/// to the injector leave the waking to a spinning worker, which may take
-/// only part of what came, so the wake-up is passed on here: a task never
-/// waits behind a long one while a worker sleeps.
-fn left_over(inner: &Inner, state: &mut State, more: bool) -> bool {
-    let left = more
-        || state
-            .intake
-            .as_ref()
-            .is_some_and(|intake| !intake.is_empty());
-    let wake = left && inner.spinning() == 0 && state.sleeping > state.waking;
-    if wake {
-        state.waking += 1;
-        inner.publish_sleepers(state);
-    }
-    wake
 }
 
 fn end_busy_period(slot: &WorkerSlot) {
@@ -485,45 +515,4 @@ fn end_busy_period(slot: &WorkerSlot) {
         let spent = now_ns().saturating_sub(since - 1);
         slot.busy_nanos.fetch_add(spent, Ordering::Relaxed);
     }
-}
-
-/// Spins (then yields) for a few microseconds, watching the queue length,
-/// so that work arriving right after the queue ran dry is taken without a
-/// sleep/wake round trip through the kernel.
-fn spin_for_work(inner: &Inner) {
-    let mut backoff = HandoffSpin::new();
-    while !backoff.is_completed() {
-        if inner.work_hint() {
-            return;
-        }
-        backoff.snooze();
-    }
-}
-
-/// Sleeps until a submitter (or a shutdown, resize or clock jump) wakes us.
-///
-/// With an injector, submitters do not take the lock to push, so the lock
-/// alone no longer rules out a lost wake-up. The handshake: this worker
-/// registers (`sleepers`, SeqCst) and then looks at the injector (SeqCst); a
-/// submitter reserves its slot (SeqCst) and then looks at `sleepers`. In
-/// the single order of SeqCst operations one of the two comes first, so
-/// either the worker sees the task and does not sleep, or the submitter
-/// sees the sleeper and wakes it, taking the lock to do so, which it can
-/// only get once the worker is waiting.
-fn sleep<'a>(inner: &'a Inner, mut state: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
-    state.sleeping += 1;
-    inner.publish_sleepers(&state);
-    if inner
-        .injector
-        .as_ref()
-        .is_none_or(|injector| !injector.has_items())
-    {
-        state = inner.work_cv.wait(state);
-        if state.waking > 0 {
-            state.waking -= 1;
-        }
-    }
-    state.sleeping -= 1;
-    inner.publish_sleepers(&state);
-    state
 }
