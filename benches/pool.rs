@@ -213,7 +213,7 @@ fn w5_queued_drain(c: &mut Criterion) {
                 gate.1.notify_all();
                 counter.wait();
                 total += start.elapsed();
-                pool.wait_idle();
+                pool.wait_idle().unwrap();
             }
             total
         })

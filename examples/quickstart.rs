@@ -67,7 +67,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     release.send(())?;
-    small.wait_idle();
+    small.wait_idle().unwrap();
 
     println!("\n== 3. A panic is caught; the worker survives ==");
     let boom = pool.submit(|_| -> u32 { panic!("sensor offline") })?;
@@ -81,7 +81,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("\n== 4. Statistics reconcile ==");
     let failing = pool.submit_fallible(|_| Err::<(), _>("quota exceeded"))?;
     println!("   fallible task: {:?}", failing.wait());
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     let s = pool.stats();
     println!(
         "   submitted {} = succeeded {} + failed {} + panicked {} + cancelled {} (+ queued {} + busy {})",

@@ -27,10 +27,10 @@
 //! let handle = pool.submit_task(Task::new(|_ctx| 6 * 7).priority(5)).unwrap();
 //! assert_eq!(handle.wait(), Ok(42));
 //! pool.spawn(|_ctx| println!("fire and forget")).unwrap();
-//! pool.wait_idle();
+//! pool.wait_idle()?;
 //! let stats = pool.stats();
 //! assert_eq!(stats.submitted, stats.succeeded);
-//! # Ok::<(), gosling::BuildError>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! ## Handles, cancellation and errors
@@ -325,7 +325,7 @@ pub mod time;
 pub use pool::{
     BuildError, Builder, DEFAULT_CAPACITY, DEFAULT_SHUTDOWN_TIMEOUT, Pool, ResizeError, Scope,
     ShutdownError, ShutdownReport, Stats, SubmitError, SubmitErrorKind, SubmitTimeoutError,
-    SubmitWaitError, TrySubmitError,
+    SubmitWaitError, TrySubmitError, WaitIdleError,
 };
 pub use queue::{FullPolicy, QueueKind};
 pub use task::{Task, TaskError, TaskHandle, TaskId, TaskPanic, TaskResult, TaskStatus};

@@ -206,7 +206,7 @@ fn a_timeout_callback_runs_off_the_timer_thread_and_holds_up_no_other_deadline()
     assert_eq!(*callbacks.threads.lock().unwrap(), ["tmo-callbacks"]);
     release.send(()).unwrap();
     drop(release_quick);
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     assert_eq!(pool.stats().late_results, 2); // both bodies returned late
 }
 

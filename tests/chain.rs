@@ -189,7 +189,7 @@ fn retries_on_a_pool_wait_on_the_timer_not_on_a_worker() {
         rx.recv_timeout(WAIT).unwrap();
         // The attempt's task has returned: the retry waits on the timer and
         // the only worker is free.
-        pool.wait_idle();
+        pool.wait_idle().unwrap();
         let probe = pool.submit(|_| "worker free").unwrap();
         assert_eq!(probe.wait(), Ok("worker free"));
         assert!(rx.try_recv().is_err());
@@ -225,7 +225,7 @@ fn cancelling_a_chain_on_a_pool_during_a_backoff() {
     );
     let handle = chain.start(&pool, &Context::new()).unwrap();
     rx.recv_timeout(WAIT).unwrap();
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     // The chain waits out its 60 s backoff on the timer; the clock does not
     // move: the cancel alone ends the wait.
     handle.cancel();
@@ -239,7 +239,7 @@ fn cancelling_a_chain_on_a_pool_during_a_backoff() {
     assert_eq!(report.steps().len(), 0);
     // The timer entry is gone: the retry never runs.
     manual.advance(Duration::from_secs(60));
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     assert!(rx.try_recv().is_err());
 }
 
@@ -263,7 +263,7 @@ fn cancelling_the_parent_context_ends_a_backoff_wait() {
     let parent = Context::new();
     let handle = chain.start(&pool, &parent).unwrap();
     rx.recv_timeout(WAIT).unwrap();
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     parent.cancel();
     let report = handle.wait_timeout(WAIT).unwrap();
     assert_eq!(
@@ -315,7 +315,7 @@ fn max_elapsed_is_measured_on_the_pools_clock() {
     let handle = chain.start(&pool, &Context::new()).unwrap();
     for _ in 0..2 {
         rx.recv_timeout(WAIT).unwrap();
-        pool.wait_idle();
+        pool.wait_idle().unwrap();
         manual.advance(Duration::from_secs(4));
     }
     rx.recv_timeout(WAIT).unwrap();
@@ -348,11 +348,11 @@ fn a_backoff_too_long_for_an_instant_keeps_the_chain_waiting() {
     );
     let handle = chain.start(&pool, &Context::new()).unwrap();
     rx.recv_timeout(WAIT).unwrap();
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     // Neither retried at once nor ended `Cancelled`: still waiting.
     let handle = handle.wait_timeout(Duration::ZERO).unwrap_err();
     manual.advance(Duration::from_secs(365 * 86_400));
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     assert!(rx.try_recv().is_err());
     let handle = handle.wait_timeout(Duration::ZERO).unwrap_err();
     handle.cancel();
@@ -399,7 +399,7 @@ fn a_shutdown_during_a_backoff_ends_the_chain() {
     );
     let handle = chain.start(&pool, &Context::new()).unwrap();
     rx.recv_timeout(WAIT).unwrap();
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     pool.shutdown(Duration::from_secs(5)).unwrap();
     let report = handle.wait_timeout(WAIT).unwrap();
     assert_eq!(

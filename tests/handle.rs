@@ -45,7 +45,7 @@ fn status_moves_from_queued_to_running_to_succeeded() {
     assert!(!handle.is_finished());
     let handle = handle.try_result().unwrap_err(); // not finished: handed back
     release_tx.send(()).unwrap();
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     assert_eq!(handle.status(), TaskStatus::Succeeded);
     assert!(handle.status().is_terminal());
     assert!(handle.is_finished());
@@ -61,7 +61,7 @@ fn terminal_statuses_match_outcomes() {
     let panicked = pool
         .submit_fallible(|_| -> Result<u8, &str> { panic!("{EXPECTED}: status") })
         .unwrap();
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     assert_eq!(ok.status(), TaskStatus::Succeeded);
     assert_eq!(failed.status(), TaskStatus::Failed);
     assert_eq!(panicked.status(), TaskStatus::Panicked);
@@ -143,7 +143,7 @@ fn cancel_before_run_prevents_the_body() {
     assert!(handle.context().is_cancelled());
     assert_eq!(pool.stats().cancelled, 1);
     drop(gate);
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     assert!(!ran.load(Ordering::SeqCst));
     assert_eq!(drops.load(Ordering::SeqCst), 1);
     assert_eq!(handle.wait(), Err(TaskError::Cancelled));
@@ -195,7 +195,7 @@ fn cancel_while_running_a_body_that_finishes_anyway_succeeds() {
 fn cancel_after_finish_changes_nothing() {
     let pool = Pool::new(1).unwrap();
     let handle = pool.submit(|_| 3).unwrap();
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     assert!(!handle.cancel());
     assert_eq!(handle.status(), TaskStatus::Succeeded);
     assert_eq!(handle.wait(), Ok(3));
@@ -223,7 +223,7 @@ fn dropping_a_handle_neither_cancels_nor_leaks() {
         drop(handle); // while queued
     }
     drop(gate);
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     assert_eq!(ran.load(Ordering::SeqCst), 10);
     assert_eq!(closure_drops.load(Ordering::SeqCst), 10);
     // The unclaimed results are dropped, not leaked.
@@ -282,7 +282,7 @@ fn on_complete_sees_what_the_waiter_sees_exactly_once() {
         };
         assert_eq!(outcome, expected, "{name}");
     }
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     // ...and never again.
     let s = pool.stats();
     assert_eq!(
@@ -343,7 +343,7 @@ fn panics_reach_the_waiter_and_the_handler() {
         pool.spawn(move |_| panic!("{EXPECTED}: spawn {i}"))
             .unwrap();
     }
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     let reports = reports.lock().unwrap().clone();
     assert_eq!(reports.len(), 8);
     let find = |m: &str| reports.iter().find(|p| p.message() == m).cloned();
@@ -385,7 +385,7 @@ fn a_panicking_handler_is_contained() {
         Err(TaskError::Panicked(format!("{EXPECTED}: task")))
     );
     pool.spawn(|_| panic!("{EXPECTED}: spawned")).unwrap();
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     assert_eq!(pool.stats().panicked, 2);
     assert_eq!(pool.submit(|_| 1).unwrap().wait(), Ok(1));
 }

@@ -64,7 +64,7 @@ fn an_idle_pools_workers_park_and_use_no_cpu() {
     for i in 0..10_000u64 {
         assert_eq!(pool.submit(move |_| i + 1).unwrap().wait(), Ok(i + 1));
     }
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
 
     // Every worker parks: its spin lasts microseconds, so within the
     // (generous) deadline each is seen sleeping.

@@ -45,7 +45,7 @@ fn each_submitters_tasks_start_in_its_order() {
         }
     });
     drop(gate);
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     let order = order.lock().unwrap();
     assert_eq!(order.len() as u64, 3 * per);
     let mut next = [0u64; 3];
@@ -92,7 +92,7 @@ fn a_full_bounded_queue_admits_exactly_its_capacity() {
     assert_eq!(stats.queued, capacity, "{stats:?}");
     assert_eq!(stats.rejected, (4 * 500 - capacity) as u64, "{stats:?}");
     drop(gate);
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     assert_eq!(ran.load(Ordering::SeqCst), capacity);
 }
 
@@ -125,7 +125,7 @@ fn blocked_submitters_all_get_in_and_every_task_runs_once() {
             });
         }
     });
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     let stats = pool.stats();
     assert_eq!(ran.load(Ordering::SeqCst), 4 * per);
     assert_eq!(stats.submitted, 4 * per as u64, "{stats:?}");
@@ -241,7 +241,7 @@ fn tasks_submitted_together_to_an_idle_pool_wake_enough_workers() {
                 );
             }
             drop(release_tx);
-            pool.wait_idle();
+            pool.wait_idle().unwrap();
         }
     }
 }
@@ -411,7 +411,7 @@ fn lifo_and_priority_pools_count_the_same() {
             batch.into_iter().map(|h| h.wait().unwrap()).sum::<i32>(),
             45
         );
-        pool.wait_idle();
+        pool.wait_idle().unwrap();
         let stats = pool.stats();
         assert_eq!(ran.load(Ordering::SeqCst), 1_000);
         assert_eq!(
@@ -454,7 +454,7 @@ fn a_task_waiting_for_the_next_one_is_not_stuck_in_its_workers_batch() {
     // The other worker frees up: it runs the fillers, then B.
     drop(gate_x);
     assert_eq!(waited.wait(), Ok(true), "B never ran while A waited for it");
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     assert_eq!(fillers.load(Ordering::SeqCst), 2);
     let stats = pool.stats();
     assert_eq!((stats.submitted, stats.succeeded, stats.queued), (6, 6, 0));

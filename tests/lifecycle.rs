@@ -156,7 +156,7 @@ fn growing_starts_workers_that_take_queued_work() {
         assert_eq!(h.wait_timeout(HANG).expect("new workers idle"), Ok(i));
     }
     drop(gate);
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     assert_eq!(pool.stats().succeeded, 4);
 }
 
@@ -247,7 +247,7 @@ fn resizing_repeatedly_under_load_loses_nothing() {
         }
     });
     pool.resize(2).unwrap();
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     assert_eq!(done.load(Ordering::Relaxed), 4_000);
     let s = pool.stats();
     assert_eq!(
@@ -260,41 +260,33 @@ fn resizing_repeatedly_under_load_loses_nothing() {
 #[test]
 fn wait_idle_and_its_timeout() {
     let pool = Pool::new(2).unwrap();
-    assert!(pool.wait_idle_timeout(Duration::ZERO)); // nothing to do
+    assert!(pool.wait_idle_timeout(Duration::ZERO).unwrap()); // nothing to do
     let gate = hold_worker(&pool);
     let queued = pool.submit(|_| 1).unwrap();
     // Provably busy for the whole wait: the gate is shut.
-    assert!(!pool.wait_idle_timeout(Duration::from_millis(1)));
+    assert!(!pool.wait_idle_timeout(Duration::from_millis(1)).unwrap());
     drop(gate);
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     assert!(queued.is_finished());
-    assert!(pool.wait_idle_timeout(HANG));
+    assert!(pool.wait_idle_timeout(HANG).unwrap());
     let s = pool.stats();
     assert_eq!((s.queued, s.busy, s.in_flight()), (0, 0, 0));
 }
 
 #[test]
-fn wait_idle_from_a_task_does_not_count_that_task() {
+fn wait_idle_from_a_task_is_refused_at_once() {
+    // It could never end while the calling task runs; it says so instead of
+    // hanging (tests/help.rs has the rest of the rule).
     let pool = Arc::new(Pool::new(2).unwrap());
     let gate = hold_worker(&pool);
     let me = Arc::clone(&pool);
-    let (tx, rx) = mpsc::channel();
-    let handle = pool
-        .submit(move |_| {
-            tx.send(()).unwrap();
-            me.wait_idle(); // waits for the gate task, not for itself
-            me.stats().busy
-        })
-        .unwrap();
-    rx.recv().unwrap();
-    // Steers towards the interleaving that matters (the task already
-    // waiting when the gate opens); the outcome must be the same either way.
-    thread::sleep(Duration::from_millis(20));
-    drop(gate);
-    let busy = handle
+    let handle = pool.submit(move |_| me.wait_idle()).unwrap();
+    let refused = handle
         .wait_timeout(HANG)
-        .expect("wait_idle from a task deadlocked");
-    assert_eq!(busy, Ok(1)); // itself
+        .expect("wait_idle from a task blocked");
+    assert_eq!(refused, Ok(Err(gosling::WaitIdleError::OwnWorker)));
+    drop(gate);
+    assert!(pool.wait_idle_timeout(HANG).unwrap());
 }
 
 #[test]
@@ -326,9 +318,9 @@ fn stats_count_what_happens() {
     );
     assert_eq!(s.in_flight(), 4);
     drop((a, b));
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     pool.spawn(|_| panic!("{EXPECTED}: stats")).unwrap();
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     assert_eq!(ok.wait(), Ok(1));
     assert_eq!(failed.wait(), Err(TaskError::Failed("x")));
     let s = pool.stats();
@@ -382,7 +374,7 @@ fn wait_idle_waits_for_tasks_spawned_by_tasks() {
     let count = Arc::new(AtomicUsize::new(0));
     let (p, c) = (Arc::clone(&pool), Arc::clone(&count));
     pool.spawn(move |_| fan_out(&p, 10, &c)).unwrap();
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     // 2^11 - 1 tasks, all finished: none was still queued behind its parent.
     assert_eq!(count.load(Ordering::SeqCst), 2047);
     let s = pool.stats();

@@ -780,7 +780,7 @@ fn a_rejected_pool_task_is_retried_on_the_timer_when_asked() {
     drop(held);
     manual.advance(Duration::from_secs(5));
     assert_eq!(handle.wait(), Ok("in"));
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     assert_eq!(pool.stats().retries, 1);
 }
 

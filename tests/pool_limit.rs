@@ -44,7 +44,7 @@ fn starts_are_spaced_by_the_period() {
         [0, 1, 2, 3].map(Duration::from_secs),
         "one start per second, the first at once"
     );
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     assert_eq!(pool.stats().succeeded, 4);
 }
 
@@ -68,7 +68,7 @@ fn one_worker_waits_exactly_the_period_per_delayed_start() {
             manual.advance(Duration::from_secs(1));
         }
     }
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     let stats = pool.stats();
     assert_eq!(
         (stats.delayed_starts, stats.start_delay),

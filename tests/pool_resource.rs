@@ -62,7 +62,7 @@ fn a_refused_task_does_not_stall_other_resources() {
     manual.advance(Duration::from_secs(10));
     assert_eq!(slow_2.wait(), Ok(()));
     assert_eq!(rx.try_iter().collect::<Vec<_>>(), ["slow-2"]);
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     let stats = pool.stats();
     assert_eq!((stats.succeeded, stats.waiting_for_resource), (4, 0));
     assert_eq!(stats.submitted, stats.finished());
@@ -103,7 +103,7 @@ fn tasks_of_one_resource_start_in_order_one_per_permit() {
     }
     assert_eq!(starts, [0, 1, 2, 3, 4].map(Duration::from_secs));
     assert_eq!(*order.lock().unwrap(), [0, 1, 2, 3, 4]);
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     let stats = pool.stats();
     assert_eq!(stats.resource_delayed_starts, 4);
     assert_eq!(stats.resource_delay, Duration::from_secs(1 + 2 + 3 + 4));
@@ -211,7 +211,7 @@ fn a_task_cancelled_while_waiting_never_runs_and_spends_no_permit() {
         Ok(Duration::from_secs(1)),
         "the permit went to the third"
     );
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     let stats = pool.stats();
     assert_eq!(
         (stats.succeeded, stats.cancelled, stats.waiting_for_resource),
@@ -356,10 +356,10 @@ fn wait_idle_counts_waiting_tasks_and_unknown_resources_are_not_limited() {
     let waiting = pool.submit_task(Task::new(|_| ()).resource("r")).unwrap();
     await_stats(&pool, "one waits", |s| s.waiting_for_resource == 1);
     // Nothing moves the manual clock: the pool cannot become idle.
-    assert!(!pool.wait_idle_timeout(Duration::from_millis(20)));
+    assert!(!pool.wait_idle_timeout(Duration::from_millis(20)).unwrap());
     manual.advance(Duration::from_secs(1));
     waiting.wait().unwrap();
-    assert!(pool.wait_idle_timeout(Duration::from_secs(10)));
+    assert!(pool.wait_idle_timeout(Duration::from_secs(10)).unwrap());
 }
 
 #[test]

@@ -67,7 +67,7 @@ fn exhausted_retries_fail_with_the_attempt_count() {
     };
     assert_eq!(attempts, 4, "one attempt plus three retries");
     assert_eq!(handle.wait(), Err(TaskError::Failed("still down")));
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     let stats = pool.stats();
     assert_eq!((stats.retries, stats.failed, stats.retrying), (3, 1, 0));
     assert_eq!(stats.submitted, stats.finished());
@@ -98,7 +98,7 @@ fn cancel_during_backoff_ends_cancelled_and_the_body_never_runs_again() {
         "cancelling during the backoff prevents the next run"
     );
     manual.advance(Duration::from_secs(3600));
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     assert_eq!(handle.wait(), Err(TaskError::Cancelled));
     let stats = pool.stats();
@@ -169,7 +169,7 @@ fn a_retried_task_keeps_its_priority() {
     wait_for_status(&urgent, TaskStatus::Queued);
     low_release.send(()).unwrap();
     assert_eq!(urgent.wait(), Ok(()));
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     assert_eq!(
         *order.lock().unwrap(),
         ["urgent#1", "low-a", "urgent#2", "low-b"],
@@ -357,7 +357,7 @@ fn a_refused_retrying_task_comes_back_with_its_retry_count() {
         }))
         .expect_err("the queue is full");
     drop(gate);
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     let handle = pool.submit_task(refused.into_inner()).unwrap();
     let (outcome, _) = drive(&manual, handle, Duration::from_secs(60));
     assert_eq!(outcome, Err(TaskError::Failed("down")));

@@ -36,7 +36,7 @@ fn fifo_starts_in_submission_order() {
         pool.spawn(recorder(&log, n)).unwrap();
     }
     drop(gate);
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     assert_eq!(*log.lock().unwrap(), (0..20).collect::<Vec<_>>());
 }
 
@@ -49,7 +49,7 @@ fn lifo_starts_newest_first() {
         pool.spawn(recorder(&log, n)).unwrap();
     }
     drop(gate);
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     assert_eq!(*log.lock().unwrap(), (0..20).rev().collect::<Vec<_>>());
 }
 
@@ -79,7 +79,7 @@ fn lifo_order_holds_for_a_task_queued_while_another_runs() {
         .expect("C never started");
     pool.spawn(recorder(&log, 3)).unwrap(); // D
     release_c.send(()).unwrap();
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     assert_eq!(*log.lock().unwrap(), [2, 3, 1, 0]);
 }
 
@@ -93,7 +93,7 @@ fn lifo_starts_newest_first_whatever_the_queue_length() {
         pool.spawn(recorder(&log, n)).unwrap();
     }
     drop(gate);
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     assert_eq!(*log.lock().unwrap(), (0..100).rev().collect::<Vec<_>>());
 }
 
@@ -155,7 +155,7 @@ fn priority_starts_highest_first_and_fifo_among_equals() {
     for h in handles {
         h.wait().unwrap();
     }
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     assert_eq!(
         *log.lock().unwrap(),
         [10, 5, 11, 1, 3, 7, 0, 4, 8, 12, 2, 6, 9]
@@ -178,7 +178,7 @@ fn priority_is_ignored_by_fifo_and_lifo() {
                 .unwrap();
         }
         drop(gate);
-        pool.wait_idle();
+        pool.wait_idle().unwrap();
         assert_eq!(*log.lock().unwrap(), expected, "{kind:?}");
     }
 }
@@ -287,7 +287,7 @@ fn submit_task_refused_hands_back_the_callback_too() {
     // The callback did not run on refusal...
     assert!(rx.try_recv().is_err());
     drop(gate);
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     // ...and travels with the task handed back.
     let handle = pool.submit_task(err.into_inner()).unwrap();
     assert_eq!(handle.wait(), Ok(7));
@@ -387,7 +387,7 @@ fn submit_deadline_already_passed_is_refused_without_waiting() {
     assert_eq!(err.into_inner()(&Context::new()), 5);
     // With room, a past deadline does not matter: nothing waits.
     drop(gate);
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     assert_eq!(pool.submit_deadline(|_| 6, now).unwrap().wait(), Ok(6));
 }
 
@@ -502,7 +502,7 @@ fn full_queue_tasks_run_after_release_without_loss() {
         }
         gate.send(()).unwrap();
     });
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     let mut got = log.lock().unwrap().clone();
     // Each submitter's own tasks start in its order (FIFO queue, one worker).
     for t in 0..4u32 {

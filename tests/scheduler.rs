@@ -654,7 +654,7 @@ fn a_full_queue_refuses_a_run_without_blocking_the_timer() {
     wait(&job, "a rejected run", |s| s.rejected == 1);
     assert_eq!(job.status(), JobStatus::Active);
     release.send(()).unwrap();
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     manual.advance(secs(10));
     settled(&job, 1);
 }
@@ -779,7 +779,7 @@ fn a_retry_refused_by_a_full_queue_returns_to_the_cadence() {
     assert_eq!(job.run_count(), 1);
 
     release.send(()).unwrap();
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     manual.advance(secs(55));
     rx.recv_timeout(WAIT).unwrap();
     wait(&job, "the next fire's run and retry", |s| {
@@ -818,7 +818,7 @@ fn owed_runs_refused_by_a_full_queue_are_not_left_waiting() {
     assert_eq!((stats.rejected, stats.succeeded), (5, 1), "{stats:?}");
     assert_eq!(job.status(), JobStatus::Active);
     assert_eq!(job.next_run(), Some(t0 + secs(7)));
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     drop(gated.gate);
 }
 
@@ -838,9 +838,9 @@ fn a_one_shot_run_refused_by_a_full_queue_completes_counted_as_rejected() {
     assert_eq!(job.next_run(), None);
     assert_eq!(job.last_outcome(), None);
     release.send(()).unwrap();
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     manual.advance(secs(60));
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     assert!(
         rx.try_recv().is_err(),
         "a refused one-shot is not tried again"
@@ -940,7 +940,7 @@ fn a_scheduled_chain_refused_by_a_full_queue_is_a_cancelled_run() {
         .unwrap();
     manual.advance(secs(60));
     rx.recv_timeout(WAIT).unwrap();
-    pool.wait_idle(); // the chain waits out its step's backoff on the timer
+    pool.wait_idle().unwrap(); // the chain waits out its step's backoff on the timer
     let release = fill(&pool);
     manual.advance(secs(5)); // the step's retry is refused: the chain ends
     wait(&job, "the cancelled run", |s| {
@@ -955,7 +955,7 @@ fn a_scheduled_chain_refused_by_a_full_queue_is_a_cancelled_run() {
     );
     assert_eq!(job.next_run(), Some(t0 + secs(120)));
     release.send(()).unwrap();
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     assert!(rx.try_recv().is_err());
 }
 
@@ -972,7 +972,7 @@ fn a_scheduled_chain_cancelled_during_a_backoff_is_a_cancelled_run() {
         .unwrap();
     manual.advance(secs(60));
     rx.recv_timeout(WAIT).unwrap();
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     // The clock stays put: the cancel alone ends the chain's backoff wait.
     service.cancel();
     wait(&job, "the cancelled run", |s| {
@@ -993,7 +993,7 @@ fn a_scheduled_chain_cancelled_during_a_backoff_is_a_cancelled_run() {
         .unwrap();
     manual.advance(secs(60));
     rx.recv_timeout(WAIT).unwrap();
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     pool.shutdown(secs(5)).unwrap();
     wait(&job, "the shut-down run", |s| {
         s.runs == 1 && s.in_flight == 0
@@ -1063,7 +1063,7 @@ fn a_scheduled_chains_error_goes_through_the_classifier() {
     manual.advance(secs(60));
     rx_fatal.recv_timeout(WAIT).unwrap();
     rx_busy.recv_timeout(WAIT).unwrap();
-    pool.wait_idle(); // both chains wait out their step's backoff
+    pool.wait_idle().unwrap(); // both chains wait out their step's backoff
     manual.advance(secs(5));
     settled(&fatal, 1);
     settled(&busy, 1);

@@ -347,13 +347,13 @@ fn wait_idle_returns_once_closed_and_drained() {
     let pool = Pool::new(2).unwrap();
     let gate = hold_worker(&pool);
     pool.close();
-    assert!(!pool.wait_idle_timeout(Duration::from_millis(1)));
+    assert!(!pool.wait_idle_timeout(Duration::from_millis(1)).unwrap());
     drop(gate);
-    pool.wait_idle();
-    assert!(pool.wait_idle_timeout(Duration::ZERO));
+    pool.wait_idle().unwrap();
+    assert!(pool.wait_idle_timeout(Duration::ZERO).unwrap());
     pool.shutdown(HANG).unwrap();
     // A stopped pool with no workers is idle.
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
 }
 
 /// Submits a task that runs until its context is cancelled and returns the

@@ -266,7 +266,7 @@ fn stress(run: &Run) {
     });
 
     pool.resize(2).unwrap();
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     let stats = pool.stats();
     let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
     let intake = if run.injector { "injector" } else { "locked" };
@@ -1812,11 +1812,12 @@ impl Cx<'_> {
         let mut rng = Rng::new(self.seed ^ (0x1D1E + w as u64));
         while !self.done.load(Ordering::SeqCst) && !self.stopped() {
             if rng.below(2) == 0 {
-                self.pool.wait_idle();
+                self.pool.wait_idle().unwrap();
             } else {
                 let _ = self
                     .pool
-                    .wait_idle_timeout(Duration::from_micros(rng.below(2_000)));
+                    .wait_idle_timeout(Duration::from_micros(rng.below(2_000)))
+                    .unwrap();
             }
             returns.fetch_add(1, Ordering::SeqCst);
             thread::yield_now();
@@ -2183,7 +2184,7 @@ fn stress_refusals(run: &Refusals) {
                 }
                 thread::yield_now();
             }
-            pool.wait_idle();
+            pool.wait_idle().unwrap();
             watchdog.tick();
             // Whoever waits for idle returns now, too.
             for (w, returns) in returns.iter().enumerate() {

@@ -48,7 +48,7 @@ fn queued_task_past_its_deadline_never_runs() {
     };
     assert!(handle.is_none(), "the handle must resolve at the deadline");
     release.send(()).unwrap();
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     assert!(
         !ran.load(Ordering::SeqCst),
         "a timed-out queued task must never run"
@@ -87,7 +87,7 @@ fn running_task_resolves_at_its_deadline_and_sees_its_context_cancelled() {
     manual.advance(Duration::from_secs(5));
     assert_eq!(handle.wait(), Err(TaskError::TimedOut));
     assert_eq!(seen.recv().unwrap(), Some(CancelReason::DeadlineExceeded));
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     let stats = pool.stats();
     assert_eq!(stats.timed_out, 1);
     assert_eq!(
@@ -121,7 +121,7 @@ fn late_result_of_a_body_that_ignores_its_context_is_counted_not_delivered() {
     manual.advance(Duration::from_millis(10));
     assert_eq!(handle.wait(), Err(TaskError::TimedOut));
     release.send(()).unwrap();
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     let stats = pool.stats();
     assert_eq!(
         (stats.timed_out, stats.late_results, stats.succeeded),
@@ -156,7 +156,7 @@ fn pool_default_timeout_applies_to_submit_and_spawn() {
     assert_eq!(queued.wait(), Err(TaskError::TimedOut));
     release.send(()).unwrap();
     assert_eq!(patient.wait(), Ok(2));
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     let stats = pool.stats();
     assert_eq!(stats.timed_out, 2);
     assert_eq!(stats.late_results, 1); // the held spawn task returned after its timeout
@@ -183,7 +183,7 @@ fn cancelling_the_parent_context_cancels_queued_tasks() {
         assert_eq!(handle.wait(), Err(TaskError::Cancelled));
     }
     assert!(!ran.load(Ordering::SeqCst));
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     assert_eq!(pool.stats().cancelled, 3);
 }
 
@@ -215,7 +215,7 @@ fn a_task_finishing_early_leaves_nothing_to_fire() {
         assert_eq!(h.wait(), Ok(i));
     }
     manual.advance(Duration::from_secs(120));
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     let stats = pool.stats();
     assert_eq!(
         (stats.succeeded, stats.timed_out, stats.late_results),
@@ -274,7 +274,7 @@ fn a_refused_task_was_never_timed_out_counted_or_called_back() {
     // The task comes back whole: its callback runs when it is run again.
     let task = refused.into_inner();
     release.send(()).unwrap();
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     let handle = pool
         .submit_task(task.timeout(Duration::from_secs(60)))
         .unwrap();
@@ -313,7 +313,7 @@ fn a_task_accepted_after_its_deadline_passed_times_out_once() {
         let handle = waiter.join().unwrap().expect("room came");
         assert_eq!(handle.wait(), Err(TaskError::TimedOut));
     });
-    pool.wait_idle();
+    pool.wait_idle().unwrap();
     assert!(!ran.load(Ordering::SeqCst));
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     let s = pool.stats();

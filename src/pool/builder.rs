@@ -425,9 +425,9 @@ impl Builder {
     /// let limiter = Arc::new(TokenBucket::new(Rate::per_second(100).unwrap(), 10).unwrap());
     /// let pool = Pool::builder().workers(4).rate_limit(limiter).build()?;
     /// for _ in 0..5 { pool.spawn(|_| ()).unwrap(); }
-    /// pool.wait_idle();
+    /// pool.wait_idle()?;
     /// assert_eq!(pool.stats().succeeded, 5);
-    /// # Ok::<(), gosling::BuildError>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn rate_limit(mut self, limiter: Arc<dyn RateLimiter>) -> Self {
         self.settings.rate_limit = Some(limiter);

@@ -1,7 +1,7 @@
 //! Controlling a running pool: resizing, statistics, waiting for idle, and
 //! the three ways to stop (close, shutdown, shutdown_now).
 
-use super::error::{ResizeError, ShutdownError, ShutdownReport};
+use super::error::{ResizeError, ShutdownError, ShutdownReport, WaitIdleError};
 use super::worker::{self, is_worker_of};
 use super::{Inner, Pool, State};
 use crate::context::{CancelReason, Context};
@@ -224,54 +224,74 @@ impl Pool {
         Ok(())
     }
 
-    /// Blocks until nothing is queued, running or waiting for a retry. Called from one of this
-    /// pool's own tasks, it does not count the calling task.
+    /// Blocks until nothing is queued, running or waiting for a retry.
+    ///
+    /// # Errors
+    ///
+    /// [`WaitIdleError::OwnWorker`] at once when called on one of this
+    /// pool's own worker threads — from one of its tasks, or a completion
+    /// callback run there: the pool cannot be idle while the caller runs,
+    /// so the wait could never end. (To wait for tasks a task submitted,
+    /// wait on their handles or use [`Pool::scope`]: those waits run queued
+    /// work meanwhile.)
     ///
     /// # Examples
     ///
     /// ```
-    /// let pool = gosling::Pool::new(2)?;
-    /// for _ in 0..50 { pool.spawn(|_| ()).unwrap(); }
-    /// pool.wait_idle();
+    /// use gosling::{Pool, WaitIdleError};
+    ///
+    /// let pool = Pool::new(2)?;
+    /// for _ in 0..50 { pool.spawn(|_| ())?; }
+    /// pool.wait_idle()?;
     /// assert_eq!(pool.stats().succeeded, 50);
-    /// # Ok::<(), gosling::BuildError>(())
+    ///
+    /// let pool = std::sync::Arc::new(pool);
+    /// let inside = pool.clone();
+    /// let from_a_task = pool.submit(move |_| inside.wait_idle())?;
+    /// assert_eq!(from_a_task.wait()?, Err(WaitIdleError::OwnWorker));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn wait_idle(&self) {
-        let _ = self.wait_idle_until(None);
+    pub fn wait_idle(&self) -> Result<(), WaitIdleError> {
+        self.wait_idle_until(None).map(drop)
     }
 
     /// Like [`wait_idle`](Pool::wait_idle), for at most `timeout` (real
-    /// time); true when the pool became idle.
+    /// time): `Ok(true)` when the pool became idle, `Ok(false)` when the
+    /// time ran out first.
+    ///
+    /// # Errors
+    ///
+    /// [`WaitIdleError::OwnWorker`], as for [`wait_idle`](Pool::wait_idle).
     ///
     /// # Examples
     ///
     /// ```
     /// use std::time::Duration;
     /// let pool = gosling::Pool::new(1)?;
-    /// assert!(pool.wait_idle_timeout(Duration::from_secs(1)));
-    /// # Ok::<(), gosling::BuildError>(())
+    /// assert!(pool.wait_idle_timeout(Duration::from_secs(1))?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    #[must_use]
-    pub fn wait_idle_timeout(&self, timeout: Duration) -> bool {
+    pub fn wait_idle_timeout(&self, timeout: Duration) -> Result<bool, WaitIdleError> {
         self.wait_idle_until(Instant::now().checked_add(timeout))
     }
 
-    fn wait_idle_until(&self, deadline: Option<Instant>) -> bool {
+    fn wait_idle_until(&self, deadline: Option<Instant>) -> Result<bool, WaitIdleError> {
         let inner = &self.inner;
+        if is_worker_of(inner) {
+            return Err(WaitIdleError::OwnWorker);
+        }
+        let idle = |state: &State| {
+            (state.nothing_queued() && state.running == 0 && state.retrying == 0) || state.live == 0
+        };
         let mut state = inner.state.lock();
         loop {
-            // Re-read each time: other workers may take this task's batch.
-            let own = worker::own_claims(inner);
-            if (state.nothing_queued() && state.running <= own && state.retrying == 0)
-                || state.live == 0
-            {
-                return true;
+            if idle(&state) {
+                return Ok(true);
             }
             let timed_out;
             (state, timed_out) = wait_real(inner, state, deadline);
             if timed_out {
-                let own = worker::own_claims(inner);
-                return state.nothing_queued() && state.running <= own && state.retrying == 0;
+                return Ok(idle(&state));
             }
         }
     }
@@ -599,7 +619,11 @@ fn stop_now(inner: &Inner, mut state: MutexGuard<'_, State>, own: usize) -> Shut
     let running: Vec<_> = state
         .workers
         .iter()
-        .filter_map(|w| w.slot.current.lock().clone())
+        .flat_map(|w| {
+            let mut contexts = w.slot.waiting.lock().clone();
+            contexts.extend(w.slot.current.lock().clone());
+            contexts
+        })
         .collect();
     let still_running = running_now(&state).saturating_sub(own);
     // Tasks waiting on the timer for a retry: stopping the timer ends them

@@ -192,6 +192,39 @@ impl<T> SubmitError<T> {
     }
 }
 
+/// Why [`Pool::wait_idle`](crate::Pool::wait_idle) could not wait.
+///
+/// # Examples
+///
+/// ```
+/// use gosling::{Pool, WaitIdleError};
+/// let pool = std::sync::Arc::new(Pool::new(1)?);
+/// let inside = pool.clone();
+/// let handle = pool.submit(move |_| inside.wait_idle())?;
+/// assert_eq!(handle.wait()?, Err(WaitIdleError::OwnWorker));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum WaitIdleError {
+    /// Called on one of the pool's own worker threads (from one of its
+    /// tasks, or a completion callback run there): the pool cannot be idle
+    /// while the caller runs, so the wait could never end.
+    OwnWorker,
+}
+
+impl fmt::Display for WaitIdleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WaitIdleError::OwnWorker => f.write_str(
+                "wait_idle called on one of the pool's own workers: the pool cannot become idle while the caller runs",
+            ),
+        }
+    }
+}
+
+impl Error for WaitIdleError {}
+
 /// Why a `try_` submission ([`Pool::try_spawn`](crate::Pool::try_spawn),
 /// [`try_submit`](crate::Pool::try_submit),
 /// [`try_submit_task`](crate::Pool::try_submit_task),

@@ -33,6 +33,17 @@ use crate::time::timer::Timer;
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
+impl Settings {
+    /// Whether workers take a fair share of the queue at once: only from a
+    /// FIFO queue, whose order a batch keeps. A LIFO or priority queue's
+    /// order must hold at the moment of dispatch (a task queued while a
+    /// batch runs may have to start before the rest of it), and a gated
+    /// pool takes a permit per start.
+    pub(crate) fn batching(&self) -> bool {
+        self.queue == QueueKind::Fifo && self.rate_limit.is_none() && self.resources.is_none()
+    }
+}
+
 /// Settings fixed at build time: what the [`Builder`]
 /// collects for the pool (the builder holds one and hands it over whole).
 pub(crate) struct Settings {
@@ -178,6 +189,7 @@ impl Inner {
                 threads: 0,
                 running: 0,
                 sleeping: 0,
+                helpers: Vec::new(),
                 waking: 0,
                 room_waiters: 0,
                 batch_waiters: 0,

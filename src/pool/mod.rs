@@ -31,6 +31,7 @@
 mod builder;
 mod control;
 mod error;
+mod help;
 mod inner;
 mod link;
 mod resource;
@@ -44,7 +45,7 @@ pub use builder::{Builder, DEFAULT_CAPACITY, DEFAULT_SHUTDOWN_TIMEOUT};
 pub use control::Stats;
 pub use error::{
     BuildError, ResizeError, ShutdownError, ShutdownReport, SubmitError, SubmitErrorKind,
-    SubmitTimeoutError, SubmitWaitError, TrySubmitError,
+    SubmitTimeoutError, SubmitWaitError, TrySubmitError, WaitIdleError,
 };
 pub(crate) use inner::Inner;
 pub(crate) use link::PoolLink;
@@ -188,9 +189,9 @@ impl Pool {
     ///     let hits = hits.clone();
     ///     pool.spawn(move |_ctx| { hits.fetch_add(1, Ordering::Relaxed); }).unwrap();
     /// }
-    /// pool.wait_idle();
+    /// pool.wait_idle()?;
     /// assert_eq!(hits.load(Ordering::Relaxed), 100);
-    /// # Ok::<(), gosling::BuildError>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[inline]
     pub fn spawn<F>(&self, task: F) -> Result<(), SubmitError<F>>
@@ -246,7 +247,7 @@ impl Pool {
     /// use std::time::Duration;
     /// let pool = gosling::Pool::new(1)?;
     /// pool.spawn_timeout(|_| println!("queued"), Duration::from_millis(100))?;
-    /// pool.wait_idle();
+    /// pool.wait_idle()?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[inline]

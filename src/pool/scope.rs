@@ -10,10 +10,11 @@
 use super::submit::Wait;
 use super::{Pool, SubmitError};
 use crate::context::Context;
-use crate::sync::{Condvar, Mutex};
+use crate::sync::{Condvar, Mutex, Wake};
 use crate::task::TaskPanic;
 use crate::task::callbacks::Callbacks;
 use crate::task::error::panic_message;
+use crate::task::help;
 use crate::task::job::{Job, RunEnv, Tally};
 use crate::task::small::Queued;
 use std::any::Any;
@@ -21,6 +22,8 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 /// A scope for tasks that borrow from the stack; see [`Pool::scope`].
 ///
@@ -63,11 +66,40 @@ impl ScopeState {
         }
     }
 
-    fn wait_all(&self) {
+    /// Waits until every job of the scope has been run or dropped. On a
+    /// worker of the scope's own pool (`pool`, its address) the wait runs
+    /// the pool's queued work meanwhile (`task/help.rs`), the scope's own
+    /// jobs among it.
+    fn wait_all(self: &Arc<Self>, pool: usize) {
+        if let Some(helper) = help::helper_for(pool) {
+            help::wait_helping(
+                &*helper,
+                Arc::clone(self) as Arc<dyn Wake>,
+                None,
+                Instant::now,
+                || *self.pending.lock() == 0,
+                |_, work| {
+                    let mut pending = self.pending.lock();
+                    // ORDERING: Acquire pairs with `Watch::notify`, which
+                    // sets it before taking `pending` to wake us.
+                    while *pending > 0 && !work.load(Ordering::Acquire) {
+                        pending = self.done.wait(pending);
+                    }
+                },
+            );
+            return;
+        }
         let mut pending = self.pending.lock();
         while *pending > 0 {
             pending = self.done.wait(pending);
         }
+    }
+}
+
+impl Wake for ScopeState {
+    fn wake(&self) {
+        let _pending = self.pending.lock();
+        self.done.notify_all();
     }
 }
 
@@ -205,9 +237,12 @@ impl Pool {
     /// first panic is re-raised here after the join (as
     /// [`std::thread::scope`] does); a panic of `f` itself takes precedence.
     ///
-    /// Scope tasks count in [`stats`](Pool::stats) like spawned ones. Calling
-    /// `scope` from a task of the same pool waits for workers like any other
-    /// caller: if every worker is blocked in such a wait, nothing progresses.
+    /// Scope tasks count in [`stats`](Pool::stats) like spawned ones. Called
+    /// from a task of the same pool, the join does not block the worker it
+    /// runs on: while scope tasks are unfinished it runs the pool's queued
+    /// work itself — the scope's tasks among it — so a scope opened inside
+    /// a task of a one-worker pool completes (see [`TaskHandle::wait`](crate::TaskHandle::wait)
+    /// for the rule).
     ///
     /// # Panics
     ///
@@ -241,7 +276,7 @@ impl Pool {
             _marker: PhantomData,
         };
         let result = catch_unwind(AssertUnwindSafe(|| f(&scope)));
-        scope.state.wait_all();
+        scope.state.wait_all(Arc::as_ptr(&self.inner) as usize);
         match result {
             Err(payload) => resume_unwind(payload),
             Ok(value) => {

@@ -18,6 +18,7 @@
 //! | searching | `spinning` (from `EarlySearch` or the end of a batch) | taking work, spinning, sleeping, exiting |
 //! | spinning  | `spinning`                    | `work_hint` turning true, or the spin ending |
 //! | sleeping  | `State::sleeping`, `sleepers` | a notify (counted in `waking`)     |
+//! | helping   | `State::helpers`, `sleepers`  | a watch's notify from `wake_for`   |
 //!
 //! Imports: the pool's state and the injector; nothing above the pool.
 
@@ -128,7 +129,7 @@ impl Inner {
         if self.injector.is_some() {
             // ORDERING: SeqCst, see `wake_after_injection`.
             self.sleep.sleepers.store(
-                state.sleeping.saturating_sub(state.waking),
+                state.sleeping.saturating_sub(state.waking) + state.helpers.len(),
                 Ordering::SeqCst,
             );
         }
@@ -156,17 +157,26 @@ impl Inner {
             self.sleep.publish_len(len);
         }
         let mut to_wake = 0;
-        if state.sleeping > state.waking {
+        let mut watches = Vec::new();
+        if state.sleeping > state.waking || !state.helpers.is_empty() {
             let available = state.waking + self.sleep.spinning();
             while state.sleeping > state.waking && len > available + to_wake {
                 state.waking += 1;
                 to_wake += 1;
+            }
+            // More work than the awake workers will take: tell the waits
+            // that help (`help.rs`) too.
+            if len > available + to_wake {
+                watches = std::mem::take(&mut state.helpers);
             }
             self.publish_sleepers(&state);
         }
         drop(state);
         for _ in 0..to_wake {
             self.work_cv.notify_one();
+        }
+        for watch in watches {
+            watch.notify();
         }
     }
 

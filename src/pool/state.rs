@@ -13,7 +13,9 @@ use super::resource::Gates;
 use super::worker::WorkerEntry;
 use crate::queue::TaskQueue;
 use crate::queue::injector::Consumer;
+use crate::task::help::Watch;
 use crate::task::small::Queued;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Everything the state lock protects.
@@ -45,6 +47,10 @@ pub(crate) struct State {
     pub(crate) threads: usize,
     /// Tasks being run.
     pub(crate) running: usize,
+    /// Waits on this pool's workers with nothing to help with (see
+    /// `help.rs`), told by `wake_for` when work is queued; counted among
+    /// the sleepers in `Sleep::sleepers`.
+    pub(crate) helpers: Vec<Arc<Watch>>,
     /// Workers waiting on `work_cv`. Mirrored, less `waking`, in
     /// `Sleep::sleepers` for submitters to the injector.
     pub(crate) sleeping: usize,

@@ -353,7 +353,8 @@ impl Inner {
             (None, None) => Context::with_clock(self.clock.clone()),
         };
         let id = id.unwrap_or_else(TaskId::generate);
-        Shared::new(id, ctx, Arc::clone(&self.tally), on_complete)
+        let pool = self as *const Inner as usize;
+        Shared::new(id, pool, ctx, Arc::clone(&self.tally), on_complete)
     }
 
     /// Called once a task with a handle is accepted: arms its timeout, if

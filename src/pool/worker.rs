@@ -6,19 +6,21 @@
 //! idle, retire). The spin/sleep/wake side of the loop is in `sleep.rs`,
 //! with the protocol in `README.md` beside this file.
 
+use super::help::PoolHelper;
 use super::sleep::{EarlySearch, left_over, sleep, spin_for_work, stop_searching};
 use super::{Inner, State};
 use crate::context::Context;
-use crate::queue::QueueKind;
 use crate::sync::{CachePadded, Mutex, MutexGuard};
+use crate::task::help;
 use crate::task::job::{PoolHooks, RunEnv, Tally};
 use crate::task::small::Queued;
 use crate::time::tsc::now_ns;
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::io;
 use std::ops::ControlFlow;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::thread::{self, JoinHandle};
@@ -36,24 +38,6 @@ const PENDING_SPINS: u32 = 32;
 thread_local! {
     /// The pool this thread works for (its `Inner` address), or 0.
     static CURRENT_POOL: Cell<usize> = const { Cell::new(0) };
-    /// This worker's slot, for `own_claims`.
-    static CURRENT_SLOT: RefCell<Option<Arc<WorkerSlot>>> = const { RefCell::new(None) };
-}
-
-/// What the calling thread itself holds of `State::running`: the task it
-/// runs and the rest of its batch, if it is a worker of this pool running a
-/// task; else nothing. A task waiting for the pool to go idle must not wait
-/// for itself or for the tasks queued behind it on its own worker. Called
-/// under the state lock (which orders it before the worker's batch lock).
-pub(crate) fn own_claims(inner: &Inner) -> usize {
-    if !is_worker_of(inner) {
-        return 0;
-    }
-    CURRENT_SLOT.with(|slot| match slot.borrow().as_ref() {
-        // ORDERING: this thread's own flag.
-        Some(slot) if slot.running_now.load(Ordering::Relaxed) => 1 + slot.batch.lock().len(),
-        _ => 0,
-    })
 }
 
 /// True when the calling thread is a worker of the pool at `inner`.
@@ -69,6 +53,10 @@ pub(crate) struct WorkerSlot {
     /// The context of the handle task now running here, if any; a shutdown
     /// that runs out of time cancels it.
     pub(crate) current: Mutex<Option<Context>>,
+    /// The contexts of the tasks waiting on this worker while it runs
+    /// queued work for them (`help.rs`), outermost first: a shutdown that
+    /// runs out of time cancels them with `current`.
+    pub(crate) waiting: Mutex<Vec<Context>>,
     /// True while this worker runs a task body (`Stats::busy`).
     pub(crate) running_now: AtomicBool,
     /// Tasks this worker has taken from the queue and not started, in
@@ -92,6 +80,7 @@ impl WorkerSlot {
             index,
             tally: CachePadded::default(),
             current: Mutex::new(None),
+            waiting: Mutex::new(Vec::new()),
             running_now: AtomicBool::new(false),
             batch: Mutex::new(VecDeque::with_capacity(MAX_BATCH)),
             busy_nanos: AtomicU64::new(0),
@@ -135,7 +124,7 @@ impl WorkerSlot {
     /// one's; true if it found any. Called under the state lock, so one
     /// worker steals at a time (and holding both batch locks cannot
     /// deadlock: owners and shutdowns hold one at a time).
-    fn steal(&self, state: &State) -> bool {
+    pub(crate) fn steal(&self, state: &State) -> bool {
         for entry in &state.workers {
             if std::ptr::eq(&*entry.slot, self) {
                 continue;
@@ -201,11 +190,16 @@ pub(crate) fn spawn_worker(inner: &Arc<Inner>, state: &mut State) -> io::Result<
 
 fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
     CURRENT_POOL.with(|c| c.set(Arc::as_ptr(&inner) as usize));
-    CURRENT_SLOT.with(|s| *s.borrow_mut() = Some(Arc::clone(&slot)));
+    let hooks: Weak<dyn PoolHooks> = Arc::downgrade(&inner) as Weak<dyn PoolHooks>;
+    // Waits made by this worker's tasks run the pool's queued work.
+    help::install(Some(Rc::new(PoolHelper {
+        inner: Arc::clone(&inner),
+        slot: Arc::clone(&slot),
+        hooks: hooks.clone(),
+    })));
     if let Some(hook) = &inner.config.on_thread_start {
         let _ = catch_unwind(AssertUnwindSafe(|| hook(slot.index)));
     }
-    let hooks: Weak<dyn PoolHooks> = Arc::downgrade(&inner) as Weak<dyn PoolHooks>;
     let early = EarlySearch::default();
     let before_publish = || early.before_publish(&inner);
     let env = RunEnv {
@@ -221,14 +215,7 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
         slot: &slot,
         env,
         early: &early,
-        // Only a FIFO queue may be taken in batches: its order is the order
-        // the batch keeps. A LIFO or priority queue's order must hold at the
-        // moment of dispatch (a task queued while a batch runs may have to
-        // start before the rest of it), and a gated pool takes a permit per
-        // start.
-        batching: inner.config.queue == QueueKind::Fifo
-            && inner.config.rate_limit.is_none()
-            && inner.config.resources.is_none(),
+        batching: inner.config.batching(),
         delayed_since: None,
         ran: 0,
         busy: false,
@@ -275,6 +262,8 @@ fn worker_main(inner: Arc<Inner>, slot: Arc<WorkerSlot>) {
     if let Some(hook) = &inner.config.on_thread_stop {
         let _ = catch_unwind(AssertUnwindSafe(|| hook(slot.index)));
     }
+    // It holds the pool: gone before the pool learns this worker exited.
+    help::install(None);
     inner.worker_exited(&slot);
 }
 

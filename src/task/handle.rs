@@ -15,6 +15,7 @@
 //! terminal state, and a waiter that returns sees the callback's effects.
 
 use super::callbacks::Callbacks;
+use super::help;
 use super::job::{PoolHooks, Tally};
 use super::record::TaskResult;
 use super::{TaskError, TaskId, TaskStatus};
@@ -54,6 +55,9 @@ pub(crate) type Callback<T, E> = Box<dyn FnOnce(&TaskResult<'_, T, E>) + Send>;
 /// What a task's handle and its runner share.
 pub(crate) struct Shared<T, E> {
     pub(crate) id: TaskId,
+    /// The pool the task was submitted to (its address), for waits on that
+    /// pool's workers to help (`help.rs`); 0 for none.
+    pub(crate) pool: usize,
     /// The lifecycle state; see the table in the module docs.
     state: AtomicU8,
     /// The context the body receives; cancelled by `cancel()` while running.
@@ -116,12 +120,14 @@ where
 impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
     pub(crate) fn new(
         id: TaskId,
+        pool: usize,
         ctx: Context,
         tally: Arc<Tally>,
         on_complete: Option<Callback<T, E>>,
     ) -> Arc<Self> {
         Arc::new(Shared {
             id,
+            pool,
             state: AtomicU8::new(QUEUED),
             ctx,
             ready: AtomicBool::new(false),
@@ -277,11 +283,17 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
 
     /// [`wait_until`](Self::wait_until), also ending (with `None`) once
     /// `stop` is set; whoever sets it wakes this waiter through `wake`.
+    ///
+    /// On a worker of the task's own pool the wait helps: it runs that
+    /// pool's queued work while the result is not there (`help.rs`).
     fn wait_until_or(
         self: &Arc<Self>,
         deadline: Option<Instant>,
         stop: Option<&AtomicBool>,
     ) -> Option<Result<T, TaskError<E>>> {
+        if let Some(helper) = help::helper_for(self.pool) {
+            return self.wait_helping(&*helper, deadline, stop);
+        }
         // Spin briefly first: a short task's result often arrives within a
         // microsecond, far sooner than a sleep-and-wake round trip.
         let mut backoff = HandoffSpin::new();
@@ -289,6 +301,46 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
         while !self.ready.load(Ordering::Acquire) && !backoff.is_completed() {
             backoff.snooze();
         }
+        self.block_until(deadline, [stop, None])
+    }
+
+    /// [`wait_until_or`](Self::wait_until_or) on a worker of the task's own
+    /// pool: runs the pool's queued work until the result is there.
+    #[cold]
+    fn wait_helping(
+        self: &Arc<Self>,
+        helper: &dyn help::Helper,
+        deadline: Option<Instant>,
+        stop: Option<&AtomicBool>,
+    ) -> Option<Result<T, TaskError<E>>> {
+        let clock = self.ctx.clock();
+        // ORDERING: Acquire pairs with the Release in `deliver` and with
+        // the stop's setter.
+        let stopped = || stop.is_some_and(|stop| stop.load(Ordering::Acquire));
+        let mut taken = None;
+        help::wait_helping(
+            helper,
+            Arc::clone(self) as Arc<dyn Wake>,
+            deadline,
+            || clock.now(),
+            || self.ready.load(Ordering::Acquire) || stopped(),
+            |until, work| {
+                if taken.is_none() {
+                    taken = self.block_until(until, [stop, Some(work)]);
+                }
+            },
+        );
+        taken.or_else(|| self.slot.lock().result.take())
+    }
+
+    /// Blocks until the result is stored (and takes it), `deadline` passes,
+    /// or one of `stops` is set; whoever sets one wakes this waiter through
+    /// `wake`, under the slot lock.
+    fn block_until(
+        self: &Arc<Self>,
+        deadline: Option<Instant>,
+        stops: [Option<&AtomicBool>; 2],
+    ) -> Option<Result<T, TaskError<E>>> {
         let clock = self.ctx.clock();
         let mut slot = self.slot.lock();
         loop {
@@ -296,7 +348,11 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
                 return Some(result);
             }
             // ORDERING: set before the setter takes `slot` to wake us.
-            if stop.is_some_and(|stop| stop.load(Ordering::Acquire)) {
+            if stops
+                .iter()
+                .flatten()
+                .any(|stop| stop.load(Ordering::Acquire))
+            {
                 return None;
             }
             if clock.is_manual() && !slot.clock_subscribed {
@@ -369,9 +425,9 @@ impl<T: Send + 'static, E: Send + 'static> TaskHandle<T, E> {
     /// use gosling::{Pool, TaskStatus};
     /// let pool = Pool::new(1)?;
     /// let handle = pool.submit(|_| 1).unwrap();
-    /// pool.wait_idle();
+    /// pool.wait_idle()?;
     /// assert_eq!(handle.status(), TaskStatus::Succeeded);
-    /// # Ok::<(), gosling::BuildError>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]
     pub fn status(&self) -> TaskStatus {
@@ -385,9 +441,9 @@ impl<T: Send + 'static, E: Send + 'static> TaskHandle<T, E> {
     /// ```
     /// let pool = gosling::Pool::new(1)?;
     /// let handle = pool.submit(|_| 1).unwrap();
-    /// pool.wait_idle();
+    /// pool.wait_idle()?;
     /// assert!(handle.is_finished());
-    /// # Ok::<(), gosling::BuildError>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]
     pub fn is_finished(&self) -> bool {
@@ -402,9 +458,9 @@ impl<T: Send + 'static, E: Send + 'static> TaskHandle<T, E> {
     /// ```
     /// let pool = gosling::Pool::new(1)?;
     /// let handle = pool.submit(|_| ()).unwrap();
-    /// pool.wait_idle();
+    /// pool.wait_idle()?;
     /// assert_eq!(handle.attempts(), 1);
-    /// # Ok::<(), gosling::BuildError>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]
     pub fn attempts(&self) -> u32 {
@@ -468,6 +524,40 @@ impl<T: Send + 'static, E: Send + 'static> TaskHandle<T, E> {
     }
 
     /// Blocks until the task finishes and returns its value or why there is none.
+    ///
+    /// # Waiting inside the pool
+    ///
+    /// Called on one of the task's own pool's workers — by a task waiting
+    /// for a task it submitted to its own pool — the wait does not idle the
+    /// worker: while the result is not there it runs that pool's queued
+    /// work itself, one task at a time, in the queue's order (priority,
+    /// LIFO or FIFO), counted in the pool's statistics as usual. So a task
+    /// of a one-worker pool can wait on a child task, and a
+    /// [`Pool::scope`](crate::Pool::scope) opened inside a task joins the
+    /// same way. The same holds for [`wait_timeout`](Self::wait_timeout),
+    /// [`wait_deadline`](Self::wait_deadline) and [`wait_ctx`](Self::wait_ctx)
+    /// (which still return at their deadline once the task they run ends).
+    ///
+    /// Those runs nest on the waiting worker's stack, at most 16 deep;
+    /// deeper waits block as any thread's would. A LIFO queue nests about
+    /// as deep as a recursive split recurses; a FIFO queue, which runs the
+    /// oldest task first, about as wide as the split's tree — prefer
+    /// [`QueueKind::Lifo`](crate::QueueKind::Lifo) for deep recursive
+    /// fork-join. A wait on a worker of *another* pool blocks, and
+    /// [`Pool::wait_idle`](crate::Pool::wait_idle), which could never end
+    /// inside the pool, is refused there with an error.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let pool = Arc::new(gosling::Pool::new(1)?); // one worker
+    /// let inner = Arc::clone(&pool);
+    /// let parent = pool.submit(move |_| {
+    ///     let child = inner.submit(|_| 21).unwrap();
+    ///     child.wait().map(|n| n * 2) // runs `child` on this very worker
+    /// })?;
+    /// assert_eq!(parent.wait()?, Ok(42));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -610,9 +700,9 @@ impl<T: Send + 'static, E: Send + 'static> TaskHandle<T, E> {
     /// ```
     /// let pool = gosling::Pool::new(1)?;
     /// let handle = pool.submit(|_| 5).unwrap();
-    /// pool.wait_idle();
+    /// pool.wait_idle()?;
     /// assert_eq!(handle.try_result().ok(), Some(Ok(5)));
-    /// # Ok::<(), gosling::BuildError>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn try_result(self) -> Result<Result<T, TaskError<E>>, Self> {
         let taken = self.shared.slot.lock().result.take();

@@ -19,6 +19,7 @@ pub(crate) mod builder;
 pub(crate) mod callbacks;
 pub(crate) mod error;
 pub(crate) mod handle;
+pub(crate) mod help;
 pub(crate) mod job;
 pub(crate) mod record;
 pub(crate) mod small;

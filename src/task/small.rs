@@ -318,7 +318,7 @@ mod tests {
             })
             .unwrap();
         }
-        pool.wait_idle();
+        pool.wait_idle().unwrap();
         assert_eq!(hits.load(Ordering::SeqCst), (0..20).sum());
         // Queued behind a held worker, then cancelled by a shutdown.
         let (release, gate) = std::sync::mpsc::channel::<()>();
