@@ -14,8 +14,7 @@
 //! `state` (a passed deadline runs the context's wakers, one of which is
 //! this job, on the reading thread).
 
-use super::cron::Cron;
-use super::zone::TimeZone;
+use super::calendar::{Cron, TimeZone};
 use crate::context::Context;
 use crate::pool::PoolLink;
 use crate::retry::{Decision, Failure, JitterRng, RetryPolicy};

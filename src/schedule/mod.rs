@@ -55,19 +55,16 @@
 
 #![forbid(unsafe_code)]
 
+mod calendar;
 mod chain;
-mod civil;
-mod cron;
 mod job;
 mod scheduler;
-mod zone;
 
 pub use chain::{Chain, ChainHandle, ChainOutcome, ChainReport, OnError, OnSuccess, Step, StepRun};
 pub use job::{JobHandle, JobStats, JobStatus, MissedRun, Overlap, RunOutcome};
 pub use scheduler::{DEFAULT_CATCH_UP_LIMIT, JobBuilder, ScheduleError, Scheduler};
 
-pub use civil::{DateTime, DateTimeError};
-pub use cron::{
-    Cron, CronError, CronErrorKind, CronField, CronIter, CronParser, CronRevIter, DayMatch,
+pub use calendar::{
+    Cron, CronError, CronErrorKind, CronField, CronIter, CronParser, CronRevIter, DateTime,
+    DateTimeError, DayMatch, LocalResult, TimeZone, ZoneError,
 };
-pub use zone::{LocalResult, TimeZone, ZoneError};

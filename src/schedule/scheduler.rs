@@ -2,12 +2,11 @@
 //! workers; [`JobBuilder`], their settings; [`ScheduleError`].
 
 use super::chain::{Chain, ChainOutcome, ChainReport, run_detached};
-use super::cron::Cron;
+use super::calendar::{Cron, TimeZone};
 use super::job::{
     Cadence, Exec, JobConfig, JobCore, JobHandle, MissedRun, Overlap, Predicate, RetryKind,
     RunFailure, RunOutcome, Work,
 };
-use super::zone::TimeZone;
 use crate::Pool;
 use crate::context::{CancelReason, Context};
 use crate::pool::PoolLink;
