@@ -8,8 +8,7 @@
 //! runs steps on workers and puts every backoff on the pool's timer, so no
 //! worker sleeps through a retry wait.
 
-use super::job::retry_at;
-use super::scheduler::ScheduleError;
+use super::error::ScheduleError;
 use crate::Pool;
 use crate::context::Context;
 use crate::pool::PoolLink;
@@ -17,7 +16,7 @@ use crate::retry::{Decision, Failure, JitterRng, RetryPolicy};
 use crate::sync::{Condvar, Mutex, Wake};
 use crate::task::error::panic_message;
 use crate::task::{Task, TaskError};
-use crate::time::Clock;
+use crate::time::{Clock, deadline_after};
 use crate::time::timer::TimerKey;
 use std::any::Any;
 use std::fmt;
@@ -980,7 +979,7 @@ impl<E: Any + Send + 'static> PoolRun<E> {
     /// a cancel or the shutdown). The wait is tied to the chain's context:
     /// cancelling it removes the entry and ends the chain at once.
     fn wait(self, delay: Duration) {
-        let at = retry_at(self.clock.now(), delay);
+        let at = deadline_after(self.clock.now(), delay);
         let Some(timer) = self.link.timer() else {
             return self.end_cancelled(); // the pool is gone
         };

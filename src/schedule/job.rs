@@ -20,7 +20,7 @@ use crate::pool::PoolLink;
 use crate::retry::{Decision, Failure, JitterRng, RetryPolicy};
 use crate::sync::{Condvar, Mutex, Wake};
 use crate::task::{Task, TaskError};
-use crate::time::Clock;
+use crate::time::{Clock, deadline_after};
 use crate::time::timer::TimerKey;
 use std::fmt;
 use std::sync::Arc;
@@ -351,15 +351,6 @@ fn instant_of(now: Instant, wall_ns: i128, unix: i64) -> Instant {
     let ahead = u64::try_from(ahead).unwrap_or(u64::MAX);
     now.checked_add(Duration::from_nanos(ahead))
         .unwrap_or(now + Duration::from_secs(86_400 * 365 * 100))
-}
-
-/// When a retry `delay` after `now` is due. A delay past what an `Instant`
-/// can hold waits "for ever" (a hundred years: until a cancel or the
-/// shutdown) rather than not at all, as the pool's own retries do.
-pub(crate) fn retry_at(now: Instant, delay: Duration) -> Instant {
-    now.checked_add(delay)
-        .or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 86_400)))
-        .unwrap_or(now)
 }
 
 /// The fire times that have come, seen at one moment.
@@ -911,7 +902,7 @@ impl JobCore {
                 st.retry_attempt = attempt;
                 st.retry_previous = delay;
                 st.stats.retries += 1;
-                self.arm(st, retry_at(now, delay));
+                self.arm(st, deadline_after(now, delay));
             }
             _ => self.resume_cadence(st, now),
         }
@@ -1363,25 +1354,5 @@ impl fmt::Debug for JobHandle {
             .field("status", &st.status)
             .field("stats", &st.stats)
             .finish_non_exhaustive()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::retry_at;
-    use std::time::{Duration, Instant};
-
-    #[test]
-    fn a_retry_too_far_for_an_instant_waits_a_century_not_zero() {
-        let now = Instant::now();
-        let delay = Duration::from_secs(3);
-        assert_eq!(retry_at(now, delay), now + delay);
-        // `Duration::MAX` is past any `Instant`: the fallback is far, never
-        // `now` (a retry at once).
-        let at = retry_at(now, Duration::MAX);
-        if now.checked_add(Duration::MAX).is_none() {
-            assert_eq!(at, now + Duration::from_secs(100 * 365 * 86_400));
-        }
-        assert!(at > now + Duration::from_secs(99 * 365 * 86_400));
     }
 }

@@ -57,12 +57,15 @@
 
 mod calendar;
 mod chain;
+mod error;
 mod job;
+mod scheduled_chain;
 mod scheduler;
 
 pub use chain::{Chain, ChainHandle, ChainOutcome, ChainReport, OnError, OnSuccess, Step, StepRun};
 pub use job::{JobHandle, JobStats, JobStatus, MissedRun, Overlap, RunOutcome};
-pub use scheduler::{DEFAULT_CATCH_UP_LIMIT, JobBuilder, ScheduleError, Scheduler};
+pub use error::ScheduleError;
+pub use scheduler::{DEFAULT_CATCH_UP_LIMIT, JobBuilder, Scheduler};
 
 pub use calendar::{
     Cron, CronError, CronErrorKind, CronField, CronIter, CronParser, CronRevIter, DateTime,

@@ -8,6 +8,7 @@
 mod clock;
 pub(crate) mod timer;
 
+pub(crate) use clock::deadline_after;
 pub use clock::{Clock, ManualClock};
 
 // `tsc.rs` (crate-private): the fast monotonic nanosecond counter behind
