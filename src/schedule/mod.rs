@@ -63,8 +63,8 @@ mod scheduled_chain;
 mod scheduler;
 
 pub use chain::{Chain, ChainHandle, ChainOutcome, ChainReport, OnError, OnSuccess, Step, StepRun};
-pub use job::{JobHandle, JobStats, JobStatus, MissedRun, Overlap, RunOutcome};
 pub use error::ScheduleError;
+pub use job::{JobHandle, JobStats, JobStatus, MissedRun, Overlap, RunOutcome};
 pub use scheduler::{DEFAULT_CATCH_UP_LIMIT, JobBuilder, Scheduler};
 
 pub use calendar::{
