@@ -49,7 +49,7 @@
 //! let pool = gosling::Pool::builder().workers(1).clock(manual.clock()).build()?;
 //! let job = Scheduler::new(&pool).every(Duration::from_secs(60)).start(|_ctx| Ok::<(), String>(()))?;
 //! manual.advance(Duration::from_secs(60));
-//! assert!(job.wait_runs(1, Duration::from_secs(5)));
+//! assert!(job.wait_runs_timeout(1, Duration::from_secs(5)));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 

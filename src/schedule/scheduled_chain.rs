@@ -49,7 +49,7 @@ impl JobBuilder {
     ///     .step(Step::new("extract", |_| Ok::<(), String>(())))
     ///     .step(Step::new("load", |_| Ok(())));
     /// let job = Scheduler::new(&pool).after(Duration::ZERO).start_chain(chain)?;
-    /// assert!(job.wait_runs(1, Duration::from_secs(5)));
+    /// assert!(job.wait_runs_timeout(1, Duration::from_secs(5)));
     /// assert!(job.last_outcome().unwrap().is_success());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```

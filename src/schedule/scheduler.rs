@@ -54,7 +54,7 @@ pub const DEFAULT_CATCH_UP_LIMIT: u64 = 100;
 /// })?;
 /// manual.advance(Duration::from_secs(60));
 /// assert_eq!(rx.recv()?, "tick");
-/// assert!(job.wait_runs(1, Duration::from_secs(5)));
+/// assert!(job.wait_runs_timeout(1, Duration::from_secs(5)));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone)]
@@ -125,7 +125,7 @@ impl Scheduler {
     /// let pool = gosling::Pool::builder().workers(1).clock(manual.clock()).build()?;
     /// let job = Scheduler::new(&pool).after(Duration::from_secs(5)).start(|_| Ok::<(), String>(()))?;
     /// manual.advance(Duration::from_secs(5));
-    /// assert!(job.wait_until(|s| s.runs == 1 && s.in_flight == 0, Duration::from_secs(5)));
+    /// assert!(job.wait_stats_timeout(|s| s.runs == 1 && s.in_flight == 0, Duration::from_secs(5)));
     /// assert_eq!(job.status(), JobStatus::Completed);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -171,7 +171,7 @@ impl Scheduler {
     /// let job = Scheduler::new(&pool).every(Duration::from_secs(10)).start(|_| Ok::<(), String>(()))?;
     /// for n in 1..=3 {
     ///     manual.advance(Duration::from_secs(10));
-    ///     assert!(job.wait_runs(n, Duration::from_secs(5)));
+    ///     assert!(job.wait_runs_timeout(n, Duration::from_secs(5)));
     /// }
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -200,7 +200,7 @@ impl Scheduler {
     ///     .cron(Cron::parse("@hourly")?, TimeZone::fixed(1800)?)
     ///     .start(|_| Ok::<(), String>(()))?;
     /// manual.advance(Duration::from_secs(1800)); // 00:30 UTC is 01:00 at +00:30
-    /// assert!(job.wait_runs(1, Duration::from_secs(5)));
+    /// assert!(job.wait_runs_timeout(1, Duration::from_secs(5)));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn cron(&self, cron: Cron, zone: TimeZone) -> JobBuilder {
@@ -232,7 +232,7 @@ impl Scheduler {
     ///     })
     ///     .start(|_| Ok::<(), String>(()))?;
     /// manual.advance(Duration::from_secs(10));
-    /// assert!(job.wait_runs(1, Duration::from_secs(5)));
+    /// assert!(job.wait_runs_timeout(1, Duration::from_secs(5)));
     /// assert_eq!(job.interval(), Some(Duration::from_secs(20))); // busy: stretched
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```

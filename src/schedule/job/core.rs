@@ -129,7 +129,7 @@ pub(crate) struct JobCore {
     pub(super) config: JobConfig,
     pub(super) work: Work,
     pub(super) state: Mutex<JobState>,
-    /// Waiters in `JobHandle::wait_until`; notified under `state`.
+    /// Waiters in `JobHandle::wait_stats_timeout` and the like; notified under `state`.
     pub(super) cv: Condvar,
     /// The generation of the armed entry (0: none; `LOST`: dropped unfired).
     pub(super) armed_gen: AtomicU64,
@@ -407,11 +407,7 @@ impl JobCore {
 
     /// Blocks until `condition` holds for the job's counts, or `deadline`
     /// (real time; `None`: no deadline) passes; returns whether it held.
-    pub(super) fn wait_stats<P>(
-        &self,
-        mut condition: P,
-        deadline: Option<std::time::Instant>,
-    ) -> bool
+    pub(super) fn wait_stats<P>(&self, mut condition: P, deadline: Option<Instant>) -> bool
     where
         P: FnMut(&JobStats) -> bool,
     {
@@ -420,7 +416,7 @@ impl JobCore {
             if condition(&st.stats) {
                 return true;
             }
-            let now = std::time::Instant::now();
+            let now = Instant::now();
             let left = match deadline {
                 Some(deadline) if now >= deadline => return false,
                 Some(deadline) => deadline - now,

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant, SystemTime};
 ///     .every(Duration::from_secs(10))
 ///     .start(|_ctx| Ok::<(), String>(()))?;
 /// manual.advance(Duration::from_secs(10));
-/// assert!(job.wait_runs(1, Duration::from_secs(5)));
+/// assert!(job.wait_runs_timeout(1, Duration::from_secs(5)));
 /// assert!(job.pause());
 /// assert_eq!(job.next_run(), None);
 /// assert!(job.cancel());
@@ -180,7 +180,7 @@ impl JobHandle {
     /// # use std::time::Duration;
     /// # let pool = gosling::Pool::new(1)?;
     /// let job = Scheduler::new(&pool).after(Duration::ZERO).start(|_| Err::<(), _>("no disk"))?;
-    /// assert!(job.wait_runs(1, Duration::from_secs(5)));
+    /// assert!(job.wait_runs_timeout(1, Duration::from_secs(5)));
     /// assert_eq!(job.last_outcome(), Some(gosling::schedule::RunOutcome::Failed("no disk".into())));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -198,7 +198,7 @@ impl JobHandle {
     /// # use std::time::Duration;
     /// # let pool = gosling::Pool::new(1)?;
     /// let job = Scheduler::new(&pool).after(Duration::ZERO).start(|_| Ok::<(), String>(()))?;
-    /// assert!(job.wait_runs(1, Duration::from_secs(5)));
+    /// assert!(job.wait_runs_timeout(1, Duration::from_secs(5)));
     /// assert_eq!(job.run_count(), 1);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -219,7 +219,7 @@ impl JobHandle {
     ///     .after(Duration::ZERO)
     ///     .when(|_ctx| false)
     ///     .start(|_| Ok::<(), String>(()))?;
-    /// assert!(job.wait_until(|s| s.skipped_condition == 1, Duration::from_secs(5)));
+    /// assert!(job.wait_stats_timeout(|s| s.skipped_condition == 1, Duration::from_secs(5)));
     /// assert_eq!(job.stats().runs, 0);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -279,17 +279,38 @@ impl JobHandle {
     /// # use std::time::Duration;
     /// # let pool = gosling::Pool::new(1)?;
     /// let job = Scheduler::new(&pool).after(Duration::ZERO).start(|_| Ok::<(), String>(()))?;
-    /// assert!(job.wait_until(|s| s.succeeded == 1 && s.in_flight == 0, Duration::from_secs(5)));
+    /// assert!(job.wait_stats_timeout(|s| s.succeeded == 1 && s.in_flight == 0, Duration::from_secs(5)));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn wait_until<P>(&self, condition: P, timeout: Duration) -> bool
+    pub fn wait_stats_timeout<P>(&self, condition: P, timeout: Duration) -> bool
     where
         P: FnMut(&JobStats) -> bool,
     {
         // A timeout too long for an `Instant` (`Duration::MAX`) waits
         // without a deadline.
-        let deadline = std::time::Instant::now().checked_add(timeout);
+        let deadline = Instant::now().checked_add(timeout);
         self.core.wait_stats(condition, deadline)
+    }
+
+    /// Blocks until `condition` holds for the job's counts, or the real-time
+    /// instant `deadline` passes; returns whether it held.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use gosling::schedule::Scheduler;
+    /// # use std::time::{Duration, Instant};
+    /// # let pool = gosling::Pool::new(1)?;
+    /// let job = Scheduler::new(&pool).after(Duration::ZERO).start(|_| Ok::<(), String>(()))?;
+    /// let deadline = Instant::now() + Duration::from_secs(5);
+    /// assert!(job.wait_stats_deadline(|s| s.succeeded == 1, deadline));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn wait_stats_deadline<P>(&self, condition: P, deadline: Instant) -> bool
+    where
+        P: FnMut(&JobStats) -> bool,
+    {
+        self.core.wait_stats(condition, Some(deadline))
     }
 
     /// Blocks until at least `runs` runs finished, or `timeout` (real time)
@@ -302,11 +323,28 @@ impl JobHandle {
     /// # use std::time::Duration;
     /// # let pool = gosling::Pool::new(1)?;
     /// let job = Scheduler::new(&pool).after(Duration::ZERO).start(|_| Ok::<(), String>(()))?;
-    /// assert!(job.wait_runs(1, Duration::from_secs(5)));
+    /// assert!(job.wait_runs_timeout(1, Duration::from_secs(5)));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn wait_runs(&self, runs: u64, timeout: Duration) -> bool {
-        self.wait_until(|s| s.runs >= runs, timeout)
+    pub fn wait_runs_timeout(&self, runs: u64, timeout: Duration) -> bool {
+        self.wait_stats_timeout(|s| s.runs >= runs, timeout)
+    }
+
+    /// Blocks until at least `runs` runs finished, or the real-time instant
+    /// `deadline` passes; returns whether they did.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use gosling::schedule::Scheduler;
+    /// # use std::time::{Duration, Instant};
+    /// # let pool = gosling::Pool::new(1)?;
+    /// let job = Scheduler::new(&pool).after(Duration::ZERO).start(|_| Ok::<(), String>(()))?;
+    /// assert!(job.wait_runs_deadline(1, Instant::now() + Duration::from_secs(5)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn wait_runs_deadline(&self, runs: u64, deadline: Instant) -> bool {
+        self.wait_stats_deadline(|s| s.runs >= runs, deadline)
     }
 }
 

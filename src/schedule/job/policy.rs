@@ -20,6 +20,7 @@
 /// assert_eq!(MissedRun::default(), MissedRun::RunOnce);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum MissedRun {
     /// Run none of the missed fires; they are counted in
     /// [`JobStats::skipped_missed`]. After a stall the latest, merely late
@@ -48,6 +49,7 @@ pub enum MissedRun {
 /// assert_eq!(Overlap::default(), Overlap::Skip);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum Overlap {
     /// Drop the fire (counted in [`JobStats::skipped_overlap`]).
     #[default]

@@ -11,6 +11,7 @@
 /// assert!(!JobStatus::Paused.is_finished());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum JobStatus {
     /// Waiting for its next fire (or running, or retrying).
     Active,
@@ -58,6 +59,7 @@ impl JobStatus {
 /// assert!(!RunOutcome::Failed("disk full".into()).is_success());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RunOutcome {
     /// The body returned `Ok`.
     Succeeded,
