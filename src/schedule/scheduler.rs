@@ -450,7 +450,7 @@ impl JobBuilder {
 
     /// Schedules the job: `body` runs on the pool at each fire, with a
     /// child of the job's context; an `Err` is a failed run (its `Display`
-    /// text is kept in [`RunOutcome::Failed`]).
+    /// text is kept in [`RunOutcome::Failed`](crate::schedule::RunOutcome::Failed)).
     ///
     /// # Errors
     ///

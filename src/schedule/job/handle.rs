@@ -66,7 +66,7 @@ impl JobHandle {
     }
 
     /// Resumes a paused job. Fire times that came while it was paused are
-    /// missed, handled by its [`MissedRun`] policy: skipped, one run now, or
+    /// missed, handled by its [`MissedRun`](crate::schedule::MissedRun) policy: skipped, one run now, or
     /// caught up. Returns false unless the job was paused.
     ///
     /// # Examples

@@ -23,7 +23,7 @@
 #[non_exhaustive]
 pub enum MissedRun {
     /// Run none of the missed fires; they are counted in
-    /// [`JobStats::skipped_missed`]. After a stall the latest, merely late
+    /// [`JobStats::skipped_missed`](crate::schedule::JobStats::skipped_missed). After a stall the latest, merely late
     /// fire still runs (it is not missed); after a pause nothing runs
     /// until the next fire time on the cadence.
     Skip,
@@ -33,7 +33,7 @@ pub enum MissedRun {
     #[default]
     RunOnce,
     /// One run per missed fire, one after another, up to the job's
-    /// [`catch_up_limit`](super::JobBuilder::catch_up_limit); fires beyond
+    /// [`catch_up_limit`](crate::schedule::JobBuilder::catch_up_limit); fires beyond
     /// the limit are counted as skipped.
     CatchUp,
 }
@@ -51,7 +51,7 @@ pub enum MissedRun {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum Overlap {
-    /// Drop the fire (counted in [`JobStats::skipped_overlap`]).
+    /// Drop the fire (counted in [`JobStats::skipped_overlap`](crate::schedule::JobStats::skipped_overlap)).
     #[default]
     Skip,
     /// Keep one run waiting; it starts when the run in flight ends. A fire

@@ -89,7 +89,7 @@ impl RunOutcome {
     }
 }
 
-/// Counts of what a job did, read with [`JobHandle::stats`].
+/// Counts of what a job did, read with [`JobHandle::stats`](crate::schedule::JobHandle::stats).
 ///
 /// # Examples
 ///
@@ -109,13 +109,13 @@ pub struct JobStats {
     pub failed: u64,
     /// Runs cancelled or cut short by a shutdown.
     pub cancelled: u64,
-    /// Retries of failed runs started (see [`JobBuilder::retry`](super::JobBuilder::retry)).
+    /// Retries of failed runs started (see [`JobBuilder::retry`](crate::schedule::JobBuilder::retry)).
     pub retries: u64,
-    /// Fires whose condition was false (see [`JobBuilder::when`](super::JobBuilder::when)).
+    /// Fires whose condition was false (see [`JobBuilder::when`](crate::schedule::JobBuilder::when)).
     pub skipped_condition: u64,
-    /// Fires dropped because a run was in flight (see [`Overlap`]).
+    /// Fires dropped because a run was in flight (see [`Overlap`](crate::schedule::Overlap)).
     pub skipped_overlap: u64,
-    /// Missed fires that did not get a run of their own (see [`MissedRun`]).
+    /// Missed fires that did not get a run of their own (see [`MissedRun`](crate::schedule::MissedRun)).
     pub skipped_missed: u64,
     /// Runs the pool refused (queue full, or closed). A refused run is not
     /// tried again: the job waits for its next fire time (a one-shot job
@@ -127,6 +127,6 @@ pub struct JobStats {
     /// Runs in flight now.
     pub in_flight: u64,
     /// Runs waiting for the run in flight to end (queued by
-    /// [`Overlap::QueueOne`] or owed by [`MissedRun::CatchUp`]).
+    /// [`Overlap::QueueOne`](crate::schedule::Overlap::QueueOne) or owed by [`MissedRun::CatchUp`](crate::schedule::MissedRun::CatchUp)).
     pub waiting: u64,
 }
