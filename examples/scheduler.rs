@@ -21,7 +21,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!("heartbeat");
             Ok::<(), String>(())
         })?;
-    let ran = heartbeat.wait_runs(3, Duration::from_secs(5));
+    let ran = heartbeat.wait_runs_timeout(3, Duration::from_secs(5));
     heartbeat.cancel();
     println!("heartbeat: 3 runs: {ran}; stats {:?}\n", heartbeat.stats());
 
@@ -77,7 +77,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let job = scheduler
         .after(Duration::from_millis(10))
         .start_chain(chain())?;
-    job.wait_runs(1, Duration::from_secs(5));
+    job.wait_runs_timeout(1, Duration::from_secs(5));
     println!("  => last outcome: {:?}", job.last_outcome());
 
     pool.shutdown(Duration::from_secs(5))?;

@@ -271,7 +271,7 @@
 //!     .missed(MissedRun::Skip)
 //!     .start(|_ctx| Ok::<(), String>(()))?;
 //! manual.advance(Duration::from_secs(60));
-//! assert!(job.wait_runs(1, Duration::from_secs(5)));
+//! assert!(job.wait_runs_timeout(1, Duration::from_secs(5)));
 //! job.cancel();
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

@@ -1,7 +1,7 @@
 //! The scheduler on a manual clock: fire times, pause/resume, cancel,
 //! missed-run and overlap policies, conditions, adaptive intervals, retry
 //! backoff, contexts and shutdown. Tests never sleep: they advance the
-//! manual clock and synchronise on channels and `JobHandle::wait_until`.
+//! manual clock and synchronise on channels and `JobHandle::wait_stats_timeout`.
 
 use gosling::context::{CancelReason, Context};
 use gosling::retry::{Backoff, RetryPolicy};
@@ -52,7 +52,7 @@ fn reporter() -> (
 
 fn wait(job: &JobHandle, what: &str, condition: impl FnMut(&JobStats) -> bool) {
     assert!(
-        job.wait_until(condition, WAIT),
+        job.wait_stats_timeout(condition, WAIT),
         "timed out waiting for {what}: {:?}",
         job.stats()
     );
@@ -859,12 +859,12 @@ fn waits_of_duration_max_have_no_deadline() {
     let (done_tx, done) = mpsc::channel();
     let waiter = Arc::clone(&job);
     std::thread::spawn(move || {
-        let _ = done_tx.send(waiter.wait_runs(1, Duration::MAX));
+        let _ = done_tx.send(waiter.wait_runs_timeout(1, Duration::MAX));
     });
     manual.advance(secs(10));
     assert!(done.recv_timeout(WAIT).unwrap());
     settled(&job, 1);
-    assert!(job.wait_until(|s| s.succeeded == 1, Duration::MAX));
+    assert!(job.wait_stats_timeout(|s| s.succeeded == 1, Duration::MAX));
 }
 
 #[test]

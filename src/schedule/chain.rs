@@ -8,8 +8,7 @@
 //! runs steps on workers and puts every backoff on the pool's timer, so no
 //! worker sleeps through a retry wait.
 
-use super::job::retry_at;
-use super::scheduler::ScheduleError;
+use super::error::ScheduleError;
 use crate::Pool;
 use crate::context::Context;
 use crate::pool::PoolLink;
@@ -17,8 +16,8 @@ use crate::retry::{Decision, Failure, JitterRng, RetryPolicy};
 use crate::sync::{Condvar, Mutex, Wake};
 use crate::task::error::panic_message;
 use crate::task::{Task, TaskError};
-use crate::time::Clock;
 use crate::time::timer::TimerKey;
+use crate::time::{Clock, deadline_after};
 use std::any::Any;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -38,6 +37,7 @@ type StepBody<E> = Arc<dyn Fn(&Context) -> Result<(), E> + Send + Sync>;
 /// let step = Step::new("warm cache", |_| Err::<(), _>("cold")).on_error(OnError::Skip);
 /// ```
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum OnError<E> {
     /// Stop the chain: [`ChainOutcome::Aborted`]. The default.
     Abort,
@@ -58,6 +58,7 @@ pub enum OnError<E> {
 /// let step = Step::new("already done?", |_| Ok::<(), String>(())).on_success(OnSuccess::Stop);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum OnSuccess {
     /// Go on with the next step. The default.
     #[default]
@@ -410,6 +411,7 @@ impl<E> fmt::Debug for Chain<E> {
 /// assert!(!ChainOutcome::Aborted { step: "deploy".into() }.is_success());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ChainOutcome {
     /// Every step ran (failed steps with [`OnError::Skip`] included).
     Completed,
@@ -732,7 +734,34 @@ impl<E> ChainHandle<E> {
     pub fn wait_timeout(self, timeout: Duration) -> Result<ChainReport<E>, ChainHandle<E>> {
         // A timeout too long for an `Instant` (`Duration::MAX`) waits
         // without a deadline.
-        let deadline = Instant::now().checked_add(timeout);
+        self.wait_for_report(Instant::now().checked_add(timeout))
+    }
+
+    /// Waits until the real-time instant `deadline` at the latest; gives the
+    /// handle back if the chain has not ended by then.
+    ///
+    /// # Errors
+    ///
+    /// The handle itself, when the chain is still running.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use gosling::{context::Context, schedule::{Chain, Step}};
+    /// # use std::time::{Duration, Instant};
+    /// # let pool = gosling::Pool::new(1)?;
+    /// let handle = Chain::new().step(Step::new("a", |_| Ok::<(), String>(()))).start(&pool, &Context::new())?;
+    /// let deadline = Instant::now() + Duration::from_secs(5);
+    /// assert!(handle.wait_deadline(deadline).is_ok());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn wait_deadline(self, deadline: Instant) -> Result<ChainReport<E>, ChainHandle<E>> {
+        self.wait_for_report(Some(deadline))
+    }
+
+    /// [`wait_deadline`](ChainHandle::wait_deadline), where `None` waits
+    /// with no deadline.
+    fn wait_for_report(self, deadline: Option<Instant>) -> Result<ChainReport<E>, ChainHandle<E>> {
         {
             let mut report = self.slot.report.lock();
             loop {
@@ -980,7 +1009,7 @@ impl<E: Any + Send + 'static> PoolRun<E> {
     /// a cancel or the shutdown). The wait is tied to the chain's context:
     /// cancelling it removes the entry and ends the chain at once.
     fn wait(self, delay: Duration) {
-        let at = retry_at(self.clock.now(), delay);
+        let at = deadline_after(self.clock.now(), delay);
         let Some(timer) = self.link.timer() else {
             return self.end_cancelled(); // the pool is gone
         };

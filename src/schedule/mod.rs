@@ -4,21 +4,19 @@
 //! - `scheduler.rs`: [`Scheduler`] (bound to a [`Pool`](crate::Pool)) makes
 //!   jobs — [`after`](Scheduler::after), [`at`](Scheduler::at),
 //!   [`every`](Scheduler::every), [`cron`](Scheduler::cron),
-//!   [`adaptive`](Scheduler::adaptive) — configured with a [`JobBuilder`]:
-//!   missed-run and overlap policies, a condition, a retry policy, a parent
-//!   context.
-//! - `job.rs`: the job's state machine on the pool's timer, and
-//!   [`JobHandle`] (pause, resume, cancel, next run, last outcome, counts).
+//!   [`adaptive`](Scheduler::adaptive) — configured with a [`JobBuilder`].
+//! - `job/`: the job's state machine on the pool's timer, and [`JobHandle`]
+//!   (pause, resume, cancel, next run, last outcome, counts).
 //! - `chain.rs`: [`Chain`]s of [`Step`]s run in sequence, with on-success
-//!   and on-error actions (retry, skip, abort, compensate); on the caller's
-//!   thread, on a pool, or scheduled as a job.
-//! - `cron/`: [`Cron`] expressions (seconds, names, `L`, `W`, `#`,
-//!   macros), parsed with [`Cron::parse`] or [`CronParser`], searched
-//!   forwards and backwards in a [`TimeZone`].
-//! - `zone/`: [`TimeZone`]: UTC, fixed offsets, IANA zones from the
-//!   system's TZif files (with their POSIX TZ footers), the local zone.
-//! - `civil.rs`: calendar arithmetic and [`DateTime`], a wall-clock date
-//!   and time without a zone.
+//!   and on-error actions; on the caller's thread or on a pool.
+//! - `scheduled_chain.rs`: a chain as a job's body
+//!   ([`JobBuilder::start_chain`]) — the one file where chains and jobs meet.
+//! - `error.rs`: [`ScheduleError`], shared by the scheduler and chains.
+//! - `calendar/`: a leaf — [`DateTime`], [`TimeZone`] and [`Cron`], pure
+//!   calendar arithmetic that imports nothing else of this folder.
+//!
+//! Imports: the pool (its link and timer), tasks, contexts, retry policies,
+//! `time` and `sync`. Nothing below `schedule` imports it.
 //!
 //! The scheduler sits above the pool: it uses the pool's clock and its one
 //! timer thread (each job keeps at most one entry there, for its next
@@ -49,25 +47,25 @@
 //! let pool = gosling::Pool::builder().workers(1).clock(manual.clock()).build()?;
 //! let job = Scheduler::new(&pool).every(Duration::from_secs(60)).start(|_ctx| Ok::<(), String>(()))?;
 //! manual.advance(Duration::from_secs(60));
-//! assert!(job.wait_runs(1, Duration::from_secs(5)));
+//! assert!(job.wait_runs_timeout(1, Duration::from_secs(5)));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 #![forbid(unsafe_code)]
 
+mod calendar;
 mod chain;
-mod civil;
-mod cron;
+mod error;
 mod job;
+mod scheduled_chain;
 mod scheduler;
-mod zone;
 
 pub use chain::{Chain, ChainHandle, ChainOutcome, ChainReport, OnError, OnSuccess, Step, StepRun};
+pub use error::ScheduleError;
 pub use job::{JobHandle, JobStats, JobStatus, MissedRun, Overlap, RunOutcome};
-pub use scheduler::{DEFAULT_CATCH_UP_LIMIT, JobBuilder, ScheduleError, Scheduler};
+pub use scheduler::{DEFAULT_CATCH_UP_LIMIT, JobBuilder, Scheduler};
 
-pub use civil::{DateTime, DateTimeError};
-pub use cron::{
-    Cron, CronError, CronErrorKind, CronField, CronIter, CronParser, CronRevIter, DayMatch,
+pub use calendar::{
+    Cron, CronError, CronErrorKind, CronField, CronIter, CronParser, CronRevIter, DateTime,
+    DateTimeError, DayMatch, LocalResult, TimeZone, ZoneError,
 };
-pub use zone::{LocalResult, TimeZone, ZoneError};

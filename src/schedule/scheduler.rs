@@ -1,22 +1,19 @@
 //! [`Scheduler`]: makes jobs that fire on a pool's timer and run on its
-//! workers; [`JobBuilder`], their settings; [`ScheduleError`].
+//! workers; [`JobBuilder`], their settings. A chain as a job's body
+//! ([`JobBuilder::start_chain`]) is in `scheduled_chain.rs`.
 
-use super::chain::{Chain, ChainOutcome, ChainReport, run_detached};
-use super::cron::Cron;
+use super::calendar::{Cron, TimeZone};
+use super::error::ScheduleError;
 use super::job::{
-    Cadence, Exec, JobConfig, JobCore, JobHandle, MissedRun, Overlap, Predicate, RetryKind,
-    RunFailure, RunOutcome, Work,
+    Cadence, Exec, JobConfig, JobCore, JobHandle, MissedRun, Overlap, Predicate, RunFailure, Work,
 };
-use super::zone::TimeZone;
 use crate::Pool;
 use crate::context::{CancelReason, Context};
 use crate::pool::PoolLink;
 use crate::retry::{Failure, RetryPolicy};
 use crate::time::Clock;
 use std::any::Any;
-use std::error::Error;
 use std::fmt;
-use std::sync::Arc;
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
 /// The default [`JobBuilder::catch_up_limit`].
@@ -57,7 +54,7 @@ pub const DEFAULT_CATCH_UP_LIMIT: u64 = 100;
 /// })?;
 /// manual.advance(Duration::from_secs(60));
 /// assert_eq!(rx.recv()?, "tick");
-/// assert!(job.wait_runs(1, Duration::from_secs(5)));
+/// assert!(job.wait_runs_timeout(1, Duration::from_secs(5)));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone)]
@@ -128,7 +125,7 @@ impl Scheduler {
     /// let pool = gosling::Pool::builder().workers(1).clock(manual.clock()).build()?;
     /// let job = Scheduler::new(&pool).after(Duration::from_secs(5)).start(|_| Ok::<(), String>(()))?;
     /// manual.advance(Duration::from_secs(5));
-    /// assert!(job.wait_until(|s| s.runs == 1 && s.in_flight == 0, Duration::from_secs(5)));
+    /// assert!(job.wait_stats_timeout(|s| s.runs == 1 && s.in_flight == 0, Duration::from_secs(5)));
     /// assert_eq!(job.status(), JobStatus::Completed);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -174,7 +171,7 @@ impl Scheduler {
     /// let job = Scheduler::new(&pool).every(Duration::from_secs(10)).start(|_| Ok::<(), String>(()))?;
     /// for n in 1..=3 {
     ///     manual.advance(Duration::from_secs(10));
-    ///     assert!(job.wait_runs(n, Duration::from_secs(5)));
+    ///     assert!(job.wait_runs_timeout(n, Duration::from_secs(5)));
     /// }
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -203,7 +200,7 @@ impl Scheduler {
     ///     .cron(Cron::parse("@hourly")?, TimeZone::fixed(1800)?)
     ///     .start(|_| Ok::<(), String>(()))?;
     /// manual.advance(Duration::from_secs(1800)); // 00:30 UTC is 01:00 at +00:30
-    /// assert!(job.wait_runs(1, Duration::from_secs(5)));
+    /// assert!(job.wait_runs_timeout(1, Duration::from_secs(5)));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn cron(&self, cron: Cron, zone: TimeZone) -> JobBuilder {
@@ -235,7 +232,7 @@ impl Scheduler {
     ///     })
     ///     .start(|_| Ok::<(), String>(()))?;
     /// manual.advance(Duration::from_secs(10));
-    /// assert!(job.wait_runs(1, Duration::from_secs(5)));
+    /// assert!(job.wait_runs_timeout(1, Duration::from_secs(5)));
     /// assert_eq!(job.interval(), Some(Duration::from_secs(20))); // busy: stretched
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -302,15 +299,15 @@ enum Kind {
 /// ```
 #[must_use = "a job builder does nothing until started"]
 pub struct JobBuilder {
-    link: PoolLink,
-    clock: Clock,
+    pub(super) link: PoolLink,
+    pub(super) clock: Clock,
     kind: Kind,
     missed: MissedRun,
     overlap: Overlap,
     catch_up_limit: u64,
     when: Option<Predicate>,
     parent: Option<Context>,
-    retry: Option<RetryPolicy>,
+    pub(super) retry: Option<RetryPolicy>,
 }
 
 impl JobBuilder {
@@ -453,7 +450,7 @@ impl JobBuilder {
 
     /// Schedules the job: `body` runs on the pool at each fire, with a
     /// child of the job's context; an `Err` is a failed run (its `Display`
-    /// text is kept in [`RunOutcome::Failed`]).
+    /// text is kept in [`RunOutcome::Failed`](crate::schedule::RunOutcome::Failed)).
     ///
     /// # Errors
     ///
@@ -501,75 +498,8 @@ impl JobBuilder {
         self.start_work(work)
     }
 
-    /// Schedules a [`Chain`]: at each fire the chain runs on the pool, one
-    /// step after another, with its retry backoffs on the timer (no worker
-    /// sleeps through them). The run ends when the chain does, and its
-    /// outcome is the chain's:
-    ///
-    /// - completed or stopped: [`RunOutcome::Succeeded`];
-    /// - aborted or compensated: [`RunOutcome::Failed`] with the report's
-    ///   [`summary`](super::ChainReport::summary); the job's
-    ///   [`retry`](JobBuilder::retry) policy classifies the failed step's
-    ///   error (of type `E`) as it would a body's error in
-    ///   [`start`](JobBuilder::start);
-    /// - panicked: [`RunOutcome::Panicked`], retried only by a policy that
-    ///   [retries panics](RetryPolicy::retry_panics);
-    /// - cancelled (the job or its context cancelled, the chain's next step
-    ///   refused by a full queue): [`RunOutcome::Cancelled`] —
-    ///   [`RunOutcome::ShutDown`] when the pool shut down — counted in
-    ///   [`JobStats::cancelled`](super::JobStats::cancelled), never retried
-    ///   nor counted failed.
-    ///
-    /// # Errors
-    ///
-    /// As [`start`](JobBuilder::start).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use gosling::schedule::{Chain, Scheduler, Step};
-    /// use std::time::Duration;
-    ///
-    /// let pool = gosling::Pool::new(1)?;
-    /// let chain = Chain::new()
-    ///     .step(Step::new("extract", |_| Ok::<(), String>(())))
-    ///     .step(Step::new("load", |_| Ok(())));
-    /// let job = Scheduler::new(&pool).after(Duration::ZERO).start_chain(chain)?;
-    /// assert!(job.wait_runs(1, Duration::from_secs(5)));
-    /// assert!(job.last_outcome().unwrap().is_success());
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn start_chain<E>(self, chain: Chain<E>) -> Result<JobHandle, ScheduleError>
-    where
-        E: fmt::Display + Any + Send + 'static,
-    {
-        let steps = chain.into_steps();
-        let link = self.link.clone();
-        let clock = self.clock.clone();
-        let retry = self.retry.clone();
-        let work: Work = Box::new(move |ctx, core, token| {
-            let core = Arc::clone(core);
-            let token = token.clone();
-            let run_ctx = ctx.clone();
-            let run_link = link.clone();
-            let retry = retry.clone();
-            run_detached(
-                &steps,
-                link.clone(),
-                clock.clone(),
-                ctx,
-                Box::new(move |report| {
-                    // Outside the job's lock (the context may be read).
-                    let outcome = chain_run_outcome(&report, retry.as_ref(), &run_ctx, &run_link);
-                    core.finish_run(&token, Some(outcome));
-                }),
-            );
-            Exec::Detached
-        });
-        self.start_work(work)
-    }
-
-    fn start_work(self, work: Work) -> Result<JobHandle, ScheduleError> {
+    /// Schedules the job with `work` as what each fire runs.
+    pub(super) fn start_work(self, work: Work) -> Result<JobHandle, ScheduleError> {
         if self.link.is_closed() {
             return Err(ScheduleError::PoolClosed);
         }
@@ -655,45 +585,6 @@ impl JobBuilder {
     }
 }
 
-/// How a scheduled chain's run ended, and whether the job's retry policy may
-/// retry it (see [`JobBuilder::start_chain`]).
-fn chain_run_outcome<E>(
-    report: &ChainReport<E>,
-    retry: Option<&RetryPolicy>,
-    ctx: &Context,
-    link: &PoolLink,
-) -> (RunOutcome, Option<RetryKind>)
-where
-    E: fmt::Display + Any + Send + 'static,
-{
-    match report.outcome() {
-        outcome if outcome.is_success() => (RunOutcome::Succeeded, None),
-        ChainOutcome::Cancelled { .. } => {
-            let shut_down = ctx.reason() == Some(CancelReason::Shutdown) || link.is_closed();
-            let outcome = if shut_down {
-                RunOutcome::ShutDown
-            } else {
-                RunOutcome::Cancelled
-            };
-            (outcome, None)
-        }
-        ChainOutcome::Panicked { message, .. } => (
-            RunOutcome::Panicked(message.clone()),
-            Some(RetryKind::Panic),
-        ),
-        _ => {
-            let retryable = retry.is_some_and(|policy| match report.failed_error() {
-                Some(error) => policy.is_retryable(&Failure::Error(error)),
-                None => true,
-            });
-            (
-                RunOutcome::Failed(report.summary()),
-                retryable.then_some(RetryKind::Error),
-            )
-        }
-    }
-}
-
 impl fmt::Debug for JobBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JobBuilder")
@@ -703,46 +594,3 @@ impl fmt::Debug for JobBuilder {
             .finish_non_exhaustive()
     }
 }
-
-/// Why a job (or a chain on a pool) could not be scheduled.
-///
-/// # Examples
-///
-/// ```
-/// use gosling::schedule::ScheduleError;
-/// assert_eq!(ScheduleError::ZeroInterval.to_string(), "the interval is zero");
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ScheduleError {
-    /// An every or adaptive job with a zero interval.
-    ZeroInterval,
-    /// An adaptive job whose `max` is below its `base`, or whose threshold
-    /// is not a number.
-    InvalidAdaptive,
-    /// A cron expression with no fire time after now.
-    NeverFires,
-    /// The first fire is too far away to be an `Instant`.
-    TooFar,
-    /// The pool is closed (or gone).
-    PoolClosed,
-    /// The pool's timer thread could not be started.
-    TimerUnavailable,
-}
-
-impl fmt::Display for ScheduleError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ScheduleError::ZeroInterval => "the interval is zero",
-            ScheduleError::InvalidAdaptive => {
-                "the adaptive interval's max is below its base, or its threshold is not a number"
-            }
-            ScheduleError::NeverFires => "the cron expression has no fire time to come",
-            ScheduleError::TooFar => "the first fire time is too far away",
-            ScheduleError::PoolClosed => "the pool is closed",
-            ScheduleError::TimerUnavailable => "the pool's timer thread could not be started",
-        })
-    }
-}
-
-impl Error for ScheduleError {}

@@ -345,9 +345,33 @@ impl fmt::Debug for ManualClock {
     }
 }
 
+/// The instant `delay` after `now`, for a wait that has no other end than
+/// its deadline (a retry backoff). A delay past what an `Instant` can hold
+/// waits "for ever" — a hundred years: until a cancel or the shutdown —
+/// rather than not at all.
+pub(crate) fn deadline_after(now: Instant, delay: Duration) -> Instant {
+    now.checked_add(delay)
+        .or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 86_400)))
+        .unwrap_or(now)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_delay_too_far_for_an_instant_waits_a_century_not_zero() {
+        let now = Instant::now();
+        let delay = Duration::from_secs(3);
+        assert_eq!(deadline_after(now, delay), now + delay);
+        // `Duration::MAX` is past any `Instant`: the fallback is far, never
+        // `now` (a retry at once).
+        let at = deadline_after(now, Duration::MAX);
+        if now.checked_add(Duration::MAX).is_none() {
+            assert_eq!(at, now + Duration::from_secs(100 * 365 * 86_400));
+        }
+        assert!(at > now + Duration::from_secs(99 * 365 * 86_400));
+    }
 
     #[test]
     fn manual_clock_moves_only_when_advanced() {

@@ -129,7 +129,7 @@ pub enum CronErrorKind {
     NeverFires,
 }
 
-/// Why [`Cron::parse`](crate::schedule::Cron::parse) rejected an
+/// Why [`Cron::parse`](super::Cron::parse) rejected an
 /// expression: the [kind](CronError::kind) of problem, the
 /// [field](CronError::field) it is in and its byte
 /// [position](CronError::position) in the input.

@@ -3,7 +3,7 @@
 //! civil time ("local seconds": seconds since 1970-01-01T00:00:00 on the
 //! zone's wall clock). Time zones are applied one level up, in `search.rs`.
 
-use crate::schedule::civil::{
+use crate::schedule::calendar::civil::{
     DAY, MAX_UNIX, civil_from_days, days_from_civil, days_in_month, weekday,
 };
 

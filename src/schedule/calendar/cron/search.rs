@@ -23,8 +23,8 @@
 //! at a few segments instead of two per year.
 
 use super::fields::Spec;
-use crate::schedule::civil::{MAX_UNIX, MIN_UNIX};
-use crate::schedule::zone::TimeZone;
+use crate::schedule::calendar::civil::{MAX_UNIX, MIN_UNIX};
+use crate::schedule::calendar::zone::TimeZone;
 
 /// Bound on segments walked in one search (about two per year for 8000
 /// years, what a walk without jumps could need); past it the search
@@ -374,7 +374,7 @@ mod tests {
 
     /// Civil (year, month, day, hour) of local seconds.
     fn at_local(l: i64) -> (i64, u32, u32, i64) {
-        use crate::schedule::civil::{DAY, civil_from_days};
+        use crate::schedule::calendar::civil::{DAY, civil_from_days};
         let (y, m, d) = civil_from_days(l.div_euclid(DAY));
         (y, m, d, l.rem_euclid(DAY) / 3600)
     }

@@ -6,6 +6,8 @@
 //!   `#` specials) and the search over civil (wall-clock) time.
 //! - `search.rs`: the search over instants, through a zone's offsets and its
 //!   DST gaps and overlaps.
+//!
+//! Imports only `../civil.rs` and `../zone/` (and `std`).
 
 mod fields;
 mod parse;
@@ -13,8 +15,8 @@ mod search;
 
 pub use parse::{CronError, CronErrorKind, CronField};
 
-use crate::schedule::civil::DateTime;
-use crate::schedule::zone::{TimeZone, from_unix, to_unix_ceil, to_unix_floor};
+use crate::schedule::calendar::civil::DateTime;
+use crate::schedule::calendar::zone::{TimeZone, from_unix, to_unix_ceil, to_unix_floor};
 use fields::Spec;
 use std::fmt;
 use std::iter::FusedIterator;

@@ -197,7 +197,7 @@ impl DateTime {
     /// `None` outside years 1..=9999. Read as UTC, this is the date-time of
     /// the Unix instant `secs`; [`TimeZone::to_local`] applies a zone.
     ///
-    /// [`TimeZone::to_local`]: crate::schedule::TimeZone::to_local
+    /// [`TimeZone::to_local`]: super::TimeZone::to_local
     ///
     /// # Examples
     ///

@@ -7,12 +7,13 @@
 //! - `tzif.rs`: the TZif v1-v4 reader for `/usr/share/zoneinfo` files.
 //! - `posix.rs`: the POSIX TZ rule from a TZif footer or a `TZ` variable.
 //!
-//! Civil-date arithmetic lives in `../civil.rs`.
+//! Civil-date arithmetic lives in `../civil.rs`, the only other file this
+//! folder imports; `../cron/` walks the segments.
 
 mod posix;
 mod tzif;
 
-use crate::schedule::civil::{DAY, DateTime, MAX_UNIX, MIN_UNIX};
+use crate::schedule::calendar::civil::{DAY, DateTime, MAX_UNIX, MIN_UNIX};
 use posix::PosixTz;
 use std::error::Error;
 use std::fmt;

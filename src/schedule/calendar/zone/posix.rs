@@ -4,7 +4,7 @@
 //! hours). Also what a `TZ` variable may hold instead of a zone name.
 
 use super::Segment;
-use crate::schedule::civil::{
+use crate::schedule::calendar::civil::{
     DAY, MAX_UNIX, MIN_UNIX, civil_from_days, days_from_civil, days_in_month, is_leap, weekday,
 };
 
