@@ -36,12 +36,12 @@ use crate::sync::{CachePadded, Condvar, Mutex, MutexGuard, Wake};
 use crate::task::builder::TaskBody;
 use crate::task::builder::{BoxedBody, Deadline};
 use crate::task::callbacks::Callbacks;
-use crate::task::handle::{Callback, Shared};
 use crate::task::job::{
     Body, Fallible, HandleJob, Job, PanicHandler, Plain, PoolHooks, ResourceJob, RetryJob, Tally,
 };
 use crate::task::small::Queued;
 use crate::task::{Task, TaskHandle, TaskId};
+use crate::task::{handle::Shared, record::Callback};
 use crate::time::Clock;
 use crate::time::timer::Timer;
 use builder::ThreadHook;

@@ -1,61 +1,32 @@
 //! [`TaskHandle`] and the state it shares with whoever runs the task.
 //!
-//! State machine (one compare-and-swap decides every transition; see
-//! `README.md` beside this file):
-//!
-//! | from      | to                                        | by                        |
-//! |-----------|-------------------------------------------|---------------------------|
-//! | `QUEUED`  | `RUNNING`                                 | the worker that pops it   |
-//! | `QUEUED`  | `CANCELLED`                               | `cancel()`, or shutdown   |
-//! | `RUNNING` | `SUCCEEDED` `FAILED` `PANICKED` `CANCELLED` | the worker, after the body |
-//!
-//! The winner of a transition into a terminal state — and only it — counts
-//! the outcome, runs the completion callback, stores the result and wakes the
-//! waiters, in that order. So counters, callbacks and waiters all see the one
-//! terminal state, and a waiter that returns sees the callback's effects.
+//! The state machine — its states, every transition and who makes it — is
+//! in `state.rs`; `Shared` holds one [`State`] and moves it only through
+//! [`State::transition`]. The winner of a transition into a terminal state —
+//! and only it — counts the outcome, runs the completion callback, stores the
+//! result and wakes the waiters, in that order. So counters, callbacks and
+//! waiters all see the one terminal state, and a waiter that returns sees the
+//! callback's effects.
 
 use super::callbacks::Callbacks;
-use super::job::{PoolHooks, Tally};
-use super::record::TaskResult;
+use super::env::{PoolHooks, Tally};
+use super::record::{Callback, TaskResult};
+use super::state::{CANCELLED, QUEUED, RETRYING, RUNNING, State, TIMED_OUT, status_of};
 use super::{TaskError, TaskId, TaskStatus};
 use crate::context::{CancelReason, Context};
 use crate::sync::{Condvar, HandoffSpin, Mutex, Wake};
 use crate::time::timer::{Timer, TimerKey};
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
-
-pub(crate) const QUEUED: u8 = 0;
-pub(crate) const RUNNING: u8 = 1;
-pub(crate) const SUCCEEDED: u8 = 2;
-pub(crate) const FAILED: u8 = 3;
-pub(crate) const PANICKED: u8 = 4;
-pub(crate) const CANCELLED: u8 = 5;
-pub(crate) const TIMED_OUT: u8 = 6;
-pub(crate) const RETRYING: u8 = 7;
-
-pub(crate) fn status_of(code: u8) -> TaskStatus {
-    match code {
-        QUEUED => TaskStatus::Queued,
-        RUNNING => TaskStatus::Running,
-        SUCCEEDED => TaskStatus::Succeeded,
-        FAILED => TaskStatus::Failed,
-        PANICKED => TaskStatus::Panicked,
-        CANCELLED => TaskStatus::Cancelled,
-        RETRYING => TaskStatus::Retrying,
-        _ => TaskStatus::TimedOut,
-    }
-}
-
-pub(crate) type Callback<T, E> = Box<dyn FnOnce(&TaskResult<'_, T, E>) + Send>;
 
 /// What a task's handle and its runner share.
 pub(crate) struct Shared<T, E> {
     pub(crate) id: TaskId,
-    /// The lifecycle state; see the table in the module docs.
-    state: AtomicU8,
+    /// The lifecycle state; see the table in `state.rs`.
+    state: State,
     /// The context the body receives; cancelled by `cancel()` while running.
     pub(crate) ctx: Context,
     /// Set (under `slot`) once the result is stored: lets waiters spin
@@ -122,7 +93,7 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
     ) -> Arc<Self> {
         Arc::new(Shared {
             id,
-            state: AtomicU8::new(QUEUED),
+            state: State::new(),
             ctx,
             ready: AtomicBool::new(false),
             slot: Mutex::new(Slot {
@@ -156,24 +127,20 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
 
     #[inline]
     pub(crate) fn state(&self) -> u8 {
-        // ORDERING: Acquire pairs with the AcqRel of `transition`.
-        self.state.load(Ordering::Acquire)
+        self.state.load()
     }
 
     /// True once the task is in a terminal state.
     #[inline]
     pub(crate) fn is_terminal(&self) -> bool {
-        !matches!(self.state(), QUEUED | RUNNING | RETRYING)
+        super::state::is_terminal(self.state())
     }
 
-    /// Moves `from` → `to`; true for the one caller that did it.
+    /// Moves `from` → `to` ([`State::transition`]); true for the one
+    /// caller that did it.
     #[inline]
     pub(crate) fn transition(&self, from: u8, to: u8) -> bool {
-        // ORDERING: AcqRel: Release publishes what the winner did before the
-        // transition (e.g. counting); Acquire orders what it does after.
-        self.state
-            .compare_exchange(from, to, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
+        self.state.transition(from, to)
     }
 
     /// Runs the completion callback, stores the result and wakes waiters.
@@ -662,10 +629,7 @@ impl<T, E> fmt::Debug for TaskHandle<T, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TaskHandle")
             .field("id", &self.shared.id)
-            .field(
-                "status",
-                &status_of(self.shared.state.load(Ordering::Acquire)),
-            )
+            .field("status", &status_of(self.shared.state.load()))
             .finish()
     }
 }
