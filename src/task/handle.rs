@@ -633,3 +633,134 @@ impl<T, E> fmt::Debug for TaskHandle<T, E> {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::ManualClock;
+
+    fn shared(ctx: Context) -> Arc<Shared<u32, std::convert::Infallible>> {
+        Shared::new(TaskId::from(1), ctx, Arc::new(Tally::default()), None)
+    }
+
+    #[test]
+    fn dropping_the_shared_state_removes_its_deadline_entry() {
+        let manual = ManualClock::new();
+        let timer = Arc::new(Timer::start(manual.clock(), "test-timer".into()).unwrap());
+        let shared = shared(Context::new());
+        let at = manual.clock().now() + Duration::from_secs(3600);
+        let key = timer.schedule(at, Box::new(|| {})).unwrap();
+        assert!(shared.deadline_entry.set((Arc::clone(&timer), key)).is_ok());
+        assert_eq!(timer.pending(), 1);
+        drop(shared);
+        assert_eq!(timer.pending(), 0, "the entry outlived its task");
+        timer.stop();
+    }
+
+    #[test]
+    fn a_wait_that_times_out_leaves_no_waiter_counted() {
+        let shared = shared(Context::new());
+        let handle = TaskHandle::new(Arc::clone(&shared));
+        let handle = handle
+            .wait_timeout(Duration::from_millis(1))
+            .expect_err("nothing was delivered");
+        assert_eq!(shared.slot.lock().waiters, 0);
+        let handle = handle
+            .wait_timeout(Duration::from_millis(1))
+            .expect_err("nothing was delivered");
+        assert_eq!(shared.slot.lock().waiters, 0);
+        assert!(shared.transition(QUEUED, RUNNING));
+        assert_eq!(handle.status(), TaskStatus::Running);
+        assert!(shared.transition(RUNNING, super::super::state::SUCCEEDED));
+        shared.deliver(Ok(7));
+        assert!(handle.is_finished());
+        assert_eq!(
+            handle.wait_timeout(Duration::from_secs(10)).ok(),
+            Some(Ok(7))
+        );
+    }
+
+    #[test]
+    fn cancel_wins_only_from_a_state_that_has_not_run() {
+        let shared = shared(Context::new());
+        let handle = TaskHandle::new(Arc::clone(&shared));
+        assert!(handle.cancel());
+        assert!(!handle.cancel(), "a second cancel finds it terminal");
+        assert_eq!(handle.status(), TaskStatus::Cancelled);
+        assert_eq!(shared.tally.cancelled.load(Ordering::Relaxed), 1);
+        assert!(handle.context().is_cancelled());
+        assert_eq!(
+            handle.wait_timeout(Duration::from_secs(10)).ok(),
+            Some(Err(TaskError::Cancelled))
+        );
+
+        let shared = self::shared(Context::new());
+        let handle = TaskHandle::new(Arc::clone(&shared));
+        assert!(shared.transition(QUEUED, RUNNING));
+        assert!(!handle.cancel(), "running: too late to prevent");
+        assert!(
+            handle.context().is_cancelled(),
+            "but its context is cancelled"
+        );
+        assert_eq!(handle.status(), TaskStatus::Running);
+        assert_eq!(shared.tally.cancelled.load(Ordering::Relaxed), 0);
+
+        let shared = self::shared(Context::new());
+        let handle = TaskHandle::new(Arc::clone(&shared));
+        assert!(shared.transition(QUEUED, RUNNING));
+        assert!(shared.transition(RUNNING, RETRYING));
+        assert_eq!(handle.status(), TaskStatus::Retrying);
+        assert!(
+            handle.cancel(),
+            "a backoff is cancelled before the next attempt"
+        );
+        assert_eq!(shared.tally.cancelled.load(Ordering::Relaxed), 1);
+        assert_eq!(handle.try_result().ok(), Some(Err(TaskError::Cancelled)));
+    }
+
+    #[test]
+    fn time_out_ends_a_task_in_any_live_state_once() {
+        for before in [QUEUED, RUNNING, RETRYING] {
+            let shared = shared(Context::new());
+            if before != QUEUED {
+                assert!(shared.transition(QUEUED, RUNNING));
+            }
+            if before == RETRYING {
+                assert!(shared.transition(RUNNING, RETRYING));
+            }
+            let handle = TaskHandle::new(Arc::clone(&shared));
+            shared.time_out(None);
+            shared.time_out(None);
+            assert_eq!(handle.status(), TaskStatus::TimedOut, "from {before}");
+            assert_eq!(
+                shared.tally.timed_out.load(Ordering::Relaxed),
+                1,
+                "from {before}"
+            );
+            assert_eq!(
+                handle.context().reason(),
+                Some(CancelReason::DeadlineExceeded)
+            );
+            assert_eq!(
+                handle.try_result().ok(),
+                Some(Err(TaskError::TimedOut)),
+                "from {before}"
+            );
+        }
+    }
+
+    #[test]
+    fn attempts_and_debug_show_the_shared_state() {
+        let shared = shared(Context::new());
+        let handle = TaskHandle::new(Arc::clone(&shared));
+        assert_eq!(handle.attempts(), 0);
+        shared.attempts.store(3, Ordering::Release);
+        assert_eq!(handle.attempts(), 3);
+        assert_eq!(handle.id(), TaskId::from(1));
+        let debug = format!("{handle:?}");
+        assert!(
+            debug.contains("Queued") && debug.contains("TaskHandle"),
+            "{debug}"
+        );
+    }
+}
