@@ -763,4 +763,26 @@ mod tests {
             "{debug}"
         );
     }
+
+    #[test]
+    fn advancing_a_manual_clock_wakes_a_waiter_past_its_deadline() {
+        let manual = ManualClock::new();
+        let shared = shared(Context::with_clock(manual.clock()));
+        let handle = TaskHandle::new(Arc::clone(&shared));
+        let deadline = manual.clock().now() + Duration::from_secs(5);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let waiter = std::thread::spawn(move || {
+            tx.send(handle.wait_deadline(deadline).is_err()).unwrap();
+        });
+        let mut timed_out = None;
+        for _ in 0..2_000 {
+            manual.advance(Duration::from_secs(1));
+            if let Ok(outcome) = rx.recv_timeout(Duration::from_millis(5)) {
+                timed_out = Some(outcome);
+                break;
+            }
+        }
+        assert_eq!(timed_out, Some(true), "the clock never woke the waiter");
+        waiter.join().unwrap();
+    }
 }
