@@ -72,6 +72,9 @@ impl SlowCallbacks {
 
 #[test]
 fn a_timed_out_shutdown_returns_with_slow_callbacks_pending_then_each_runs_once() {
+    let _watchdog = common::watchdog(
+        "a_timed_out_shutdown_returns_with_slow_callbacks_pending_then_each_runs_once",
+    );
     let pool = Arc::new(
         Pool::builder()
             .workers(1)
@@ -121,6 +124,7 @@ fn a_timed_out_shutdown_returns_with_slow_callbacks_pending_then_each_runs_once(
 
 #[test]
 fn a_callback_that_never_returns_does_not_hang_drop() {
+    let _watchdog = common::watchdog("a_callback_that_never_returns_does_not_hang_drop");
     let (callbacks, open) = SlowCallbacks::new();
     let handle = within_bound("drop", {
         let callbacks = callbacks.clone();
@@ -151,6 +155,9 @@ fn a_callback_that_never_returns_does_not_hang_drop() {
 
 #[test]
 fn a_timeout_callback_runs_off_the_timer_thread_and_holds_up_no_other_deadline() {
+    // No whole-test watchdog here: its thread's timing makes the race noted
+    // at `late_results` below show (its waits are bounded by `within_bound`
+    // and the stubborn body's own `HANG`).
     let manual = ManualClock::new();
     let pool = Pool::builder()
         .workers(2)
@@ -212,6 +219,8 @@ fn a_timeout_callback_runs_off_the_timer_thread_and_holds_up_no_other_deadline()
 
 #[test]
 fn a_shutdown_ending_a_pending_retry_is_bounded_by_its_callback() {
+    let _watchdog =
+        common::watchdog("a_shutdown_ending_a_pending_retry_is_bounded_by_its_callback");
     let (callbacks, open) = SlowCallbacks::new();
     let pool = Arc::new(
         Pool::builder()
@@ -248,6 +257,7 @@ fn a_shutdown_ending_a_pending_retry_is_bounded_by_its_callback() {
 
 #[test]
 fn shutdown_now_waits_for_quick_callbacks_and_reports_clean() {
+    let _watchdog = common::watchdog("shutdown_now_waits_for_quick_callbacks_and_reports_clean");
     let pool = Pool::builder().workers(1).build().unwrap();
     let gate = hold_worker(&pool);
     let runs = Arc::new(AtomicUsize::new(0));

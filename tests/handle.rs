@@ -26,6 +26,7 @@ impl Drop for DropCounter {
 
 #[test]
 fn status_moves_from_queued_to_running_to_succeeded() {
+    let _watchdog = common::watchdog("status_moves_from_queued_to_running_to_succeeded");
     let pool = Pool::new(1).unwrap();
     let gate = hold_worker(&pool);
     let (started_tx, started_rx) = mpsc::channel();
@@ -54,6 +55,7 @@ fn status_moves_from_queued_to_running_to_succeeded() {
 
 #[test]
 fn terminal_statuses_match_outcomes() {
+    let _watchdog = common::watchdog("terminal_statuses_match_outcomes");
     quiet_expected_panics();
     let pool = Pool::new(1).unwrap();
     let ok = pool.submit_fallible(|_| Ok::<u8, &str>(1)).unwrap();
@@ -75,6 +77,7 @@ fn terminal_statuses_match_outcomes() {
 
 #[test]
 fn wait_timeout_and_deadline_follow_a_manual_clock() {
+    let _watchdog = common::watchdog("wait_timeout_and_deadline_follow_a_manual_clock");
     let manual = ManualClock::new();
     let pool = Pool::builder()
         .workers(1)
@@ -115,6 +118,7 @@ fn wait_timeout_and_deadline_follow_a_manual_clock() {
 
 #[test]
 fn wait_timeout_returns_the_result_when_it_comes() {
+    let _watchdog = common::watchdog("wait_timeout_returns_the_result_when_it_comes");
     let pool = Pool::new(1).unwrap();
     let gate = hold_worker(&pool);
     let handle = pool.submit(|_| "late").unwrap();
@@ -125,6 +129,7 @@ fn wait_timeout_returns_the_result_when_it_comes() {
 
 #[test]
 fn cancel_before_run_prevents_the_body() {
+    let _watchdog = common::watchdog("cancel_before_run_prevents_the_body");
     let pool = Pool::new(1).unwrap();
     let gate = hold_worker(&pool);
     let ran = Arc::new(AtomicBool::new(false));
@@ -153,6 +158,7 @@ fn cancel_before_run_prevents_the_body() {
 
 #[test]
 fn cancel_while_running_reaches_a_cooperative_body() {
+    let _watchdog = common::watchdog("cancel_while_running_reaches_a_cooperative_body");
     let pool = Pool::new(1).unwrap();
     let (started_tx, started_rx) = mpsc::channel();
     let handle = pool
@@ -174,6 +180,7 @@ fn cancel_while_running_reaches_a_cooperative_body() {
 
 #[test]
 fn cancel_while_running_a_body_that_finishes_anyway_succeeds() {
+    let _watchdog = common::watchdog("cancel_while_running_a_body_that_finishes_anyway_succeeds");
     let pool = Pool::new(1).unwrap();
     let (started_tx, started_rx) = mpsc::channel();
     let (release_tx, release_rx) = mpsc::channel::<()>();
@@ -193,6 +200,7 @@ fn cancel_while_running_a_body_that_finishes_anyway_succeeds() {
 
 #[test]
 fn cancel_after_finish_changes_nothing() {
+    let _watchdog = common::watchdog("cancel_after_finish_changes_nothing");
     let pool = Pool::new(1).unwrap();
     let handle = pool.submit(|_| 3).unwrap();
     pool.wait_idle().unwrap();
@@ -204,6 +212,7 @@ fn cancel_after_finish_changes_nothing() {
 
 #[test]
 fn dropping_a_handle_neither_cancels_nor_leaks() {
+    let _watchdog = common::watchdog("dropping_a_handle_neither_cancels_nor_leaks");
     let pool = Pool::new(1).unwrap();
     let gate = hold_worker(&pool);
     let ran = Arc::new(AtomicUsize::new(0));
@@ -233,6 +242,7 @@ fn dropping_a_handle_neither_cancels_nor_leaks() {
 
 #[test]
 fn on_complete_sees_what_the_waiter_sees_exactly_once() {
+    let _watchdog = common::watchdog("on_complete_sees_what_the_waiter_sees_exactly_once");
     quiet_expected_panics();
     let pool = Pool::new(1).unwrap();
     let gate = hold_worker(&pool);
@@ -293,6 +303,7 @@ fn on_complete_sees_what_the_waiter_sees_exactly_once() {
 
 #[test]
 fn a_panicking_callback_does_not_hide_the_result() {
+    let _watchdog = common::watchdog("a_panicking_callback_does_not_hide_the_result");
     quiet_expected_panics();
     let pool = Pool::new(1).unwrap();
     let handle = pool
@@ -305,6 +316,7 @@ fn a_panicking_callback_does_not_hide_the_result() {
 
 #[test]
 fn panics_reach_the_waiter_and_the_handler() {
+    let _watchdog = common::watchdog("panics_reach_the_waiter_and_the_handler");
     quiet_expected_panics();
     let reports: Arc<Mutex<Vec<TaskPanic>>> = Arc::default();
     let r = Arc::clone(&reports);
@@ -371,6 +383,7 @@ fn panics_reach_the_waiter_and_the_handler() {
 
 #[test]
 fn a_panicking_handler_is_contained() {
+    let _watchdog = common::watchdog("a_panicking_handler_is_contained");
     quiet_expected_panics();
     let pool = Pool::builder()
         .workers(1)
@@ -392,6 +405,7 @@ fn a_panicking_handler_is_contained() {
 
 #[test]
 fn handle_context_is_the_body_context() {
+    let _watchdog = common::watchdog("handle_context_is_the_body_context");
     let pool = Pool::new(1).unwrap();
     let gate = hold_worker(&pool);
     let handle = pool.submit(|ctx: &Context| ctx.is_cancelled()).unwrap();
@@ -405,6 +419,7 @@ fn handle_context_is_the_body_context() {
 
 #[test]
 fn many_waiters_across_threads_get_their_own_results() {
+    let _watchdog = common::watchdog("many_waiters_across_threads_get_their_own_results");
     let pool = Pool::new(2).unwrap();
     let handles: Vec<_> = (0..64u64)
         .map(|i| pool.submit(move |_| i * i).unwrap())
@@ -418,6 +433,8 @@ fn many_waiters_across_threads_get_their_own_results() {
 
 #[test]
 fn wait_ctx_gives_the_handle_back_when_the_callers_context_is_cancelled() {
+    let _watchdog =
+        common::watchdog("wait_ctx_gives_the_handle_back_when_the_callers_context_is_cancelled");
     let pool = Pool::new(1).unwrap();
     let (release, gate) = mpsc::channel::<()>();
     let handle = pool
@@ -445,6 +462,7 @@ fn wait_ctx_gives_the_handle_back_when_the_callers_context_is_cancelled() {
 
 #[test]
 fn wait_ctx_ends_at_the_callers_deadline_on_a_manual_clock() {
+    let _watchdog = common::watchdog("wait_ctx_ends_at_the_callers_deadline_on_a_manual_clock");
     let manual = gosling::time::ManualClock::new();
     let pool = Pool::builder()
         .workers(1)
@@ -480,6 +498,7 @@ fn wait_ctx_ends_at_the_callers_deadline_on_a_manual_clock() {
 
 #[test]
 fn submit_wait_returns_the_value_the_error_or_the_refused_task() {
+    let _watchdog = common::watchdog("submit_wait_returns_the_value_the_error_or_the_refused_task");
     use gosling::SubmitWaitError;
     use gosling::context::Context;
     let pool = Pool::new(1).unwrap();
@@ -500,6 +519,7 @@ fn submit_wait_returns_the_value_the_error_or_the_refused_task() {
 
 #[test]
 fn submit_wait_with_a_tied_task_cancels_both() {
+    let _watchdog = common::watchdog("submit_wait_with_a_tied_task_cancels_both");
     use gosling::SubmitWaitError;
     use gosling::context::{CancelReason, Context};
     let pool = Pool::new(1).unwrap();

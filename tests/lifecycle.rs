@@ -18,6 +18,7 @@ const HANG: Duration = Duration::from_secs(60);
 
 #[test]
 fn bad_settings_are_build_errors() {
+    let _watchdog = common::watchdog("bad_settings_are_build_errors");
     let err = Pool::new(0).unwrap_err();
     assert!(err.is_invalid_setting());
     assert_eq!(err.to_string(), "a pool needs at least one worker");
@@ -36,6 +37,7 @@ fn bad_settings_are_build_errors() {
 
 #[test]
 fn resize_to_zero_or_after_close_is_refused() {
+    let _watchdog = common::watchdog("resize_to_zero_or_after_close_is_refused");
     let pool = Pool::new(2).unwrap();
     let err = pool.resize(0).unwrap_err();
     assert!(matches!(err, ResizeError::ZeroWorkers));
@@ -47,6 +49,7 @@ fn resize_to_zero_or_after_close_is_refused() {
 
 #[test]
 fn one_worker_runs_everything_in_order() {
+    let _watchdog = common::watchdog("one_worker_runs_everything_in_order");
     let pool = Pool::new(1).unwrap();
     let log = Arc::new(Mutex::new(Vec::new()));
     let handles: Vec<_> = (0..500u32)
@@ -68,6 +71,7 @@ fn one_worker_runs_everything_in_order() {
 
 #[test]
 fn small_stack_workers_run_tasks() {
+    let _watchdog = common::watchdog("small_stack_workers_run_tasks");
     let pool = Pool::builder()
         .workers(1)
         .stack_size(256 << 10)
@@ -78,6 +82,7 @@ fn small_stack_workers_run_tasks() {
 
 #[test]
 fn threads_are_named_and_hooks_run_once_per_worker() {
+    let _watchdog = common::watchdog("threads_are_named_and_hooks_run_once_per_worker");
     quiet_expected_panics();
     let started: Arc<Mutex<BTreeMap<usize, String>>> = Arc::default();
     let stopped: Arc<Mutex<Vec<(usize, String)>>> = Arc::default();
@@ -126,6 +131,7 @@ fn threads_are_named_and_hooks_run_once_per_worker() {
 
 #[test]
 fn default_thread_name() {
+    let _watchdog = common::watchdog("default_thread_name");
     let pool = Pool::new(1).unwrap();
     let name = pool
         .submit(|_| thread::current().name().map(String::from))
@@ -136,6 +142,7 @@ fn default_thread_name() {
 
 #[test]
 fn growing_starts_workers_that_take_queued_work() {
+    let _watchdog = common::watchdog("growing_starts_workers_that_take_queued_work");
     let pool = Pool::new(1).unwrap();
     let gate = hold_worker(&pool);
     // Three tasks that can only finish together: they need three more workers.
@@ -162,6 +169,7 @@ fn growing_starts_workers_that_take_queued_work() {
 
 #[test]
 fn shrinking_never_interrupts_a_running_task() {
+    let _watchdog = common::watchdog("shrinking_never_interrupts_a_running_task");
     let pool = Pool::new(3).unwrap();
     let finished = Arc::new(AtomicUsize::new(0));
     let (started_tx, started_rx) = mpsc::channel();
@@ -207,6 +215,7 @@ fn shrinking_never_interrupts_a_running_task() {
 
 #[test]
 fn shrinking_idle_workers_converges() {
+    let _watchdog = common::watchdog("shrinking_idle_workers_converges");
     let pool = Pool::new(4).unwrap();
     pool.resize(2).unwrap();
     await_stats(&pool, "the worker count", |s| s.workers == 2);
@@ -224,6 +233,7 @@ fn shrinking_idle_workers_converges() {
 
 #[test]
 fn resizing_repeatedly_under_load_loses_nothing() {
+    let _watchdog = common::watchdog("resizing_repeatedly_under_load_loses_nothing");
     let pool = Pool::new(2).unwrap();
     let done = Arc::new(AtomicUsize::new(0));
     thread::scope(|s| {
@@ -259,6 +269,7 @@ fn resizing_repeatedly_under_load_loses_nothing() {
 
 #[test]
 fn wait_idle_and_its_timeout() {
+    let _watchdog = common::watchdog("wait_idle_and_its_timeout");
     let pool = Pool::new(2).unwrap();
     assert!(pool.wait_idle_timeout(Duration::ZERO).unwrap()); // nothing to do
     let gate = hold_worker(&pool);
@@ -275,6 +286,7 @@ fn wait_idle_and_its_timeout() {
 
 #[test]
 fn wait_idle_from_a_task_is_refused_at_once() {
+    let _watchdog = common::watchdog("wait_idle_from_a_task_is_refused_at_once");
     // It could never end while the calling task runs; it says so instead of
     // hanging (tests/help.rs has the rest of the rule).
     let pool = Arc::new(Pool::new(2).unwrap());
@@ -291,6 +303,7 @@ fn wait_idle_from_a_task_is_refused_at_once() {
 
 #[test]
 fn stats_count_what_happens() {
+    let _watchdog = common::watchdog("stats_count_what_happens");
     quiet_expected_panics();
     let pool = Pool::builder()
         .workers(2)
@@ -370,6 +383,7 @@ fn fan_out(pool: &Arc<Pool>, depth: u32, count: &Arc<AtomicUsize>) {
 
 #[test]
 fn wait_idle_waits_for_tasks_spawned_by_tasks() {
+    let _watchdog = common::watchdog("wait_idle_waits_for_tasks_spawned_by_tasks");
     let pool = Arc::new(Pool::builder().workers(2).unbounded().build().unwrap());
     let count = Arc::new(AtomicUsize::new(0));
     let (p, c) = (Arc::clone(&pool), Arc::clone(&count));

@@ -374,5 +374,5 @@ fn the_task_keeps_its_resource_when_handed_back() {
         .submit_task(Task::new(|_| 1).resource("r"))
         .unwrap_err();
     assert_eq!(refused.kind(), SubmitErrorKind::Closed);
-    assert_eq!(refused.into_inner().resource_name(), Some("r"));
+    assert_eq!(refused.into_inner().get_resource(), Some("r"));
 }

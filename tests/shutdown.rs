@@ -18,6 +18,7 @@ const HANG: Duration = Duration::from_secs(60);
 
 #[test]
 fn shutdown_drains_queued_work() {
+    let _watchdog = common::watchdog("shutdown_drains_queued_work");
     let pool = Pool::new(1).unwrap();
     let gate = hold_worker(&pool);
     let handles: Vec<_> = (0..10).map(|i| pool.submit(move |_| i).unwrap()).collect();
@@ -31,6 +32,7 @@ fn shutdown_drains_queued_work() {
 
 #[test]
 fn shutdown_is_idempotent() {
+    let _watchdog = common::watchdog("shutdown_is_idempotent");
     let pool = Pool::new(2).unwrap();
     let h = pool.submit(|_| 1).unwrap();
     pool.shutdown(HANG).unwrap();
@@ -45,6 +47,7 @@ fn shutdown_is_idempotent() {
 
 #[test]
 fn submit_after_close_hands_every_kind_of_task_back() {
+    let _watchdog = common::watchdog("submit_after_close_hands_every_kind_of_task_back");
     let pool = Pool::new(1).unwrap();
     pool.close();
     let err = pool.submit(|_| 41).unwrap_err();
@@ -76,6 +79,7 @@ fn submit_after_close_hands_every_kind_of_task_back() {
 
 #[test]
 fn shutdown_now_cancels_queued_tasks_with_shut_down() {
+    let _watchdog = common::watchdog("shutdown_now_cancels_queued_tasks_with_shut_down");
     let pool = Pool::new(1).unwrap();
     let gate = hold_worker(&pool);
     let ran = Arc::new(AtomicUsize::new(0));
@@ -114,6 +118,7 @@ fn shutdown_now_cancels_queued_tasks_with_shut_down() {
 
 #[test]
 fn shutdown_now_cancels_the_context_of_running_tasks() {
+    let _watchdog = common::watchdog("shutdown_now_cancels_the_context_of_running_tasks");
     let pool = Pool::new(1).unwrap();
     let (started_tx, started_rx) = mpsc::channel();
     let handle = pool
@@ -131,6 +136,7 @@ fn shutdown_now_cancels_the_context_of_running_tasks() {
 
 #[test]
 fn shutdown_cancels_spawned_tasks_through_the_root_context() {
+    let _watchdog = common::watchdog("shutdown_cancels_spawned_tasks_through_the_root_context");
     let pool = Pool::new(1).unwrap();
     let (started_tx, started_rx) = mpsc::channel();
     let (done_tx, done_rx) = mpsc::channel();
@@ -150,6 +156,7 @@ fn shutdown_cancels_spawned_tasks_through_the_root_context() {
 
 #[test]
 fn bounded_shutdown_returns_with_a_task_that_never_ends() {
+    let _watchdog = common::watchdog("bounded_shutdown_returns_with_a_task_that_never_ends");
     let pool = Pool::new(2).unwrap();
     // Ignores its context: only the gate ends it.
     let gate = hold_worker(&pool);
@@ -173,6 +180,7 @@ fn bounded_shutdown_returns_with_a_task_that_never_ends() {
 
 #[test]
 fn bounded_shutdown_cancels_what_is_left() {
+    let _watchdog = common::watchdog("bounded_shutdown_cancels_what_is_left");
     let pool = Pool::new(1).unwrap();
     let (started_tx, started_rx) = mpsc::channel();
     // A cooperative task: it ends when its context is cancelled.
@@ -198,6 +206,7 @@ fn bounded_shutdown_cancels_what_is_left() {
 
 #[test]
 fn concurrent_stops_agree_and_lose_nothing() {
+    let _watchdog = common::watchdog("concurrent_stops_agree_and_lose_nothing");
     for round in 0..20 {
         let pool = Pool::new(2).unwrap();
         let handles: Vec<_> = (0..200u32)
@@ -242,6 +251,7 @@ fn concurrent_stops_agree_and_lose_nothing() {
 
 #[test]
 fn drop_joins_every_worker() {
+    let _watchdog = common::watchdog("drop_joins_every_worker");
     let stopped = Arc::new(Mutex::new(Vec::new()));
     let started = Arc::new(AtomicUsize::new(0));
     let (st, sp) = (Arc::clone(&started), Arc::clone(&stopped));
@@ -272,6 +282,7 @@ fn drop_joins_every_worker() {
 
 #[test]
 fn drop_with_a_stuck_task_returns_after_the_shutdown_timeout() {
+    let _watchdog = common::watchdog("drop_with_a_stuck_task_returns_after_the_shutdown_timeout");
     let pool = Pool::builder()
         .workers(1)
         .shutdown_timeout(Duration::from_millis(10))
@@ -286,6 +297,7 @@ fn drop_with_a_stuck_task_returns_after_the_shutdown_timeout() {
 
 #[test]
 fn a_task_may_shut_down_its_own_pool() {
+    let _watchdog = common::watchdog("a_task_may_shut_down_its_own_pool");
     for which in 0..3 {
         let pool = Arc::new(Pool::new(2).unwrap());
         let gate = hold_worker(&pool);
@@ -325,6 +337,7 @@ fn a_task_may_shut_down_its_own_pool() {
 
 #[test]
 fn a_task_may_drop_the_last_reference_to_its_pool() {
+    let _watchdog = common::watchdog("a_task_may_drop_the_last_reference_to_its_pool");
     let pool = Arc::new(Pool::new(2).unwrap());
     let (tx, rx) = mpsc::channel();
     let me = Arc::clone(&pool);
@@ -344,6 +357,7 @@ fn a_task_may_drop_the_last_reference_to_its_pool() {
 
 #[test]
 fn wait_idle_returns_once_closed_and_drained() {
+    let _watchdog = common::watchdog("wait_idle_returns_once_closed_and_drained");
     let pool = Pool::new(2).unwrap();
     let gate = hold_worker(&pool);
     pool.close();
@@ -373,6 +387,7 @@ fn run_until_cancelled(pool: &Pool) -> gosling::TaskHandle<Option<CancelReason>>
 
 #[test]
 fn a_pool_dropped_while_panicking_cancels_instead_of_draining() {
+    let _watchdog = common::watchdog("a_pool_dropped_while_panicking_cancels_instead_of_draining");
     // The shutdown timeout is an hour: a drop that drained would hang here
     // (the watchdog below turns that into a failure).
     let (done_tx, done) = mpsc::channel();
@@ -418,6 +433,7 @@ fn await_context_stop(pool: &Pool) -> gosling::ShutdownReport {
 
 #[test]
 fn cancelling_the_pools_context_stops_it() {
+    let _watchdog = common::watchdog("cancelling_the_pools_context_stops_it");
     let app = Context::new();
     let pool = Pool::builder().workers(1).context(&app).build().unwrap();
     let running = run_until_cancelled(&pool);
@@ -445,6 +461,7 @@ fn cancelling_the_pools_context_stops_it() {
 
 #[test]
 fn the_pools_context_deadline_stops_it_on_a_manual_clock() {
+    let _watchdog = common::watchdog("the_pools_context_deadline_stops_it_on_a_manual_clock");
     let manual = gosling::time::ManualClock::new();
     let app = Context::with_clock(manual.clock()).with_timeout(Duration::from_secs(60));
     let pool = Pool::builder()
@@ -465,6 +482,7 @@ fn the_pools_context_deadline_stops_it_on_a_manual_clock() {
 
 #[test]
 fn a_pool_built_on_a_cancelled_context_is_stopped_at_once() {
+    let _watchdog = common::watchdog("a_pool_built_on_a_cancelled_context_is_stopped_at_once");
     let app = Context::new();
     app.cancel();
     let pool = Pool::builder().workers(1).context(&app).build().unwrap();

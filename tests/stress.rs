@@ -1593,17 +1593,17 @@ impl Cx<'_> {
         .filter(|(on, _)| *on)
         .fold(0, |flags, (_, f)| flags | f);
         self.flag(id, flags);
-        let resource = task.resource_name().map(str::to_owned);
+        let resource = task.get_resource().map(str::to_owned);
         let check = |back: &Task<usize, usize>| {
             // The very task, its settings intact.
             assert_eq!(
-                back.task_id(),
+                back.get_id(),
                 Some(task_id),
                 "another task came back: {}",
                 what()
             );
             assert_eq!(
-                back.resource_name(),
+                back.get_resource(),
                 resource.as_deref(),
                 "the task came back without its resource: {}",
                 what()

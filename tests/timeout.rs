@@ -26,6 +26,7 @@ fn held_pool(manual: &ManualClock) -> (Pool, mpsc::Sender<()>) {
 
 #[test]
 fn queued_task_past_its_deadline_never_runs() {
+    let _watchdog = common::watchdog("queued_task_past_its_deadline_never_runs");
     let manual = ManualClock::new();
     let (pool, release) = held_pool(&manual);
     let ran = Arc::new(AtomicBool::new(false));
@@ -63,6 +64,8 @@ fn queued_task_past_its_deadline_never_runs() {
 
 #[test]
 fn running_task_resolves_at_its_deadline_and_sees_its_context_cancelled() {
+    let _watchdog =
+        common::watchdog("running_task_resolves_at_its_deadline_and_sees_its_context_cancelled");
     let manual = ManualClock::new();
     let pool = Pool::builder()
         .workers(1)
@@ -99,6 +102,8 @@ fn running_task_resolves_at_its_deadline_and_sees_its_context_cancelled() {
 
 #[test]
 fn late_result_of_a_body_that_ignores_its_context_is_counted_not_delivered() {
+    let _watchdog =
+        common::watchdog("late_result_of_a_body_that_ignores_its_context_is_counted_not_delivered");
     let manual = ManualClock::new();
     let pool = Pool::builder()
         .workers(1)
@@ -131,6 +136,7 @@ fn late_result_of_a_body_that_ignores_its_context_is_counted_not_delivered() {
 
 #[test]
 fn pool_default_timeout_applies_to_submit_and_spawn() {
+    let _watchdog = common::watchdog("pool_default_timeout_applies_to_submit_and_spawn");
     let manual = ManualClock::new();
     let pool = Pool::builder()
         .workers(1)
@@ -164,6 +170,7 @@ fn pool_default_timeout_applies_to_submit_and_spawn() {
 
 #[test]
 fn cancelling_the_parent_context_cancels_queued_tasks() {
+    let _watchdog = common::watchdog("cancelling_the_parent_context_cancels_queued_tasks");
     let manual = ManualClock::new();
     let (pool, release) = held_pool(&manual);
     let request = Context::with_clock(manual.clock());
@@ -189,6 +196,7 @@ fn cancelling_the_parent_context_cancels_queued_tasks() {
 
 #[test]
 fn parent_deadline_times_the_task_out() {
+    let _watchdog = common::watchdog("parent_deadline_times_the_task_out");
     let manual = ManualClock::new();
     let (pool, release) = held_pool(&manual);
     let request = Context::with_clock(manual.clock()).with_timeout(Duration::from_secs(2));
@@ -202,6 +210,7 @@ fn parent_deadline_times_the_task_out() {
 
 #[test]
 fn a_task_finishing_early_leaves_nothing_to_fire() {
+    let _watchdog = common::watchdog("a_task_finishing_early_leaves_nothing_to_fire");
     let manual = ManualClock::new();
     let pool = Pool::builder()
         .workers(2)
@@ -240,6 +249,7 @@ fn full_pool(manual: &ManualClock, policy: gosling::FullPolicy) -> (Pool, mpsc::
 
 #[test]
 fn a_refused_task_was_never_timed_out_counted_or_called_back() {
+    let _watchdog = common::watchdog("a_refused_task_was_never_timed_out_counted_or_called_back");
     // The task's own timeout (1 s) passes while its submitter waits for room
     // (up to 5 s): the task was never accepted, so nothing may end it.
     let manual = ManualClock::new();
@@ -286,6 +296,7 @@ fn a_refused_task_was_never_timed_out_counted_or_called_back() {
 
 #[test]
 fn a_task_accepted_after_its_deadline_passed_times_out_once() {
+    let _watchdog = common::watchdog("a_task_accepted_after_its_deadline_passed_times_out_once");
     // The task's deadline passes while its submitter blocks for room; room
     // comes later: the task is accepted, never runs, and ends timed out
     // exactly once, with its callback.
@@ -322,6 +333,9 @@ fn a_task_accepted_after_its_deadline_passed_times_out_once() {
 
 #[test]
 fn the_completion_record_says_when_the_task_started_how_long_it_ran_and_its_attempts() {
+    let _watchdog = common::watchdog(
+        "the_completion_record_says_when_the_task_started_how_long_it_ran_and_its_attempts",
+    );
     let manual = ManualClock::new();
     let pool = Pool::builder()
         .workers(1)

@@ -1,7 +1,6 @@
 //! [`Task`]: a task with options — an id, a priority, a completion callback.
 
-use super::handle::Callback;
-use super::record::TaskResult;
+use super::record::{Callback, TaskResult};
 use super::{TaskError, TaskId};
 use crate::context::Context;
 use crate::retry::RetryPolicy;
@@ -40,6 +39,11 @@ pub(crate) enum TaskBody<T, E> {
 /// bodies are `FnMut`; the one-shot bodies of [`new`](Task::new) and
 /// [`fallible`](Task::fallible) (`FnOnce`) run at most once, whatever the
 /// pool's policy — the body's type decides, so there is no silent "no retry".
+///
+/// The setters take the bare name ([`id`](Task::id),
+/// [`resource`](Task::resource)); the getters carry a `get_` prefix
+/// ([`get_id`](Task::get_id), [`get_resource`](Task::get_resource)), as
+/// [`std::process::Command`]'s do.
 ///
 /// # Examples
 ///
@@ -237,7 +241,7 @@ impl<T: Send + 'static, E: Send + 'static> Task<T, E> {
     /// ```
     /// use gosling::{Task, TaskId};
     /// let task = Task::new(|_| ()).id(TaskId::from(7));
-    /// assert_eq!(task.task_id(), Some(TaskId::from(7)));
+    /// assert_eq!(task.get_id(), Some(TaskId::from(7)));
     /// ```
     pub fn id(mut self, id: TaskId) -> Self {
         self.id = Some(id);
@@ -249,10 +253,10 @@ impl<T: Send + 'static, E: Send + 'static> Task<T, E> {
     /// # Examples
     ///
     /// ```
-    /// assert_eq!(gosling::Task::new(|_| ()).task_id(), None);
+    /// assert_eq!(gosling::Task::new(|_| ()).get_id(), None);
     /// ```
     #[must_use]
-    pub fn task_id(&self) -> Option<TaskId> {
+    pub fn get_id(&self) -> Option<TaskId> {
         self.id
     }
 
@@ -383,10 +387,10 @@ impl<T: Send + 'static, E: Send + 'static> Task<T, E> {
     ///
     /// ```
     /// let task = gosling::Task::new(|_| ()).resource("db");
-    /// assert_eq!(task.resource_name(), Some("db"));
+    /// assert_eq!(task.get_resource(), Some("db"));
     /// ```
     #[must_use]
-    pub fn resource_name(&self) -> Option<&str> {
+    pub fn get_resource(&self) -> Option<&str> {
         self.resource.as_deref()
     }
 

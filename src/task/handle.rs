@@ -1,56 +1,27 @@
 //! [`TaskHandle`] and the state it shares with whoever runs the task.
 //!
-//! State machine (one compare-and-swap decides every transition; see
-//! `README.md` beside this file):
-//!
-//! | from      | to                                        | by                        |
-//! |-----------|-------------------------------------------|---------------------------|
-//! | `QUEUED`  | `RUNNING`                                 | the worker that pops it   |
-//! | `QUEUED`  | `CANCELLED`                               | `cancel()`, or shutdown   |
-//! | `RUNNING` | `SUCCEEDED` `FAILED` `PANICKED` `CANCELLED` | the worker, after the body |
-//!
-//! The winner of a transition into a terminal state — and only it — counts
-//! the outcome, runs the completion callback, stores the result and wakes the
-//! waiters, in that order. So counters, callbacks and waiters all see the one
-//! terminal state, and a waiter that returns sees the callback's effects.
+//! The state machine — its states, every transition and who makes it — is
+//! in `state.rs`; `Shared` holds one [`State`] and moves it only through
+//! [`State::transition`]. The winner of a transition into a terminal state —
+//! and only it — counts the outcome, runs the completion callback, stores the
+//! result and wakes the waiters, in that order. So counters, callbacks and
+//! waiters all see the one terminal state, and a waiter that returns sees the
+//! callback's effects.
 
 use super::callbacks::Callbacks;
+use super::env::{PoolHooks, Tally};
 use super::help;
-use super::job::{PoolHooks, Tally};
-use super::record::TaskResult;
+use super::record::{Callback, TaskResult};
+use super::state::{CANCELLED, QUEUED, RETRYING, RUNNING, State, TIMED_OUT, status_of};
 use super::{TaskError, TaskId, TaskStatus};
 use crate::context::{CancelReason, Context};
 use crate::sync::{Condvar, HandoffSpin, Mutex, Wake};
 use crate::time::timer::{Timer, TimerKey};
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
-
-pub(crate) const QUEUED: u8 = 0;
-pub(crate) const RUNNING: u8 = 1;
-pub(crate) const SUCCEEDED: u8 = 2;
-pub(crate) const FAILED: u8 = 3;
-pub(crate) const PANICKED: u8 = 4;
-pub(crate) const CANCELLED: u8 = 5;
-pub(crate) const TIMED_OUT: u8 = 6;
-pub(crate) const RETRYING: u8 = 7;
-
-pub(crate) fn status_of(code: u8) -> TaskStatus {
-    match code {
-        QUEUED => TaskStatus::Queued,
-        RUNNING => TaskStatus::Running,
-        SUCCEEDED => TaskStatus::Succeeded,
-        FAILED => TaskStatus::Failed,
-        PANICKED => TaskStatus::Panicked,
-        CANCELLED => TaskStatus::Cancelled,
-        RETRYING => TaskStatus::Retrying,
-        _ => TaskStatus::TimedOut,
-    }
-}
-
-pub(crate) type Callback<T, E> = Box<dyn FnOnce(&TaskResult<'_, T, E>) + Send>;
 
 /// What a task's handle and its runner share.
 pub(crate) struct Shared<T, E> {
@@ -58,8 +29,8 @@ pub(crate) struct Shared<T, E> {
     /// The pool the task was submitted to (its address), for waits on that
     /// pool's workers to help (`help.rs`); 0 for none.
     pub(crate) pool: usize,
-    /// The lifecycle state; see the table in the module docs.
-    state: AtomicU8,
+    /// The lifecycle state; see the table in `state.rs`.
+    state: State,
     /// The context the body receives; cancelled by `cancel()` while running.
     pub(crate) ctx: Context,
     /// Set (under `slot`) once the result is stored: lets waiters spin
@@ -128,7 +99,7 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
         Arc::new(Shared {
             id,
             pool,
-            state: AtomicU8::new(QUEUED),
+            state: State::new(),
             ctx,
             ready: AtomicBool::new(false),
             slot: Mutex::new(Slot {
@@ -162,24 +133,20 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
 
     #[inline]
     pub(crate) fn state(&self) -> u8 {
-        // ORDERING: Acquire pairs with the AcqRel of `transition`.
-        self.state.load(Ordering::Acquire)
+        self.state.load()
     }
 
     /// True once the task is in a terminal state.
     #[inline]
     pub(crate) fn is_terminal(&self) -> bool {
-        !matches!(self.state(), QUEUED | RUNNING | RETRYING)
+        super::state::is_terminal(self.state())
     }
 
-    /// Moves `from` → `to`; true for the one caller that did it.
+    /// Moves `from` → `to` ([`State::transition`]); true for the one
+    /// caller that did it.
     #[inline]
     pub(crate) fn transition(&self, from: u8, to: u8) -> bool {
-        // ORDERING: AcqRel: Release publishes what the winner did before the
-        // transition (e.g. counting); Acquire orders what it does after.
-        self.state
-            .compare_exchange(from, to, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
+        self.state.transition(from, to)
     }
 
     /// Runs the completion callback, stores the result and wakes waiters.
@@ -752,10 +719,160 @@ impl<T, E> fmt::Debug for TaskHandle<T, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TaskHandle")
             .field("id", &self.shared.id)
-            .field(
-                "status",
-                &status_of(self.shared.state.load(Ordering::Acquire)),
-            )
+            .field("status", &status_of(self.shared.state.load()))
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::ManualClock;
+
+    fn shared(ctx: Context) -> Arc<Shared<u32, std::convert::Infallible>> {
+        Shared::new(TaskId::from(1), 0, ctx, Arc::new(Tally::default()), None)
+    }
+
+    #[test]
+    fn dropping_the_shared_state_removes_its_deadline_entry() {
+        let manual = ManualClock::new();
+        let timer = Arc::new(Timer::start(manual.clock(), "test-timer".into()).unwrap());
+        let shared = shared(Context::new());
+        let at = manual.clock().now() + Duration::from_secs(3600);
+        let key = timer.schedule(at, Box::new(|| {})).unwrap();
+        assert!(shared.deadline_entry.set((Arc::clone(&timer), key)).is_ok());
+        assert_eq!(timer.pending(), 1);
+        drop(shared);
+        assert_eq!(timer.pending(), 0, "the entry outlived its task");
+        timer.stop();
+    }
+
+    #[test]
+    fn a_wait_that_times_out_leaves_no_waiter_counted() {
+        let shared = shared(Context::new());
+        let handle = TaskHandle::new(Arc::clone(&shared));
+        let handle = handle
+            .wait_timeout(Duration::from_millis(1))
+            .expect_err("nothing was delivered");
+        assert_eq!(shared.slot.lock().waiters, 0);
+        let handle = handle
+            .wait_timeout(Duration::from_millis(1))
+            .expect_err("nothing was delivered");
+        assert_eq!(shared.slot.lock().waiters, 0);
+        assert!(shared.transition(QUEUED, RUNNING));
+        assert_eq!(handle.status(), TaskStatus::Running);
+        assert!(shared.transition(RUNNING, super::super::state::SUCCEEDED));
+        shared.deliver(Ok(7));
+        assert!(handle.is_finished());
+        assert_eq!(
+            handle.wait_timeout(Duration::from_secs(10)).ok(),
+            Some(Ok(7))
+        );
+    }
+
+    #[test]
+    fn cancel_wins_only_from_a_state_that_has_not_run() {
+        let shared = shared(Context::new());
+        let handle = TaskHandle::new(Arc::clone(&shared));
+        assert!(handle.cancel());
+        assert!(!handle.cancel(), "a second cancel finds it terminal");
+        assert_eq!(handle.status(), TaskStatus::Cancelled);
+        assert_eq!(shared.tally.cancelled.load(Ordering::Relaxed), 1);
+        assert!(handle.context().is_cancelled());
+        assert_eq!(
+            handle.wait_timeout(Duration::from_secs(10)).ok(),
+            Some(Err(TaskError::Cancelled))
+        );
+
+        let shared = self::shared(Context::new());
+        let handle = TaskHandle::new(Arc::clone(&shared));
+        assert!(shared.transition(QUEUED, RUNNING));
+        assert!(!handle.cancel(), "running: too late to prevent");
+        assert!(
+            handle.context().is_cancelled(),
+            "but its context is cancelled"
+        );
+        assert_eq!(handle.status(), TaskStatus::Running);
+        assert_eq!(shared.tally.cancelled.load(Ordering::Relaxed), 0);
+
+        let shared = self::shared(Context::new());
+        let handle = TaskHandle::new(Arc::clone(&shared));
+        assert!(shared.transition(QUEUED, RUNNING));
+        assert!(shared.transition(RUNNING, RETRYING));
+        assert_eq!(handle.status(), TaskStatus::Retrying);
+        assert!(
+            handle.cancel(),
+            "a backoff is cancelled before the next attempt"
+        );
+        assert_eq!(shared.tally.cancelled.load(Ordering::Relaxed), 1);
+        assert_eq!(handle.try_result().ok(), Some(Err(TaskError::Cancelled)));
+    }
+
+    #[test]
+    fn time_out_ends_a_task_in_any_live_state_once() {
+        for before in [QUEUED, RUNNING, RETRYING] {
+            let shared = shared(Context::new());
+            if before != QUEUED {
+                assert!(shared.transition(QUEUED, RUNNING));
+            }
+            if before == RETRYING {
+                assert!(shared.transition(RUNNING, RETRYING));
+            }
+            let handle = TaskHandle::new(Arc::clone(&shared));
+            shared.time_out(None);
+            shared.time_out(None);
+            assert_eq!(handle.status(), TaskStatus::TimedOut, "from {before}");
+            assert_eq!(
+                shared.tally.timed_out.load(Ordering::Relaxed),
+                1,
+                "from {before}"
+            );
+            assert_eq!(
+                handle.context().reason(),
+                Some(CancelReason::DeadlineExceeded)
+            );
+            assert_eq!(
+                handle.try_result().ok(),
+                Some(Err(TaskError::TimedOut)),
+                "from {before}"
+            );
+        }
+    }
+
+    #[test]
+    fn attempts_and_debug_show_the_shared_state() {
+        let shared = shared(Context::new());
+        let handle = TaskHandle::new(Arc::clone(&shared));
+        assert_eq!(handle.attempts(), 0);
+        shared.attempts.store(3, Ordering::Release);
+        assert_eq!(handle.attempts(), 3);
+        assert_eq!(handle.id(), TaskId::from(1));
+        let debug = format!("{handle:?}");
+        assert!(
+            debug.contains("Queued") && debug.contains("TaskHandle"),
+            "{debug}"
+        );
+    }
+
+    #[test]
+    fn advancing_a_manual_clock_wakes_a_waiter_past_its_deadline() {
+        let manual = ManualClock::new();
+        let shared = shared(Context::with_clock(manual.clock()));
+        let handle = TaskHandle::new(Arc::clone(&shared));
+        let deadline = manual.clock().now() + Duration::from_secs(5);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let waiter = std::thread::spawn(move || {
+            tx.send(handle.wait_deadline(deadline).is_err()).unwrap();
+        });
+        let mut timed_out = None;
+        for _ in 0..2_000 {
+            manual.advance(Duration::from_secs(1));
+            if let Ok(outcome) = rx.recv_timeout(Duration::from_millis(5)) {
+                timed_out = Some(outcome);
+                break;
+            }
+        }
+        assert_eq!(timed_out, Some(true), "the clock never woke the waiter");
+        waiter.join().unwrap();
     }
 }

@@ -7,109 +7,19 @@
 
 use super::builder::{BoxedBody, RepeatBody};
 use super::callbacks::Callbacks;
+pub(crate) use super::env::{Job, PanicHandler, PoolHooks, RunEnv, Tally};
 use super::error::panic_message;
-use super::handle::{
-    CANCELLED, FAILED, PANICKED, QUEUED, RETRYING, RUNNING, SUCCEEDED, Shared, TIMED_OUT,
-    deliver_cancelled, deliver_cancelled_off,
-};
+use super::handle::{Shared, deliver_cancelled, deliver_cancelled_off};
+use super::state::{CANCELLED, FAILED, PANICKED, QUEUED, RETRYING, RUNNING, SUCCEEDED, TIMED_OUT};
 use super::{TaskError, TaskId, TaskPanic};
 use crate::context::{CancelReason, Context};
 use crate::retry::{Decision, Failure, JitterRng, RetryPolicy};
-use crate::sync::Mutex;
-use crate::time::timer::Timer;
 use std::any::Any;
 use std::convert::Infallible;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
-
-pub(crate) type PanicHandler = Arc<dyn Fn(&TaskPanic) + Send + Sync>;
-
-/// Outcome counters. Each worker has its own (written by that worker only);
-/// the pool has one more for cancellations made from other threads.
-#[derive(Debug, Default)]
-pub(crate) struct Tally {
-    pub(crate) succeeded: AtomicU64,
-    pub(crate) failed: AtomicU64,
-    pub(crate) panicked: AtomicU64,
-    pub(crate) cancelled: AtomicU64,
-    pub(crate) timed_out: AtomicU64,
-    /// Results a body returned after its task had already timed out.
-    pub(crate) late_results: AtomicU64,
-    /// Failed attempts that were scheduled for another try.
-    pub(crate) retries: AtomicU64,
-}
-
-impl Tally {
-    #[inline]
-    fn bump(counter: &AtomicU64) {
-        // ORDERING: counters are statistics; the result delivery that follows
-        // (a mutex release) publishes them to whoever observes the outcome.
-        counter.fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub(crate) fn count_cancelled(&self) {
-        Tally::bump(&self.cancelled);
-    }
-
-    pub(crate) fn count_timed_out(&self) {
-        Tally::bump(&self.timed_out);
-    }
-
-    pub(crate) fn count_succeeded(&self) {
-        Tally::bump(&self.succeeded);
-    }
-
-    pub(crate) fn count_panicked(&self) {
-        Tally::bump(&self.panicked);
-    }
-
-    pub(crate) fn add_to(&self, totals: &mut [u64; 7]) {
-        // ORDERING: see `bump`.
-        totals[0] += self.succeeded.load(Ordering::Relaxed);
-        totals[1] += self.failed.load(Ordering::Relaxed);
-        totals[2] += self.panicked.load(Ordering::Relaxed);
-        totals[3] += self.cancelled.load(Ordering::Relaxed);
-        totals[4] += self.timed_out.load(Ordering::Relaxed);
-        totals[5] += self.late_results.load(Ordering::Relaxed);
-        totals[6] += self.retries.load(Ordering::Relaxed);
-    }
-}
-
-/// What a running job may use of its worker.
-pub(crate) struct RunEnv<'a> {
-    /// Passed to fire-and-forget bodies; the pool cancels it when it stops.
-    pub(crate) root: &'a Context,
-    pub(crate) panic_handler: Option<&'a PanicHandler>,
-    /// The context of the handle task running on this worker, so that a
-    /// shutdown can cancel it.
-    pub(crate) current: &'a Mutex<Option<Context>>,
-    pub(crate) tally: &'a Tally,
-    /// The pool, for tasks that retry (timer, re-queueing).
-    pub(crate) hooks: &'a Weak<dyn PoolHooks>,
-    /// Called by a handle task that ran its body, just before its result
-    /// becomes visible to its waiters (see `Shared::deliver_then`).
-    pub(crate) before_publish: &'a dyn Fn(),
-}
-
-/// What a retrying task needs from its pool, without knowing the pool.
-pub(crate) trait PoolHooks: Send + Sync {
-    /// The pool's timer (started on first use), if it could be started.
-    fn timer(&self) -> Option<Arc<Timer>>;
-    /// Counts a task entering its backoff (for `wait_idle` and `stats`).
-    fn retry_started(&self);
-    /// Puts a retried task back in the queue — ignoring the capacity: it was
-    /// accepted once and is never refused for room — and counts its backoff
-    /// as over. Gives it back if the pool is closed (the caller then
-    /// abandons it and calls `retry_settled` itself).
-    fn requeue(&self, job: Box<dyn Job>, priority: i32) -> Result<(), Box<dyn Job>>;
-    /// A backoff ended other than by re-queueing (cancelled, timed out,
-    /// pool closed).
-    fn retry_settled(&self);
-    /// Where the callbacks of tasks ended off the workers run.
-    fn callbacks(&self) -> &Callbacks;
-}
 
 impl RunEnv<'_> {
     fn report_panic(&self, task: Option<TaskId>, payload: Box<dyn Any + Send>) -> String {
@@ -124,33 +34,6 @@ impl RunEnv<'_> {
             let _ = catch_unwind(AssertUnwindSafe(|| handler(&report)));
         }
         message
-    }
-}
-
-/// A unit of work in a queue.
-pub(crate) trait Job: Send {
-    /// Runs the task on a worker and records its outcome in `env.tally`
-    /// (or records nothing if it was cancelled earlier and already counted).
-    fn run(self: Box<Self>, env: &RunEnv<'_>);
-
-    /// Ends the task without running it, as the pool shuts down; records
-    /// the cancellation in `tally` and returns true, unless it was already
-    /// cancelled and counted. Called off the workers, it is given the
-    /// pool's `callbacks`: a completion callback then runs there, not on
-    /// the calling thread (see `callbacks.rs`).
-    fn abandon(self: Box<Self>, tally: &Tally, callbacks: Option<&Callbacks>) -> bool;
-
-    /// The resource the task named ([`Task::resource`](crate::Task::resource)),
-    /// whose limit gates its starts.
-    fn resource(&self) -> Option<&Arc<str>> {
-        None
-    }
-
-    /// True when the task will not run if started now (ended while queued:
-    /// cancelled, timed out, or its context cancelled), so that a resource
-    /// gate spends no permit on it.
-    fn will_not_run(&self) -> bool {
-        false
     }
 }
 

@@ -2,27 +2,56 @@
 //! learns the outcome.
 //!
 //! - `mod.rs`: [`TaskId`], [`TaskStatus`].
+//! - `state.rs` (crate-private): the state machine — the state codes, the
+//!   full transition table (see also `README.md` beside this file) and
+//!   `State::transition`, the one compare-and-swap every transition goes
+//!   through.
 //! - `error.rs`: [`TaskError`] (why a task produced no value) and
 //!   [`TaskPanic`] (what a panic handler receives).
-//! - `handle.rs`: [`TaskHandle`] and the state it shares with the worker;
-//!   the state machine lives here (see `README.md` beside this file).
+//! - `record.rs`: [`TaskResult`] (what a completion callback receives) and
+//!   the stored callback's type.
+//! - `callbacks.rs` (crate-private): the thread that runs the completion
+//!   callbacks of tasks ended off the workers.
+//! - `env.rs` (crate-private): what a job may use of its worker and pool —
+//!   the outcome counters (`Tally`), `RunEnv`, `PoolHooks` — and the `Job`
+//!   trait a queue holds.
+//! - `handle.rs`: [`TaskHandle`] and the state it shares with the worker
+//!   (`Shared`: state, result slot, waiters, delivery).
 //! - `builder.rs`: [`Task`], a task with an id, a priority and a completion
 //!   callback.
-//! - `job.rs` (crate-private): the type-erased unit a queue holds and a worker
-//!   runs.
+//! - `job.rs` (crate-private): the type-erased units a worker runs (a
+//!   handle task, a repeatable task and its pending retry).
 //! - `small.rs` (crate-private): `Queued`, a queue entry that stores a small
 //!   fire-and-forget closure inline (the module's only `unsafe`).
+//!
+//! What depends on what inside `task/` (no cycle; `mod.rs` is imported by
+//! all for `TaskId`, `TaskStatus` and the re-exported types):
+//!
+//! ```text
+//! small ──► job, env, callbacks
+//! job ────► builder, handle, state, env, callbacks, error
+//! handle ─► state, record, env, callbacks
+//! builder ► record
+//! env ────► callbacks
+//! state, record, error, callbacks: no other task file
+//! ```
+//!
+//! Outside `task/`, it may import `context`, `retry` (policies a repeatable
+//! task follows), `sync` and `time`; never `pool`, which it knows only
+//! through the `PoolHooks` trait.
 
 #![deny(unsafe_code)]
 
 pub(crate) mod builder;
 pub(crate) mod callbacks;
+pub(crate) mod env;
 pub(crate) mod error;
 pub(crate) mod handle;
 pub(crate) mod help;
 pub(crate) mod job;
 pub(crate) mod record;
 pub(crate) mod small;
+pub(crate) mod state;
 
 pub use builder::Task;
 pub use error::{TaskError, TaskPanic};

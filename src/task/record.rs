@@ -4,6 +4,10 @@ use super::{TaskError, TaskId};
 use std::fmt;
 use std::time::{Duration, Instant};
 
+/// A completion callback, as [`Task::on_result`](crate::Task::on_result)
+/// stores it and the task's winner of the terminal transition runs it.
+pub(crate) type Callback<T, E> = Box<dyn FnOnce(&TaskResult<'_, T, E>) + Send>;
+
 /// The record a [`Task::on_result`](crate::Task::on_result) callback
 /// receives: the task's id, its outcome, when it started, how long it ran
 /// and how many attempts it made.

@@ -20,7 +20,8 @@
 
 #![allow(unsafe_code)]
 
-use super::job::{Body, HandleJob, Job, RunEnv, Tally, run_spawn};
+use super::env::{Job, RunEnv, Tally};
+use super::job::{Body, HandleJob, run_spawn};
 use crate::context::Context;
 use std::cell::Cell;
 use std::marker::PhantomData;

@@ -218,6 +218,17 @@ impl Drop for Watchdog {
     }
 }
 
+/// A [`Watchdog`] for a whole test that waits: a wait that would block
+/// forever (a lost delivery, a cancel that never ends the task) aborts the
+/// test binary after ten seconds, naming `test`, instead of hanging it.
+/// Hold it for the test's length: `let _watchdog = common::watchdog("name");`.
+pub(crate) fn watchdog(test: &str) -> Watchdog {
+    Watchdog::start(
+        format!("test `{test}` is still waiting"),
+        std::time::Duration::from_secs(10),
+    )
+}
+
 /// Advances the manual clock in `step`s until `rx` yields (a bounded loop on
 /// a condition that must become true): for a thread blocked on the clock.
 pub(crate) fn advance_until<T>(
