@@ -6,7 +6,7 @@ mod common;
 use common::Rng;
 use gosling::context::{CancelReason, Context};
 use gosling::limit::{
-    AcquireError, AdaptiveRate, AimdLimit, AllowError, ConcurrencyLimiter, ConfigError,
+    AcquireError, AdaptiveRate, AimdLimit, AllowError, ConcurrencyLimiter, LimitConfigError,
     FixedWindow, GradientLimit, KeyedLimiter, LeakyBucket, Outcome, Rate, RateLimiter,
     SlidingCounter, SlidingLog, TokenBucket, TryAcquireError, WaitError,
 };
@@ -209,10 +209,10 @@ fn set_rate_and_set_burst_at_runtime() {
     bucket.set_burst(3).unwrap();
     manual.advance(Duration::from_secs(1));
     assert!(bucket.allow_n(3).is_ok());
-    assert_eq!(bucket.set_burst(0), Err(ConfigError::ZeroBurst));
+    assert_eq!(bucket.set_burst(0), Err(LimitConfigError::ZeroBurst));
     assert_eq!(
         TokenBucket::new(Rate::every(Duration::from_secs(1 << 30)).unwrap(), u32::MAX).unwrap_err(),
-        ConfigError::Overflow
+        LimitConfigError::Overflow
     );
 }
 
@@ -373,7 +373,7 @@ fn leaky_bucket_spaces_permits_evenly() {
     assert_eq!(pacer.reserve(), t0 + Duration::from_millis(500));
     assert_eq!(
         pacer.set_burst(2),
-        Err(ConfigError::Unsupported {
+        Err(LimitConfigError::Unsupported {
             setting: "burst",
             value: 2
         })
@@ -384,10 +384,10 @@ fn leaky_bucket_spaces_permits_evenly() {
 #[test]
 fn regression_huge_settings_are_errors_not_panics() {
     let ages = Rate::every(Duration::from_secs(u64::MAX / 1_000_000_000)).unwrap();
-    assert_eq!(LeakyBucket::new(ages).unwrap_err(), ConfigError::Overflow);
+    assert_eq!(LeakyBucket::new(ages).unwrap_err(), LimitConfigError::Overflow);
     assert_eq!(
         TokenBucket::new(ages, 1).unwrap_err(),
-        ConfigError::Overflow
+        LimitConfigError::Overflow
     );
     assert_eq!(
         Rate::new(1, Duration::MAX),
@@ -491,7 +491,7 @@ fn concurrency_timed_out_wait_holds_nothing() {
         let bulkhead = bulkhead.clone();
         thread::spawn(move || {
             tx.send(()).unwrap();
-            bulkhead.acquire_timeout(Duration::from_secs(1)).map(drop)
+            bulkhead.acquire_timeout(&Context::new(), Duration::from_secs(1)).map(drop)
         })
     };
     rx.recv().unwrap();
@@ -573,7 +573,7 @@ fn concurrency_resize() {
     assert!(bulkhead.try_acquire().is_ok());
     bulkhead.resize(3).unwrap();
     assert_eq!(bulkhead.available(), 3);
-    assert_eq!(bulkhead.resize(0), Err(ConfigError::ZeroCapacity));
+    assert_eq!(bulkhead.resize(0), Err(LimitConfigError::ZeroCapacity));
 }
 
 fn concurrency_stress(ops_per_thread: usize, seed: u64) {
@@ -758,7 +758,7 @@ fn stress_keyed_frozen_clock_admits_exactly_burst_per_key() {
 fn aimd_tells_outcomes_apart() {
     let aimd = AimdLimit::new(10, 2, 20)
         .unwrap()
-        .with_timeout(Duration::from_millis(100));
+        .timeout(Duration::from_millis(100));
     assert_eq!(
         aimd.record(Duration::from_millis(1), Outcome::Cancelled),
         10

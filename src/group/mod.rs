@@ -14,7 +14,7 @@
 //! - `core.rs`: what every form shares, whatever runs the members — the
 //!   context, first-error recording, panic capture and the slot counting of
 //!   the limit. It knows nothing about threads.
-//! - `scoped.rs`: [`scope`] / [`scope_with_context`] and [`Scope`]: members on
+//! - `scoped.rs`: [`scope`] / [`scope_with_context`] and [`ScopedGroup`]: members on
 //!   scoped threads that may borrow from the caller's stack, like
 //!   [`std::thread::scope`].
 //! - `thread.rs`: [`Group`]: an owned group whose `'static` members run on
@@ -33,9 +33,9 @@
 //! |----------------------------------|------------------------------------------------------|
 //! | `var g errgroup.Group`           | [`Group::new`], [`PoolGroup::new`] (on a pool), or [`scope`] for borrowing members |
 //! | `errgroup.WithContext(ctx)`      | [`Group::with_context`] / [`scope_with_context`]      |
-//! | `g.Go(f)`                        | [`Group::go`] / [`Scope::go`]; `f` gets `&Context`    |
-//! | `g.TryGo(f)`                     | [`Group::try_go`] / [`Scope::try_go`]                 |
-//! | `g.SetLimit(n)`                  | [`Group::set_limit`] / [`Scope::set_limit`]           |
+//! | `g.Go(f)`                        | [`Group::go`] / [`ScopedGroup::go`]; `f` gets `&Context`    |
+//! | `g.TryGo(f)`                     | [`Group::try_go`] / [`ScopedGroup::try_go`]                 |
+//! | `g.SetLimit(n)`                  | [`Group::set_limit`] / [`ScopedGroup::set_limit`]           |
 //! | `g.Wait()`                       | [`Group::wait`] / the end of [`scope`]                |
 //! | `context.Cause(ctx)` after a failure | [`Context::cause`](crate::context::Context::cause), a [`MemberFailure`] |
 //!
@@ -70,7 +70,7 @@
 //! let err = group::scope(|g| {
 //!     g.go(|ctx| {
 //!         // Waits for a sibling's failure and reports why it stopped.
-//!         ctx.wait_cancelled(Duration::from_secs(60));
+//!         ctx.wait_cancelled_timeout(Duration::from_secs(60));
 //!         let cause = ctx.cause().unwrap();
 //!         assert!(matches!(cause.downcast_ref(), Some(MemberFailure::Panicked(m)) if m == "bad input"));
 //!         Err(format!("stopped: {cause}"))
@@ -110,5 +110,5 @@ mod thread;
 
 pub use error::{GroupError, LimitError, MemberError, MemberFailure, TryGoError};
 pub use pool::PoolGroup;
-pub use scoped::{Scope, scope, scope_with_context};
+pub use scoped::{ScopedGroup, scope, scope_with_context};
 pub use thread::Group;

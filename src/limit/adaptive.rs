@@ -16,7 +16,7 @@
 //! drop (overload: rejected, timed out) lowers the limit, a cancellation
 //! (the caller gave up for its own reasons) is ignored.
 
-use super::{AllowError, ConcurrencyLimiter, ConfigError, Rate, RateLimiter, TokenBucket};
+use super::{AllowError, ConcurrencyLimiter, LimitConfigError, Rate, RateLimiter, TokenBucket};
 use crate::sync::Mutex;
 use crate::time::Clock;
 use std::fmt;
@@ -73,12 +73,12 @@ pub struct AimdLimit {
     timeout: Duration,
 }
 
-fn check_bounds(initial: usize, min: usize, max: usize) -> Result<(), ConfigError> {
+fn check_bounds(initial: usize, min: usize, max: usize) -> Result<(), LimitConfigError> {
     if min == 0 || initial == 0 {
-        return Err(ConfigError::ZeroCapacity);
+        return Err(LimitConfigError::ZeroCapacity);
     }
     if min > max || initial < min || initial > max {
-        return Err(ConfigError::Unsupported {
+        return Err(LimitConfigError::Unsupported {
             setting: "initial limit outside [min, max]",
             value: initial as u64,
         });
@@ -92,15 +92,15 @@ impl AimdLimit {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::ZeroCapacity`] for a zero `min` or `initial`;
-    /// [`ConfigError::Unsupported`] when `initial` is outside `[min, max]`.
+    /// [`LimitConfigError::ZeroCapacity`] for a zero `min` or `initial`;
+    /// [`LimitConfigError::Unsupported`] when `initial` is outside `[min, max]`.
     ///
     /// # Examples
     ///
     /// ```
     /// assert!(gosling::limit::AimdLimit::new(5, 10, 20).is_err());
     /// ```
-    pub fn new(initial: usize, min: usize, max: usize) -> Result<AimdLimit, ConfigError> {
+    pub fn new(initial: usize, min: usize, max: usize) -> Result<AimdLimit, LimitConfigError> {
         check_bounds(initial, min, max)?;
         Ok(AimdLimit {
             limiter: ConcurrencyLimiter::new(initial)?,
@@ -118,12 +118,12 @@ impl AimdLimit {
     ///
     /// ```
     /// use gosling::limit::{AimdLimit, Outcome};
-    /// let aimd = AimdLimit::new(10, 1, 10).unwrap().with_backoff(0.5);
+    /// let aimd = AimdLimit::new(10, 1, 10).unwrap().backoff(0.5);
     /// aimd.record(std::time::Duration::ZERO, Outcome::Dropped);
     /// assert_eq!(aimd.limit(), 5);
     /// ```
     #[must_use]
-    pub fn with_backoff(mut self, ratio: f64) -> AimdLimit {
+    pub fn backoff(mut self, ratio: f64) -> AimdLimit {
         self.backoff = if ratio.is_nan() {
             0.9
         } else {
@@ -139,12 +139,12 @@ impl AimdLimit {
     /// ```
     /// use gosling::limit::{AimdLimit, Outcome};
     /// use std::time::Duration;
-    /// let aimd = AimdLimit::new(10, 1, 10).unwrap().with_timeout(Duration::from_millis(100));
+    /// let aimd = AimdLimit::new(10, 1, 10).unwrap().timeout(Duration::from_millis(100));
     /// aimd.record(Duration::from_secs(1), Outcome::Success);
     /// assert_eq!(aimd.limit(), 9);
     /// ```
     #[must_use]
-    pub fn with_timeout(mut self, timeout: Duration) -> AimdLimit {
+    pub fn timeout(mut self, timeout: Duration) -> AimdLimit {
         self.timeout = timeout;
         self
     }
@@ -273,7 +273,7 @@ impl GradientLimit {
     /// ```
     /// assert_eq!(gosling::limit::GradientLimit::new(4, 1, 8).unwrap().limit(), 4);
     /// ```
-    pub fn new(initial: usize, min: usize, max: usize) -> Result<GradientLimit, ConfigError> {
+    pub fn new(initial: usize, min: usize, max: usize) -> Result<GradientLimit, LimitConfigError> {
         check_bounds(initial, min, max)?;
         Ok(GradientLimit {
             limiter: ConcurrencyLimiter::new(initial)?,
@@ -398,7 +398,7 @@ impl AdaptiveRate {
     ///
     /// # Errors
     ///
-    /// As [`TokenBucket::new`]; [`ConfigError::Unsupported`] when `min` is
+    /// As [`TokenBucket::new`]; [`LimitConfigError::Unsupported`] when `min` is
     /// faster than `max`.
     ///
     /// # Examples
@@ -408,7 +408,7 @@ impl AdaptiveRate {
     /// let r = AdaptiveRate::new(Rate::per_second(10).unwrap(), Rate::per_second(1).unwrap(), 5, 0.7).unwrap();
     /// # let _ = r;
     /// ```
-    pub fn new(max: Rate, min: Rate, burst: u32, target: f64) -> Result<AdaptiveRate, ConfigError> {
+    pub fn new(max: Rate, min: Rate, burst: u32, target: f64) -> Result<AdaptiveRate, LimitConfigError> {
         AdaptiveRate::with_clock(max, min, burst, target, Clock::system())
     }
 
@@ -432,9 +432,9 @@ impl AdaptiveRate {
         burst: u32,
         target: f64,
         clock: Clock,
-    ) -> Result<AdaptiveRate, ConfigError> {
+    ) -> Result<AdaptiveRate, LimitConfigError> {
         if min.period_ns() < max.period_ns() {
-            return Err(ConfigError::Unsupported {
+            return Err(LimitConfigError::Unsupported {
                 setting: "min rate faster than max rate (period ns)",
                 value: min.period_ns(),
             });
@@ -485,11 +485,11 @@ impl RateLimiter for AdaptiveRate {
         self.bucket.rate()
     }
 
-    fn set_rate(&self, rate: Rate) -> Result<(), ConfigError> {
+    fn set_rate(&self, rate: Rate) -> Result<(), LimitConfigError> {
         let mut bounds = self.bounds.lock();
         let ceiling = rate.as_per_second();
         if ceiling < bounds.1 {
-            return Err(ConfigError::Unsupported {
+            return Err(LimitConfigError::Unsupported {
                 setting: "ceiling below the floor (period ns)",
                 value: rate.period_ns(),
             });
@@ -503,7 +503,7 @@ impl RateLimiter for AdaptiveRate {
         self.bucket.burst()
     }
 
-    fn set_burst(&self, burst: u32) -> Result<(), ConfigError> {
+    fn set_burst(&self, burst: u32) -> Result<(), LimitConfigError> {
         self.bucket.set_burst(burst)
     }
 

@@ -9,7 +9,7 @@
 //! (crate-private `Context::subscribe`), which wakes it on cancellation; a
 //! manual clock wakes waiters when it advances.
 
-use super::ConfigError;
+use super::LimitConfigError;
 use crate::context::{CancelReason, Cancelled, Context};
 use crate::sync::{Condvar, Mutex, Wake};
 use crate::time::Clock;
@@ -141,7 +141,7 @@ impl ConcurrencyLimiter {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::ZeroCapacity`] for a zero limit.
+    /// [`LimitConfigError::ZeroCapacity`] for a zero limit.
     ///
     /// # Examples
     ///
@@ -149,7 +149,7 @@ impl ConcurrencyLimiter {
     /// let bulkhead = gosling::limit::ConcurrencyLimiter::new(8).unwrap();
     /// assert_eq!(bulkhead.limit(), 8);
     /// ```
-    pub fn new(limit: usize) -> Result<ConcurrencyLimiter, ConfigError> {
+    pub fn new(limit: usize) -> Result<ConcurrencyLimiter, LimitConfigError> {
         ConcurrencyLimiter::with_clock(limit, Clock::system())
     }
 
@@ -157,7 +157,7 @@ impl ConcurrencyLimiter {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::ZeroCapacity`] for a zero limit.
+    /// [`LimitConfigError::ZeroCapacity`] for a zero limit.
     ///
     /// # Examples
     ///
@@ -166,9 +166,9 @@ impl ConcurrencyLimiter {
     /// let bulkhead = gosling::limit::ConcurrencyLimiter::with_clock(1, manual.clock()).unwrap();
     /// # let _ = bulkhead;
     /// ```
-    pub fn with_clock(limit: usize, clock: Clock) -> Result<ConcurrencyLimiter, ConfigError> {
+    pub fn with_clock(limit: usize, clock: Clock) -> Result<ConcurrencyLimiter, LimitConfigError> {
         if limit == 0 {
-            return Err(ConfigError::ZeroCapacity);
+            return Err(LimitConfigError::ZeroCapacity);
         }
         Ok(ConcurrencyLimiter {
             inner: Arc::new(Inner {
@@ -287,17 +287,17 @@ impl ConcurrencyLimiter {
     ///
     /// let bulkhead = ConcurrencyLimiter::new(1).unwrap();
     /// let ctx = Context::new();
-    /// let held = bulkhead.acquire_within(&ctx, Duration::from_millis(1)).unwrap();
-    /// let err = bulkhead.acquire_within(&ctx, Duration::from_millis(1)).unwrap_err();
+    /// let held = bulkhead.acquire_timeout(&ctx, Duration::from_millis(1)).unwrap();
+    /// let err = bulkhead.acquire_timeout(&ctx, Duration::from_millis(1)).unwrap_err();
     /// assert_eq!(err, AcquireError::Timeout);
     /// drop(held);
     /// ctx.cancel();
     /// assert!(matches!(
-    ///     bulkhead.acquire_within(&ctx, Duration::from_secs(1)),
+    ///     bulkhead.acquire_timeout(&ctx, Duration::from_secs(1)),
     ///     Err(AcquireError::Cancelled(_))
     /// ));
     /// ```
-    pub fn acquire_within(
+    pub fn acquire_timeout(
         &self,
         ctx: &Context,
         timeout: Duration,
@@ -307,28 +307,37 @@ impl ConcurrencyLimiter {
         Ok(Permit { inner: &self.inner })
     }
 
-    /// Blocks until a permit is free or `timeout` passes on the limiter's
-    /// clock.
+    /// Blocks until a permit is free, `deadline` passes on the limiter's
+    /// clock, or `ctx` is cancelled (or reaches its own deadline): the
+    /// [`acquire_timeout`](ConcurrencyLimiter::acquire_timeout) of a caller
+    /// that holds an instant rather than a duration. A deadline already past
+    /// waits not at all.
     ///
     /// # Errors
     ///
-    /// [`AcquireError::Timeout`] when the timeout passes first.
+    /// [`AcquireError::Timeout`] when the deadline passes first;
+    /// [`AcquireError::Cancelled`] when `ctx` is cancelled first.
     ///
     /// # Examples
     ///
     /// ```
+    /// use gosling::context::Context;
     /// use gosling::limit::{AcquireError, ConcurrencyLimiter};
-    /// use std::time::Duration;
+    /// use std::time::{Duration, Instant};
     ///
-    /// let bulkhead = ConcurrencyLimiter::new(1).unwrap();
-    /// let _held = bulkhead.try_acquire().unwrap();
-    /// let err = bulkhead.acquire_timeout(Duration::from_millis(1)).unwrap_err();
+    /// let bulkhead = ConcurrencyLimiter::new(1)?;
+    /// let _held = bulkhead.try_acquire()?;
+    /// let deadline = Instant::now() + Duration::from_millis(1);
+    /// let err = bulkhead.acquire_deadline(&Context::new(), deadline).unwrap_err();
     /// assert_eq!(err, AcquireError::Timeout);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn acquire_timeout(&self, timeout: Duration) -> Result<Permit<'_>, AcquireError> {
-        let deadline = self.inner.clock.now().checked_add(timeout);
-        let ctx = Context::with_clock(self.inner.clock.clone());
-        self.inner.take(&ctx, deadline)?;
+    pub fn acquire_deadline(
+        &self,
+        ctx: &Context,
+        deadline: Instant,
+    ) -> Result<Permit<'_>, AcquireError> {
+        self.inner.take(ctx, Some(deadline))?;
         Ok(Permit { inner: &self.inner })
     }
 
@@ -337,7 +346,7 @@ impl ConcurrencyLimiter {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::ZeroCapacity`] for a zero limit.
+    /// [`LimitConfigError::ZeroCapacity`] for a zero limit.
     ///
     /// # Examples
     ///
@@ -346,9 +355,9 @@ impl ConcurrencyLimiter {
     /// bulkhead.resize(3).unwrap();
     /// assert_eq!(bulkhead.available(), 3);
     /// ```
-    pub fn resize(&self, limit: usize) -> Result<(), ConfigError> {
+    pub fn resize(&self, limit: usize) -> Result<(), LimitConfigError> {
         if limit == 0 {
-            return Err(ConfigError::ZeroCapacity);
+            return Err(LimitConfigError::ZeroCapacity);
         }
         let mut state = self.inner.state.lock();
         let grew = limit > state.limit;

@@ -14,7 +14,7 @@
 //! `burst + (b − a) / T` — after the `k` admissions in the interval,
 //! `tat ≥ a + k·T` and `tat ≤ b + burst·T`.
 
-use super::{AllowError, ConfigError, Epoch, Rate, RateLimited, RateLimiter};
+use super::{AllowError, LimitConfigError, Epoch, Rate, RateLimited, RateLimiter};
 use crate::sync::{Backoff, CachePadded};
 use crate::time::Clock;
 use std::fmt;
@@ -30,7 +30,7 @@ pub(crate) struct Settings {
 }
 
 impl Settings {
-    pub(crate) fn new(rate: Rate, burst: u32) -> Result<Settings, ConfigError> {
+    pub(crate) fn new(rate: Rate, burst: u32) -> Result<Settings, LimitConfigError> {
         validate(rate.period_ns(), burst)?;
         Ok(Settings {
             period_ns: AtomicU64::new(rate.period_ns()),
@@ -50,13 +50,13 @@ impl Settings {
         Rate::from_period_ns(self.period_ns.load(Relaxed))
     }
 
-    pub(crate) fn set_rate(&self, rate: Rate) -> Result<(), ConfigError> {
+    pub(crate) fn set_rate(&self, rate: Rate) -> Result<(), LimitConfigError> {
         validate(rate.period_ns(), self.burst.load(Relaxed))?;
         self.period_ns.store(rate.period_ns(), Relaxed);
         Ok(())
     }
 
-    pub(crate) fn set_burst(&self, burst: u32) -> Result<(), ConfigError> {
+    pub(crate) fn set_burst(&self, burst: u32) -> Result<(), LimitConfigError> {
         validate(self.period_ns.load(Relaxed), burst)?;
         self.burst.store(burst, Relaxed);
         Ok(())
@@ -64,13 +64,13 @@ impl Settings {
 }
 
 /// Checks that `period × burst` fits with room for the clock's own range.
-pub(crate) fn validate(period_ns: u64, burst: u32) -> Result<(), ConfigError> {
+pub(crate) fn validate(period_ns: u64, burst: u32) -> Result<(), LimitConfigError> {
     if burst == 0 {
-        return Err(ConfigError::ZeroBurst);
+        return Err(LimitConfigError::ZeroBurst);
     }
     match period_ns.checked_mul(u64::from(burst)) {
         Some(limit) if limit <= u64::MAX / 4 => Ok(()),
-        _ => Err(ConfigError::Overflow),
+        _ => Err(LimitConfigError::Overflow),
     }
 }
 
@@ -125,7 +125,7 @@ impl TokenBucket {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::ZeroBurst`] for a zero burst, [`ConfigError::Overflow`]
+    /// [`LimitConfigError::ZeroBurst`] for a zero burst, [`LimitConfigError::Overflow`]
     /// when period × burst exceeds about 146 years.
     ///
     /// # Examples
@@ -135,7 +135,7 @@ impl TokenBucket {
     /// let bucket = TokenBucket::new(Rate::per_second(100).unwrap(), 10).unwrap();
     /// # let _ = bucket;
     /// ```
-    pub fn new(rate: Rate, burst: u32) -> Result<TokenBucket, ConfigError> {
+    pub fn new(rate: Rate, burst: u32) -> Result<TokenBucket, LimitConfigError> {
         TokenBucket::with_clock(rate, burst, Clock::system())
     }
 
@@ -154,7 +154,7 @@ impl TokenBucket {
     /// let bucket = TokenBucket::with_clock(Rate::per_second(1).unwrap(), 1, manual.clock()).unwrap();
     /// assert!(bucket.allow());
     /// ```
-    pub fn with_clock(rate: Rate, burst: u32, clock: Clock) -> Result<TokenBucket, ConfigError> {
+    pub fn with_clock(rate: Rate, burst: u32, clock: Clock) -> Result<TokenBucket, LimitConfigError> {
         Ok(TokenBucket {
             tat: CachePadded(AtomicU64::new(0)),
             settings: Settings::new(rate, burst)?,
@@ -271,7 +271,7 @@ impl RateLimiter for TokenBucket {
         self.settings.rate()
     }
 
-    fn set_rate(&self, rate: Rate) -> Result<(), ConfigError> {
+    fn set_rate(&self, rate: Rate) -> Result<(), LimitConfigError> {
         self.settings.set_rate(rate)
     }
 
@@ -279,7 +279,7 @@ impl RateLimiter for TokenBucket {
         self.settings.load().1
     }
 
-    fn set_burst(&self, burst: u32) -> Result<(), ConfigError> {
+    fn set_burst(&self, burst: u32) -> Result<(), LimitConfigError> {
         self.settings.set_burst(burst)
     }
 

@@ -39,7 +39,7 @@
 //! readings. The count is exact under every interleaving.
 
 use super::gcra::{Settings, step};
-use super::{AllowError, ConfigError, Epoch, Rate, RateLimited};
+use super::{AllowError, LimitConfigError, Epoch, Rate, RateLimited};
 use crate::sync::{CachePadded, Mutex, MutexGuard};
 use crate::time::Clock;
 use std::cmp::Ordering;
@@ -216,8 +216,8 @@ impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::ZeroBurst`], [`ConfigError::Overflow`] as for
-    /// [`TokenBucket`](super::TokenBucket); [`ConfigError::ZeroCapacity`]
+    /// [`LimitConfigError::ZeroBurst`], [`LimitConfigError::Overflow`] as for
+    /// [`TokenBucket`](super::TokenBucket); [`LimitConfigError::ZeroCapacity`]
     /// for `max_keys == 0`.
     ///
     /// # Examples
@@ -226,7 +226,7 @@ impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
     /// let limiter = gosling::limit::KeyedLimiter::<u64>::new(gosling::limit::Rate::per_second(10).unwrap(), 5, 1000).unwrap();
     /// assert!(limiter.allow(&7));
     /// ```
-    pub fn new(rate: Rate, burst: u32, max_keys: usize) -> Result<KeyedLimiter<K>, ConfigError> {
+    pub fn new(rate: Rate, burst: u32, max_keys: usize) -> Result<KeyedLimiter<K>, LimitConfigError> {
         KeyedLimiter::with_clock(rate, burst, max_keys, Clock::system())
     }
 
@@ -249,9 +249,9 @@ impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
         burst: u32,
         max_keys: usize,
         clock: Clock,
-    ) -> Result<KeyedLimiter<K>, ConfigError> {
+    ) -> Result<KeyedLimiter<K>, LimitConfigError> {
         if max_keys == 0 {
-            return Err(ConfigError::ZeroCapacity);
+            return Err(LimitConfigError::ZeroCapacity);
         }
         let settings = Settings::new(rate, burst)?;
         let hasher = SeededHasher::new();
@@ -642,7 +642,7 @@ impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::Overflow`] when period × burst does not fit.
+    /// [`LimitConfigError::Overflow`] when period × burst does not fit.
     ///
     /// # Examples
     ///
@@ -651,7 +651,7 @@ impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
     /// let limiter = KeyedLimiter::<u8>::new(Rate::per_second(3).unwrap(), 1, 10).unwrap();
     /// limiter.set_rate(Rate::per_second(6).unwrap()).unwrap();
     /// ```
-    pub fn set_rate(&self, rate: Rate) -> Result<(), ConfigError> {
+    pub fn set_rate(&self, rate: Rate) -> Result<(), LimitConfigError> {
         self.settings.set_rate(rate)
     }
 
@@ -672,7 +672,7 @@ impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::ZeroBurst`], [`ConfigError::Overflow`].
+    /// [`LimitConfigError::ZeroBurst`], [`LimitConfigError::Overflow`].
     ///
     /// # Examples
     ///
@@ -682,7 +682,7 @@ impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
     /// limiter.set_burst(5).unwrap();
     /// assert_eq!(limiter.burst(), 5);
     /// ```
-    pub fn set_burst(&self, burst: u32) -> Result<(), ConfigError> {
+    pub fn set_burst(&self, burst: u32) -> Result<(), LimitConfigError> {
         self.settings.set_burst(burst)
     }
 }

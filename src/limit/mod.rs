@@ -228,13 +228,13 @@ impl Error for RateError {}
 /// # Examples
 ///
 /// ```
-/// use gosling::limit::{ConfigError, Rate, TokenBucket};
+/// use gosling::limit::{LimitConfigError, Rate, TokenBucket};
 /// let err = TokenBucket::new(Rate::per_second(1).unwrap(), 0).unwrap_err();
-/// assert_eq!(err, ConfigError::ZeroBurst);
+/// assert_eq!(err, LimitConfigError::ZeroBurst);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum ConfigError {
+pub enum LimitConfigError {
     /// A burst (or window limit) of zero would refuse everything.
     ZeroBurst,
     /// A capacity (maximum number of keys, concurrency limit) of zero.
@@ -251,22 +251,22 @@ pub enum ConfigError {
     },
 }
 
-impl fmt::Display for ConfigError {
+impl fmt::Display for LimitConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ConfigError::ZeroBurst => f.write_str("burst must be at least 1"),
-            ConfigError::ZeroCapacity => f.write_str("capacity must be at least 1"),
-            ConfigError::Overflow => {
+            LimitConfigError::ZeroBurst => f.write_str("burst must be at least 1"),
+            LimitConfigError::ZeroCapacity => f.write_str("capacity must be at least 1"),
+            LimitConfigError::Overflow => {
                 f.write_str("period x burst overflows 584 years of nanoseconds")
             }
-            ConfigError::Unsupported { setting, value } => {
+            LimitConfigError::Unsupported { setting, value } => {
                 write!(f, "this limiter does not support {setting} = {value}")
             }
         }
     }
 }
 
-impl Error for ConfigError {}
+impl Error for LimitConfigError {}
 
 /// A refusal: no permit now, and when one would pass (if nobody else takes
 /// it first). A refusal never changes the limiter's state.
@@ -507,8 +507,8 @@ pub trait RateLimiter: Send + Sync + fmt::Debug {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::Overflow`] when the new period times the burst does not
-    /// fit; [`ConfigError::Unsupported`] where a kind cannot change it.
+    /// [`LimitConfigError::Overflow`] when the new period times the burst does not
+    /// fit; [`LimitConfigError::Unsupported`] where a kind cannot change it.
     ///
     /// # Examples
     ///
@@ -518,7 +518,7 @@ pub trait RateLimiter: Send + Sync + fmt::Debug {
     /// bucket.set_rate(Rate::per_second(50).unwrap()).unwrap();
     /// assert_eq!(bucket.rate(), Rate::per_second(50).unwrap());
     /// ```
-    fn set_rate(&self, rate: Rate) -> Result<(), ConfigError>;
+    fn set_rate(&self, rate: Rate) -> Result<(), LimitConfigError>;
 
     /// The largest number of permits that can pass at once.
     ///
@@ -534,20 +534,20 @@ pub trait RateLimiter: Send + Sync + fmt::Debug {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::ZeroBurst`] for 0, [`ConfigError::Overflow`] when the
-    /// period times the burst does not fit, [`ConfigError::Unsupported`]
+    /// [`LimitConfigError::ZeroBurst`] for 0, [`LimitConfigError::Overflow`] when the
+    /// period times the burst does not fit, [`LimitConfigError::Unsupported`]
     /// where a kind has no burst (a [`LeakyBucket`] accepts only 1).
     ///
     /// # Examples
     ///
     /// ```
-    /// use gosling::limit::{ConfigError, Rate, RateLimiter, TokenBucket};
+    /// use gosling::limit::{LimitConfigError, Rate, RateLimiter, TokenBucket};
     /// let bucket = TokenBucket::new(Rate::per_second(5).unwrap(), 1).unwrap();
     /// bucket.set_burst(10).unwrap();
     /// assert_eq!(bucket.burst(), 10);
-    /// assert_eq!(bucket.set_burst(0), Err(ConfigError::ZeroBurst));
+    /// assert_eq!(bucket.set_burst(0), Err(LimitConfigError::ZeroBurst));
     /// ```
-    fn set_burst(&self, burst: u32) -> Result<(), ConfigError>;
+    fn set_burst(&self, burst: u32) -> Result<(), LimitConfigError>;
 
     /// The clock this limiter reads.
     ///
