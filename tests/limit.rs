@@ -6,8 +6,8 @@ mod common;
 use common::Rng;
 use gosling::context::{CancelReason, Context};
 use gosling::limit::{
-    AcquireError, AdaptiveRate, AimdLimit, AllowError, ConcurrencyLimiter, LimitConfigError,
-    FixedWindow, GradientLimit, KeyedLimiter, LeakyBucket, Outcome, Rate, RateLimiter,
+    AcquireError, AdaptiveRate, AimdLimit, AllowError, ConcurrencyLimiter, FixedWindow,
+    GradientLimit, KeyedLimiter, LeakyBucket, LimitConfigError, Outcome, Rate, RateLimiter,
     SlidingCounter, SlidingLog, TokenBucket, TryAcquireError, WaitError,
 };
 use gosling::time::ManualClock;
@@ -384,7 +384,10 @@ fn leaky_bucket_spaces_permits_evenly() {
 #[test]
 fn regression_huge_settings_are_errors_not_panics() {
     let ages = Rate::every(Duration::from_secs(u64::MAX / 1_000_000_000)).unwrap();
-    assert_eq!(LeakyBucket::new(ages).unwrap_err(), LimitConfigError::Overflow);
+    assert_eq!(
+        LeakyBucket::new(ages).unwrap_err(),
+        LimitConfigError::Overflow
+    );
     assert_eq!(
         TokenBucket::new(ages, 1).unwrap_err(),
         LimitConfigError::Overflow
@@ -491,7 +494,9 @@ fn concurrency_timed_out_wait_holds_nothing() {
         let bulkhead = bulkhead.clone();
         thread::spawn(move || {
             tx.send(()).unwrap();
-            bulkhead.acquire_timeout(&Context::new(), Duration::from_secs(1)).map(drop)
+            bulkhead
+                .acquire_timeout(&Context::new(), Duration::from_secs(1))
+                .map(drop)
         })
     };
     rx.recv().unwrap();

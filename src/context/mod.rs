@@ -20,6 +20,14 @@
 //! parent's state under that same lock, so a child is either in the list the
 //! canceller detaches or sees the parent already cancelled — never neither.
 //! Deadlines are checked lazily against the node's clock by every read.
+//!
+//! Files: this one holds [`Context`] and its cancellation tree;
+//! `signal.rs` turns OS signals (Ctrl-C, `SIGTERM`) into the cancellation
+//! of a context, through a [`SignalListener`].
+//!
+//! Imports (maintainers): `time` (the clock) and `sync` (locks, wakers)
+//! only; `context` is the base that limits, groups, retries and the pool
+//! build on, so it imports none of them.
 
 pub mod signal;
 pub use signal::{ListenError, Signal, SignalListener};
@@ -765,6 +773,7 @@ impl Context {
     ///     cause.downcast_ref::<Cancelled>(),
     ///     Some(&Cancelled::new(CancelReason::DeadlineExceeded))
     /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]
     pub fn cause(&self) -> Option<CancelCause> {

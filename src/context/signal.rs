@@ -393,10 +393,11 @@ impl SignalListener {
     /// # Examples
     ///
     /// ```no_run
-    /// let signals = gosling::context::signal::listen().unwrap();
+    /// let signals = gosling::context::signal::listen()?;
     /// if let Some(sig) = signals.recv() { // blocks until Ctrl-C or `kill`
     ///     println!("got {sig}");
     /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]
     pub fn recv(&self) -> Option<Signal> {

@@ -13,8 +13,8 @@ use crate::context::Context;
 use crate::sync::{Condvar, Mutex};
 use std::any::Any;
 use std::fmt;
-use std::panic::{self, AssertUnwindSafe};
 use std::io;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 use std::thread;
 

@@ -21,11 +21,18 @@
 //!   threads of their own and which is waited for with [`Group::wait`].
 //! - `error.rs`: [`MemberError`], [`GroupError`], [`MemberFailure`] (the
 //!   context's cancellation cause), [`LimitError`], [`TryGoError`].
-//!
 //! - `pool.rs`: [`PoolGroup`]: an owned group whose `'static` members run as
 //!   tasks on a [`Pool`](crate::Pool); members beyond the limit wait in the
 //!   group (no worker held), and waiting from a task of the same pool runs
 //!   queued members instead of blocking the worker they are queued behind.
+//!
+//! `scoped.rs` and `thread.rs` differ only in the thread a member runs on:
+//! both hand `go` / `try_go` to `Core`, passing a closure that spawns the
+//! core's `Member` on a scoped or an owned thread.
+//!
+//! Imports (maintainers): `context` (the group's context), `sync` (locks),
+//! and, in `pool.rs` only, `pool` (the pool the members run on). Nothing in
+//! the crate imports `group` but the root's re-exports.
 //!
 //! # Go's `errgroup`, mapped
 //!

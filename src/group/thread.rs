@@ -92,8 +92,9 @@ impl<E: Send + 'static> Group<E> {
     ///
     /// ```
     /// let mut group = gosling::group::Group::<()>::new();
-    /// group.set_limit(2).unwrap();
+    /// group.set_limit(2)?;
     /// assert_eq!(group.limit(), Some(2));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn set_limit(&mut self, limit: usize) -> Result<(), LimitError> {
         self.core.set_limit(limit)
@@ -174,10 +175,11 @@ impl<E: Send + 'static> Group<E> {
     /// # Examples
     ///
     /// ```
-    /// let mut group = gosling::group::Group::<()>::new();
-    /// group.set_limit(1).unwrap();
+    /// let mut group = gosling::group::Group::<std::io::Error>::new();
+    /// group.set_limit(1)?;
     /// assert!(group.try_go(|_| Ok(())).is_ok());
-    /// group.wait().unwrap();
+    /// group.wait()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn try_go<F>(&self, member: F) -> Result<(), TryGoError<F>>
     where

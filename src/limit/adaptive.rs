@@ -22,6 +22,55 @@ use crate::time::Clock;
 use std::fmt;
 use std::time::Duration;
 
+/// What [`AimdLimit`] and [`GradientLimit`] share: a [`ConcurrencyLimiter`]
+/// resized within `[min, max]`, read through `limit` / `limiter`, shown by
+/// `Debug` as limit and bounds. The type needs fields `limiter`, `min` and
+/// `max`.
+macro_rules! adaptive_limit_common {
+    ($ty:ident) => {
+        impl $ty {
+            /// The current limit.
+            ///
+            /// # Examples
+            ///
+            /// ```
+            #[doc = concat!("let adaptive = gosling::limit::", stringify!($ty), "::new(4, 1, 8)?;")]
+            /// assert_eq!(adaptive.limit(), 4);
+            /// # Ok::<(), gosling::limit::LimitConfigError>(())
+            /// ```
+            #[must_use]
+            pub fn limit(&self) -> usize {
+                self.limiter.limit()
+            }
+
+            /// The concurrency limiter this limit drives.
+            ///
+            /// # Examples
+            ///
+            /// ```
+            #[doc = concat!("let adaptive = gosling::limit::", stringify!($ty), "::new(1, 1, 8)?;")]
+            /// let _p = adaptive.limiter().try_acquire()?;
+            /// assert!(adaptive.limiter().try_acquire().is_err());
+            /// # Ok::<(), Box<dyn std::error::Error>>(())
+            /// ```
+            #[must_use]
+            pub fn limiter(&self) -> &ConcurrencyLimiter {
+                &self.limiter
+            }
+        }
+
+        impl fmt::Debug for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($ty))
+                    .field("limit", &self.limit())
+                    .field("min", &self.min)
+                    .field("max", &self.max)
+                    .finish()
+            }
+        }
+    };
+}
+
 /// How a request ended, as fed to an adaptive limit.
 ///
 /// # Examples
@@ -54,14 +103,15 @@ pub enum Outcome {
 /// use gosling::limit::{AimdLimit, Outcome};
 /// use std::time::Duration;
 ///
-/// let aimd = AimdLimit::new(10, 1, 100).unwrap();
+/// let aimd = AimdLimit::new(10, 1, 100)?;
 /// aimd.record(Duration::from_millis(5), Outcome::Dropped);
 /// assert_eq!(aimd.limit(), 9);
 /// for _ in 0..10 {
 ///     aimd.record(Duration::from_millis(5), Outcome::Success); // +1/limit each
 /// }
 /// assert_eq!(aimd.limit(), 10);
-/// let _permit = aimd.limiter().try_acquire().unwrap();
+/// let _permit = aimd.limiter().try_acquire()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct AimdLimit {
     limiter: ConcurrencyLimiter,
@@ -118,9 +168,10 @@ impl AimdLimit {
     ///
     /// ```
     /// use gosling::limit::{AimdLimit, Outcome};
-    /// let aimd = AimdLimit::new(10, 1, 10).unwrap().backoff(0.5);
+    /// let aimd = AimdLimit::new(10, 1, 10)?.backoff(0.5);
     /// aimd.record(std::time::Duration::ZERO, Outcome::Dropped);
     /// assert_eq!(aimd.limit(), 5);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]
     pub fn backoff(mut self, ratio: f64) -> AimdLimit {
@@ -139,9 +190,10 @@ impl AimdLimit {
     /// ```
     /// use gosling::limit::{AimdLimit, Outcome};
     /// use std::time::Duration;
-    /// let aimd = AimdLimit::new(10, 1, 10).unwrap().timeout(Duration::from_millis(100));
+    /// let aimd = AimdLimit::new(10, 1, 10)?.timeout(Duration::from_millis(100));
     /// aimd.record(Duration::from_secs(1), Outcome::Success);
     /// assert_eq!(aimd.limit(), 9);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> AimdLimit {
@@ -155,8 +207,9 @@ impl AimdLimit {
     ///
     /// ```
     /// use gosling::limit::{AimdLimit, Outcome};
-    /// let aimd = AimdLimit::new(3, 1, 10).unwrap();
+    /// let aimd = AimdLimit::new(3, 1, 10)?;
     /// assert_eq!(aimd.record(std::time::Duration::ZERO, Outcome::Cancelled), 3);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn record(&self, latency: Duration, outcome: Outcome) -> usize {
         let mut limit = self.state.lock();
@@ -173,43 +226,9 @@ impl AimdLimit {
         let _ = self.limiter.resize(whole);
         whole
     }
-
-    /// The current limit.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert_eq!(gosling::limit::AimdLimit::new(4, 1, 8).unwrap().limit(), 4);
-    /// ```
-    #[must_use]
-    pub fn limit(&self) -> usize {
-        self.limiter.limit()
-    }
-
-    /// The concurrency limiter this limit drives.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let aimd = gosling::limit::AimdLimit::new(1, 1, 8).unwrap();
-    /// let _p = aimd.limiter().try_acquire().unwrap();
-    /// assert!(aimd.limiter().try_acquire().is_err());
-    /// ```
-    #[must_use]
-    pub fn limiter(&self) -> &ConcurrencyLimiter {
-        &self.limiter
-    }
 }
 
-impl fmt::Debug for AimdLimit {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AimdLimit")
-            .field("limit", &self.limit())
-            .field("min", &self.min)
-            .field("max", &self.max)
-            .finish()
-    }
-}
+adaptive_limit_common!(AimdLimit);
 
 /// A latency-gradient concurrency limit (Gradient2-style).
 ///
@@ -227,7 +246,7 @@ impl fmt::Debug for AimdLimit {
 /// use gosling::limit::{GradientLimit, Outcome};
 /// use std::time::Duration;
 ///
-/// let gradient = GradientLimit::new(20, 1, 200).unwrap();
+/// let gradient = GradientLimit::new(20, 1, 200)?;
 /// for _ in 0..50 {
 ///     gradient.record(Duration::from_millis(10), Outcome::Success);
 /// }
@@ -237,6 +256,7 @@ impl fmt::Debug for AimdLimit {
 ///     gradient.record(Duration::from_millis(100), Outcome::Success);
 /// }
 /// assert!(gradient.limit() < steady); // latency rose: shrinks
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct GradientLimit {
     limiter: ConcurrencyLimiter,
@@ -271,7 +291,8 @@ impl GradientLimit {
     /// # Examples
     ///
     /// ```
-    /// assert_eq!(gosling::limit::GradientLimit::new(4, 1, 8).unwrap().limit(), 4);
+    /// assert_eq!(gosling::limit::GradientLimit::new(4, 1, 8)?.limit(), 4);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn new(initial: usize, min: usize, max: usize) -> Result<GradientLimit, LimitConfigError> {
         check_bounds(initial, min, max)?;
@@ -293,8 +314,9 @@ impl GradientLimit {
     ///
     /// ```
     /// use gosling::limit::{GradientLimit, Outcome};
-    /// let g = GradientLimit::new(10, 1, 100).unwrap();
+    /// let g = GradientLimit::new(10, 1, 100)?;
     /// assert!(g.record(std::time::Duration::ZERO, Outcome::Dropped) < 10);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn record(&self, latency: Duration, outcome: Outcome) -> usize {
         let mut state = self.state.lock();
@@ -324,42 +346,9 @@ impl GradientLimit {
         let _ = self.limiter.resize(whole);
         whole
     }
-
-    /// The current limit.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert_eq!(gosling::limit::GradientLimit::new(4, 1, 8).unwrap().limit(), 4);
-    /// ```
-    #[must_use]
-    pub fn limit(&self) -> usize {
-        self.limiter.limit()
-    }
-
-    /// The concurrency limiter this limit drives.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let g = gosling::limit::GradientLimit::new(1, 1, 8).unwrap();
-    /// let _p = g.limiter().try_acquire().unwrap();
-    /// ```
-    #[must_use]
-    pub fn limiter(&self) -> &ConcurrencyLimiter {
-        &self.limiter
-    }
 }
 
-impl fmt::Debug for GradientLimit {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("GradientLimit")
-            .field("limit", &self.limit())
-            .field("min", &self.min)
-            .field("max", &self.max)
-            .finish()
-    }
-}
+adaptive_limit_common!(GradientLimit);
 
 /// A rate limiter whose rate lowers itself under load and recovers.
 ///
@@ -375,15 +364,16 @@ impl fmt::Debug for GradientLimit {
 /// ```
 /// use gosling::limit::{AdaptiveRate, Rate, RateLimiter};
 ///
-/// let max = Rate::per_second(100).unwrap();
-/// let min = Rate::per_second(10).unwrap();
-/// let adaptive = AdaptiveRate::new(max, min, 10, 0.8).unwrap();
+/// let max = Rate::per_second(100)?;
+/// let min = Rate::per_second(10)?;
+/// let adaptive = AdaptiveRate::new(max, min, 10, 0.8)?;
 /// adaptive.observe_load(0.95); // overloaded
-/// assert_eq!(adaptive.rate(), Rate::per_second(50).unwrap());
+/// assert_eq!(adaptive.rate(), Rate::per_second(50)?);
 /// for _ in 0..10 {
 ///     adaptive.observe_load(0.3);
 /// }
 /// assert_eq!(adaptive.rate(), max); // recovered
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct AdaptiveRate {
     bucket: TokenBucket,
@@ -405,10 +395,16 @@ impl AdaptiveRate {
     ///
     /// ```
     /// use gosling::limit::{AdaptiveRate, Rate};
-    /// let r = AdaptiveRate::new(Rate::per_second(10).unwrap(), Rate::per_second(1).unwrap(), 5, 0.7).unwrap();
+    /// let r = AdaptiveRate::new(Rate::per_second(10)?, Rate::per_second(1)?, 5, 0.7)?;
     /// # let _ = r;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn new(max: Rate, min: Rate, burst: u32, target: f64) -> Result<AdaptiveRate, LimitConfigError> {
+    pub fn new(
+        max: Rate,
+        min: Rate,
+        burst: u32,
+        target: f64,
+    ) -> Result<AdaptiveRate, LimitConfigError> {
         AdaptiveRate::with_clock(max, min, burst, target, Clock::system())
     }
 
@@ -454,8 +450,9 @@ impl AdaptiveRate {
     ///
     /// ```
     /// use gosling::limit::{AdaptiveRate, Rate};
-    /// let r = AdaptiveRate::new(Rate::per_second(8).unwrap(), Rate::per_second(1).unwrap(), 1, 0.5).unwrap();
-    /// assert_eq!(r.observe_load(1.0), Rate::per_second(4).unwrap());
+    /// let r = AdaptiveRate::new(Rate::per_second(8)?, Rate::per_second(1)?, 1, 0.5)?;
+    /// assert_eq!(r.observe_load(1.0), Rate::per_second(4)?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn observe_load(&self, load: f64) -> Rate {
         let bounds = self.bounds.lock();

@@ -14,7 +14,7 @@
 //! `burst + (b − a) / T` — after the `k` admissions in the interval,
 //! `tat ≥ a + k·T` and `tat ≤ b + burst·T`.
 
-use super::{AllowError, LimitConfigError, Epoch, Rate, RateLimited, RateLimiter};
+use super::{AllowError, Epoch, LimitConfigError, Rate, RateLimited, RateLimiter};
 use crate::sync::{Backoff, CachePadded};
 use crate::time::Clock;
 use std::fmt;
@@ -44,6 +44,29 @@ impl Settings {
         // ORDERING: Relaxed: each value is valid on its own; no other data
         // is published through them.
         (self.period_ns.load(Relaxed), self.burst.load(Relaxed))
+    }
+
+    /// The GCRA `(cost, limit)` of a request for `n` permits: `n` periods,
+    /// against a limit of `burst` periods.
+    ///
+    /// # Errors
+    ///
+    /// [`AllowError::ExceedsBurst`] when `n` is above the burst: such a
+    /// request could never pass.
+    #[inline]
+    pub(crate) fn cost_of(&self, n: u32) -> Result<(u64, u64), AllowError> {
+        let (period, burst) = self.load();
+        if n > burst {
+            return Err(AllowError::ExceedsBurst {
+                requested: n,
+                burst,
+            });
+        }
+        // Saturating: a racing set_rate and set_burst may pair values that
+        // were each validated only against the other's old value.
+        let cost = period.saturating_mul(u64::from(n));
+        let limit = period.saturating_mul(u64::from(burst));
+        Ok((cost, limit))
     }
 
     pub(crate) fn rate(&self) -> Rate {
@@ -132,8 +155,9 @@ impl TokenBucket {
     ///
     /// ```
     /// use gosling::limit::{Rate, TokenBucket};
-    /// let bucket = TokenBucket::new(Rate::per_second(100).unwrap(), 10).unwrap();
+    /// let bucket = TokenBucket::new(Rate::per_second(100)?, 10)?;
     /// # let _ = bucket;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn new(rate: Rate, burst: u32) -> Result<TokenBucket, LimitConfigError> {
         TokenBucket::with_clock(rate, burst, Clock::system())
@@ -154,7 +178,11 @@ impl TokenBucket {
     /// let bucket = TokenBucket::with_clock(Rate::per_second(1).unwrap(), 1, manual.clock()).unwrap();
     /// assert!(bucket.allow());
     /// ```
-    pub fn with_clock(rate: Rate, burst: u32, clock: Clock) -> Result<TokenBucket, LimitConfigError> {
+    pub fn with_clock(
+        rate: Rate,
+        burst: u32,
+        clock: Clock,
+    ) -> Result<TokenBucket, LimitConfigError> {
         Ok(TokenBucket {
             tat: CachePadded(AtomicU64::new(0)),
             settings: Settings::new(rate, burst)?,
@@ -171,8 +199,9 @@ impl TokenBucket {
     /// use gosling::time::ManualClock;
     /// let manual = ManualClock::new();
     /// let bucket = TokenBucket::with_clock(Rate::per_second(1).unwrap(), 5, manual.clock()).unwrap();
-    /// bucket.allow_n(2).unwrap();
+    /// bucket.allow_n(2)?;
     /// assert_eq!(bucket.available(), 3);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]
     pub fn available(&self) -> u32 {
@@ -239,17 +268,7 @@ impl TokenBucket {
 impl RateLimiter for TokenBucket {
     #[inline]
     fn allow_n(&self, n: u32) -> Result<(), AllowError> {
-        let (period, burst) = self.settings.load();
-        if n > burst {
-            return Err(AllowError::ExceedsBurst {
-                requested: n,
-                burst,
-            });
-        }
-        // Saturating: a racing set_rate and set_burst may pair values that
-        // were each validated only against the other's old value.
-        let cost = period.saturating_mul(u64::from(n));
-        let limit = period.saturating_mul(u64::from(burst));
+        let (cost, limit) = self.settings.cost_of(n)?;
         self.take(cost, limit).map_err(AllowError::RateLimited)
     }
 

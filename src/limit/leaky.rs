@@ -6,7 +6,7 @@
 //! next free slot, possibly in the future, and sleeps until it.
 
 use super::gcra::{Settings, step};
-use super::{AllowError, LimitConfigError, Epoch, Rate, RateLimiter};
+use super::{AllowError, Epoch, LimitConfigError, Rate, RateLimiter};
 use crate::sync::CachePadded;
 use crate::time::Clock;
 use std::fmt;
@@ -50,8 +50,9 @@ impl LeakyBucket {
     /// # Examples
     ///
     /// ```
-    /// let pacer = gosling::limit::LeakyBucket::new(gosling::limit::Rate::per_second(50).unwrap()).unwrap();
+    /// let pacer = gosling::limit::LeakyBucket::new(gosling::limit::Rate::per_second(50)?)?;
     /// # let _ = pacer;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn new(rate: Rate) -> Result<LeakyBucket, LimitConfigError> {
         LeakyBucket::with_clock(rate, Clock::system())
@@ -93,11 +94,12 @@ impl LeakyBucket {
     ///
     /// let manual = ManualClock::new();
     /// let clock = manual.clock();
-    /// let pacer = LeakyBucket::with_clock(Rate::per_second(10).unwrap(), clock.clone()).unwrap();
+    /// let pacer = LeakyBucket::with_clock(Rate::per_second(10)?, clock.clone())?;
     /// let t0 = clock.now();
     /// assert_eq!(pacer.reserve(), t0);
     /// assert_eq!(pacer.reserve(), t0 + Duration::from_millis(100));
     /// assert_eq!(pacer.reserve(), t0 + Duration::from_millis(200));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn reserve(&self) -> Instant {
         let (period, _) = self.settings.load();

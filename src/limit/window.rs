@@ -17,7 +17,7 @@
 //! nothing and says when the request would pass.
 
 use super::gcra::validate;
-use super::{AllowError, LimitConfigError, Epoch, Rate, RateLimiter, duration_ns};
+use super::{AllowError, Epoch, LimitConfigError, Rate, RateLimiter, duration_ns};
 use crate::sync::Mutex;
 use crate::time::Clock;
 use std::collections::VecDeque;
@@ -148,8 +148,9 @@ impl FixedWindow {
     /// # Examples
     ///
     /// ```
-    /// let w = gosling::limit::FixedWindow::new(100, std::time::Duration::from_secs(60)).unwrap();
+    /// let w = gosling::limit::FixedWindow::new(100, std::time::Duration::from_secs(60))?;
     /// # let _ = w;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn new(limit: u32, window: Duration) -> Result<FixedWindow, LimitConfigError> {
         FixedWindow::with_clock(limit, window, Clock::system())
@@ -264,8 +265,9 @@ impl SlidingLog {
     /// # Examples
     ///
     /// ```
-    /// let log = gosling::limit::SlidingLog::new(10, std::time::Duration::from_secs(1)).unwrap();
+    /// let log = gosling::limit::SlidingLog::new(10, std::time::Duration::from_secs(1))?;
     /// # let _ = log;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn new(limit: u32, window: Duration) -> Result<SlidingLog, LimitConfigError> {
         SlidingLog::with_clock(limit, window, Clock::system())
@@ -394,8 +396,9 @@ impl SlidingCounter {
     /// # Examples
     ///
     /// ```
-    /// let c = gosling::limit::SlidingCounter::new(10, std::time::Duration::from_secs(1)).unwrap();
+    /// let c = gosling::limit::SlidingCounter::new(10, std::time::Duration::from_secs(1))?;
     /// # let _ = c;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn new(limit: u32, window: Duration) -> Result<SlidingCounter, LimitConfigError> {
         SlidingCounter::with_clock(limit, window, Clock::system())
