@@ -22,7 +22,10 @@ use std::time::Duration;
 /// for a few seconds (a limiter that never admits or never refuses would
 /// otherwise spin or block until an outer timeout).
 fn watchdog(test: &str) -> common::Watchdog {
-    common::Watchdog::start(format!("tests/limit.rs: {test} hung"), Duration::from_secs(10))
+    common::Watchdog::start(
+        format!("tests/limit.rs: {test} hung"),
+        Duration::from_secs(10),
+    )
 }
 
 /// Takes permits until one is refused and returns how many passed; fails
