@@ -881,3 +881,19 @@ fn adaptive_rate_backs_off_and_recovers() {
     assert_eq!(adaptive.rate(), rate(100));
     assert!(AdaptiveRate::new(rate(1), rate(10), 1, 0.5).is_err());
 }
+
+#[test]
+fn token_bucket_reads_the_clock_it_was_given_and_shows_its_settings() {
+    let _watchdog = watchdog("token_bucket_reads_the_clock_it_was_given_and_shows_its_settings");
+    let manual = ManualClock::new();
+    let bucket = TokenBucket::with_clock(rate(10), 3, manual.clock()).unwrap();
+    assert!(
+        bucket.clock().is_manual(),
+        "the bucket's clock is the one it was built with"
+    );
+    manual.advance(Duration::from_secs(3600));
+    assert_eq!(bucket.clock().now(), manual.clock().now());
+    let shown = format!("{bucket:?}");
+    assert!(shown.starts_with("TokenBucket"), "{shown}");
+    assert!(shown.contains("burst: 3"), "the burst is shown: {shown}");
+}
