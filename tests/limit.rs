@@ -897,3 +897,26 @@ fn token_bucket_reads_the_clock_it_was_given_and_shows_its_settings() {
     assert!(shown.starts_with("TokenBucket"), "{shown}");
     assert!(shown.contains("burst: 3"), "the burst is shown: {shown}");
 }
+
+#[test]
+fn stress_contended_admissions_on_a_frozen_clock_sum_to_the_burst() {
+    // Threads racing for a large burst make compare-and-swap failures (the
+    // contended path) all but certain; each admission must still be counted.
+    let _watchdog = watchdog("stress_contended_admissions_on_a_frozen_clock_sum_to_the_burst");
+    const THREADS: usize = 4;
+    const BURST: u32 = 200_000;
+    let manual = ManualClock::new();
+    let bucket = Arc::new(TokenBucket::with_clock(rate(1), BURST, manual.clock()).unwrap());
+    let barrier = Arc::new(Barrier::new(THREADS));
+    let handles: Vec<_> = (0..THREADS)
+        .map(|_| {
+            let (bucket, barrier) = (bucket.clone(), barrier.clone());
+            thread::spawn(move || {
+                barrier.wait();
+                drain(&*bucket)
+            })
+        })
+        .collect();
+    let admitted: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    assert_eq!(admitted, BURST as usize);
+}
