@@ -35,7 +35,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // A job that will still be queued at the deadline: the crawler and a
     // sleeper hold both workers.
     pool.spawn(|ctx| {
-        let _ = ctx.wait_cancelled(Duration::from_secs(60));
+        let _ = ctx.wait_cancelled_timeout(Duration::from_secs(60));
     })?;
     let late = pool.submit(|_| "never started")?;
 

@@ -188,7 +188,7 @@ fn a_timeout_callback_runs_off_the_timer_thread_and_holds_up_no_other_deadline()
         .submit_task(
             Task::new(move |ctx: &Context| {
                 quick_started_tx.send(()).unwrap();
-                let _ = ctx.wait_cancelled(HANG);
+                let _ = ctx.wait_cancelled_timeout(HANG);
                 drop(quick_gate);
             })
             .timeout(Duration::from_secs(2)),

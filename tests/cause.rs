@@ -181,7 +181,7 @@ fn a_woken_waiter_finds_the_cause_in_place() {
             let ctx = ctx.child();
             thread::spawn(move || {
                 ready_tx.send(()).unwrap();
-                let woken = ctx.wait_cancelled(WATCHDOG);
+                let woken = ctx.wait_cancelled_timeout(WATCHDOG);
                 (woken, text(&ctx))
             })
         };

@@ -42,7 +42,7 @@ fn first_error_cancels_the_others() {
         for _ in 0..OTHERS {
             g.go(|ctx| {
                 started.wait();
-                if ctx.wait_cancelled(FOREVER) {
+                if ctx.wait_cancelled_timeout(FOREVER) {
                     assert_eq!(ctx.reason(), Some(CancelReason::Cancelled));
                     observed.fetch_add(1, Ordering::SeqCst);
                 }
@@ -220,7 +220,7 @@ fn parent_cancellation_reaches_members() {
     let result = group::scope_with_context(&parent, |g| {
         g.go(move |ctx| {
             ready_tx.send(()).unwrap();
-            assert!(ctx.wait_cancelled(FOREVER));
+            assert!(ctx.wait_cancelled_timeout(FOREVER));
             ctx.check()
         });
         ready_rx.recv().unwrap();
@@ -250,7 +250,7 @@ fn a_panicking_scope_body_cancels_members_and_resumes() {
         let _ = group::scope(|g| {
             g.go(|ctx| {
                 ready_tx.send(()).unwrap();
-                if ctx.wait_cancelled(FOREVER) {
+                if ctx.wait_cancelled_timeout(FOREVER) {
                     observed.fetch_add(1, Ordering::SeqCst);
                 }
                 Ok::<(), ()>(())
@@ -271,7 +271,7 @@ fn owned_group_first_error_and_wait() {
         let started = Arc::clone(&started);
         group.go(move |ctx| {
             started.wait();
-            assert!(ctx.wait_cancelled(FOREVER));
+            assert!(ctx.wait_cancelled_timeout(FOREVER));
             Ok(())
         });
     }
@@ -312,7 +312,7 @@ fn dropping_an_owned_group_cancels_and_joins() {
         let observed = Arc::clone(&observed);
         group.go(move |ctx| {
             ready_tx.send(()).unwrap();
-            if ctx.wait_cancelled(FOREVER) {
+            if ctx.wait_cancelled_timeout(FOREVER) {
                 observed.fetch_add(1, Ordering::SeqCst);
             }
             Ok(())
@@ -441,7 +441,7 @@ mod on_pool {
                 started.wait();
                 // Ends only by the group's cancellation (or fails the test
                 // by hanging).
-                if ctx.wait_cancelled(FOREVER) {
+                if ctx.wait_cancelled_timeout(FOREVER) {
                     observed.fetch_add(1, Ordering::SeqCst);
                 }
                 Err("saw the cancel")
@@ -594,7 +594,7 @@ mod on_pool {
         let (entered_tx, entered) = mpsc::channel();
         group.go(move |ctx| {
             entered_tx.send(()).unwrap();
-            assert!(ctx.wait_cancelled(FOREVER));
+            assert!(ctx.wait_cancelled_timeout(FOREVER));
             Err(ctx.reason().unwrap())
         });
         entered.recv().unwrap();
@@ -616,7 +616,7 @@ mod on_pool {
             let saw = Arc::clone(&saw_cancel);
             group.go(move |ctx| {
                 entered_tx.send(()).unwrap();
-                if ctx.wait_cancelled(FOREVER) {
+                if ctx.wait_cancelled_timeout(FOREVER) {
                     saw.fetch_add(1, Ordering::SeqCst);
                 }
                 Ok(())
@@ -651,7 +651,7 @@ mod cause {
     fn witness(ctx: &Context) -> Result<(), Option<MemberFailure>> {
         let child = ctx.child();
         // The child is cancelled right after its parent: wait for the child.
-        assert!(child.wait_cancelled(WATCHDOG), "never cancelled");
+        assert!(child.wait_cancelled_timeout(WATCHDOG), "never cancelled");
         assert_eq!(failure(&child), failure(ctx), "the child sees the cause");
         Err(failure(ctx))
     }

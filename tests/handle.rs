@@ -164,7 +164,7 @@ fn cancel_while_running_reaches_a_cooperative_body() {
     let handle = pool
         .submit_fallible(move |ctx: &Context| {
             started_tx.send(()).unwrap();
-            if ctx.wait_cancelled(HANG) {
+            if ctx.wait_cancelled_timeout(HANG) {
                 return Err("saw the cancel");
             }
             Ok(())
@@ -527,7 +527,7 @@ fn submit_wait_with_a_tied_task_cancels_both() {
     let (started_tx, started) = mpsc::channel();
     let task = Task::new(move |ctx: &Context| {
         started_tx.send(()).unwrap();
-        let _ = ctx.wait_cancelled(std::time::Duration::from_secs(30));
+        let _ = ctx.wait_cancelled_timeout(std::time::Duration::from_secs(30));
         ctx.reason()
     })
     .context(&request);

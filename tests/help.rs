@@ -369,7 +369,7 @@ fn a_shutdown_cancels_the_waiting_task_and_the_one_it_runs() {
             let child = inner
                 .submit(move |child_ctx: &Context| {
                     started_tx.send(()).unwrap();
-                    let _ = child_ctx.wait_cancelled(Duration::from_secs(3_600));
+                    let _ = child_ctx.wait_cancelled_timeout(Duration::from_secs(3_600));
                     child_ctx.is_cancelled()
                 })
                 .unwrap();

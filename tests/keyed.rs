@@ -35,6 +35,7 @@ fn decision(result: Result<(), AllowError>) -> Decision {
         Ok(()) => Decision::Pass,
         Err(AllowError::RateLimited(r)) => Decision::Refused(r.retry_after()),
         Err(AllowError::ExceedsBurst { .. }) => Decision::ExceedsBurst,
+        Err(other) => panic!("an AllowError this model does not know: {other:?}"),
     }
 }
 

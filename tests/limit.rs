@@ -6,8 +6,8 @@ mod common;
 use common::Rng;
 use gosling::context::{CancelReason, Context};
 use gosling::limit::{
-    AcquireError, AdaptiveRate, AimdLimit, AllowError, ConcurrencyLimiter, ConfigError,
-    FixedWindow, GradientLimit, KeyedLimiter, LeakyBucket, Outcome, Rate, RateLimiter,
+    AcquireError, AdaptiveRate, AimdLimit, AllowError, ConcurrencyLimiter, FixedWindow,
+    GradientLimit, KeyedLimiter, LeakyBucket, LimitConfigError, Outcome, Rate, RateLimiter,
     SlidingCounter, SlidingLog, TokenBucket, TryAcquireError, WaitError,
 };
 use gosling::time::ManualClock;
@@ -18,6 +18,27 @@ use std::thread;
 use std::time::Duration;
 
 /// Runs `f(seed)` and names the seed if it panics.
+/// Fails the whole test binary with a message when a test makes no progress
+/// for a few seconds (a limiter that never admits or never refuses would
+/// otherwise spin or block until an outer timeout).
+fn watchdog(test: &str) -> common::Watchdog {
+    common::Watchdog::start(
+        format!("tests/limit.rs: {test} hung"),
+        Duration::from_secs(10),
+    )
+}
+
+/// Takes permits until one is refused and returns how many passed; fails
+/// instead of spinning when a frozen clock keeps admitting.
+fn drain(limiter: &dyn RateLimiter) -> usize {
+    for taken in 0..1_000_000 {
+        if !limiter.allow() {
+            return taken;
+        }
+    }
+    panic!("a frozen clock kept admitting: {limiter:?}");
+}
+
 fn with_seed(seed: u64, f: impl FnOnce(u64)) {
     if let Err(e) = catch_unwind(AssertUnwindSafe(|| f(seed))) {
         eprintln!("failing seed: {seed:#x}");
@@ -33,6 +54,7 @@ fn rate(per_second: u32) -> Rate {
 
 #[test]
 fn smoke() {
+    let _watchdog = watchdog("smoke");
     let manual = ManualClock::new();
     let bucket = TokenBucket::with_clock(rate(10), 3, manual.clock()).unwrap();
     assert!(bucket.allow() && bucket.allow() && bucket.allow());
@@ -44,6 +66,7 @@ fn smoke() {
 
 #[test]
 fn property_admitted_within_burst_plus_interval_over_period() {
+    let _watchdog = watchdog("property_admitted_within_burst_plus_interval_over_period");
     let configs = [(1u32, 1u32), (10, 1), (10, 5), (1000, 50), (3, 7)];
     for seed in 1..=20u64 {
         with_seed(seed, |seed| {
@@ -85,11 +108,12 @@ fn property_admitted_within_burst_plus_interval_over_period() {
 
 #[test]
 fn steady_stream_at_the_rate_is_never_refused() {
+    let _watchdog = watchdog("steady_stream_at_the_rate_is_never_refused");
     for burst in [1u32, 2, 10] {
         let manual = ManualClock::new();
         let bucket = TokenBucket::with_clock(rate(100), burst, manual.clock()).unwrap();
         // Drain the burst first: the worst starting point.
-        while bucket.allow() {}
+        drain(&bucket);
         for i in 0..10_000 {
             manual.advance(Duration::from_millis(10));
             assert!(bucket.allow(), "refused at step {i} with burst {burst}");
@@ -99,6 +123,7 @@ fn steady_stream_at_the_rate_is_never_refused() {
 
 #[test]
 fn stress_frozen_clock_admits_exactly_burst() {
+    let _watchdog = watchdog("stress_frozen_clock_admits_exactly_burst");
     const THREADS: usize = 8;
     for burst in [1u32, 7, 1000] {
         let manual = ManualClock::new();
@@ -128,6 +153,7 @@ fn stress_frozen_clock_admits_exactly_burst() {
 
 #[test]
 fn burst_one_and_rate_below_one_per_second() {
+    let _watchdog = watchdog("burst_one_and_rate_below_one_per_second");
     let manual = ManualClock::new();
     let half = Rate::new(1, Duration::from_secs(2)).unwrap();
     assert_eq!(half.as_per_second(), 0.5);
@@ -143,6 +169,7 @@ fn burst_one_and_rate_below_one_per_second() {
 
 #[test]
 fn allow_n_larger_than_burst_is_its_own_error() {
+    let _watchdog = watchdog("allow_n_larger_than_burst_is_its_own_error");
     let manual = ManualClock::new();
     let bucket = TokenBucket::with_clock(rate(10), 5, manual.clock()).unwrap();
     assert_eq!(
@@ -167,6 +194,7 @@ fn allow_n_larger_than_burst_is_its_own_error() {
 
 #[test]
 fn idle_bucket_does_not_overflow() {
+    let _watchdog = watchdog("idle_bucket_does_not_overflow");
     let manual = ManualClock::new();
     let bucket = TokenBucket::with_clock(rate(10), 4, manual.clock()).unwrap();
     manual.advance(Duration::from_secs(3600));
@@ -179,6 +207,7 @@ fn idle_bucket_does_not_overflow() {
 
 #[test]
 fn refusal_changes_nothing_and_names_the_retry_time() {
+    let _watchdog = watchdog("refusal_changes_nothing_and_names_the_retry_time");
     let manual = ManualClock::new();
     let bucket = TokenBucket::with_clock(rate(4), 2, manual.clock()).unwrap();
     bucket.allow_n(2).unwrap();
@@ -197,6 +226,7 @@ fn refusal_changes_nothing_and_names_the_retry_time() {
 
 #[test]
 fn set_rate_and_set_burst_at_runtime() {
+    let _watchdog = watchdog("set_rate_and_set_burst_at_runtime");
     let manual = ManualClock::new();
     let bucket = TokenBucket::with_clock(rate(1), 1, manual.clock()).unwrap();
     assert!(bucket.allow());
@@ -209,15 +239,16 @@ fn set_rate_and_set_burst_at_runtime() {
     bucket.set_burst(3).unwrap();
     manual.advance(Duration::from_secs(1));
     assert!(bucket.allow_n(3).is_ok());
-    assert_eq!(bucket.set_burst(0), Err(ConfigError::ZeroBurst));
+    assert_eq!(bucket.set_burst(0), Err(LimitConfigError::ZeroBurst));
     assert_eq!(
         TokenBucket::new(Rate::every(Duration::from_secs(1 << 30)).unwrap(), u32::MAX).unwrap_err(),
-        ConfigError::Overflow
+        LimitConfigError::Overflow
     );
 }
 
 #[test]
 fn wait_returns_when_time_advances() {
+    let _watchdog = watchdog("wait_returns_when_time_advances");
     let manual = ManualClock::new();
     let bucket = Arc::new(TokenBucket::with_clock(rate(1), 1, manual.clock()).unwrap());
     assert!(bucket.allow());
@@ -238,6 +269,7 @@ fn wait_returns_when_time_advances() {
 
 #[test]
 fn wait_returns_early_on_cancellation() {
+    let _watchdog = watchdog("wait_returns_early_on_cancellation");
     let manual = ManualClock::new();
     let bucket = Arc::new(TokenBucket::with_clock(rate(1), 1, manual.clock()).unwrap());
     assert!(bucket.allow());
@@ -255,6 +287,7 @@ fn wait_returns_early_on_cancellation() {
 
 #[test]
 fn wait_timeout_times_out_on_a_manual_clock() {
+    let _watchdog = watchdog("wait_timeout_times_out_on_a_manual_clock");
     let manual = ManualClock::new();
     let hourly = Rate::every(Duration::from_secs(3600)).unwrap();
     let bucket = Arc::new(TokenBucket::with_clock(hourly, 1, manual.clock()).unwrap());
@@ -278,6 +311,7 @@ fn wait_timeout_times_out_on_a_manual_clock() {
 
 #[test]
 fn limiters_are_object_safe() {
+    let _watchdog = watchdog("limiters_are_object_safe");
     let manual = ManualClock::new();
     let clock = manual.clock();
     let limiters: Vec<Arc<dyn RateLimiter>> = vec![
@@ -296,7 +330,7 @@ fn limiters_are_object_safe() {
             Err(AllowError::ExceedsBurst { .. })
         ));
         // Exhaust, then a refusal must name a future retry time.
-        while limiter.allow() {}
+        drain(&**limiter);
         let refused = limiter.check().unwrap_err();
         assert!(refused.retry_after() > Duration::ZERO, "{limiter:?}");
         manual.advance(refused.retry_after());
@@ -310,6 +344,7 @@ fn limiters_are_object_safe() {
 
 #[test]
 fn retry_after_is_when_the_request_passes_for_every_kind() {
+    let _watchdog = watchdog("retry_after_is_when_the_request_passes_for_every_kind");
     for seed in 1..=10u64 {
         with_seed(seed, |seed| {
             let mut rng = Rng::new(seed);
@@ -355,6 +390,7 @@ fn retry_after_is_when_the_request_passes_for_every_kind() {
 
 #[test]
 fn leaky_bucket_spaces_permits_evenly() {
+    let _watchdog = watchdog("leaky_bucket_spaces_permits_evenly");
     let manual = ManualClock::new();
     let clock = manual.clock();
     let pacer = LeakyBucket::with_clock(rate(4), clock.clone()).unwrap();
@@ -373,7 +409,7 @@ fn leaky_bucket_spaces_permits_evenly() {
     assert_eq!(pacer.reserve(), t0 + Duration::from_millis(500));
     assert_eq!(
         pacer.set_burst(2),
-        Err(ConfigError::Unsupported {
+        Err(LimitConfigError::Unsupported {
             setting: "burst",
             value: 2
         })
@@ -383,11 +419,15 @@ fn leaky_bucket_spaces_permits_evenly() {
 
 #[test]
 fn regression_huge_settings_are_errors_not_panics() {
+    let _watchdog = watchdog("regression_huge_settings_are_errors_not_panics");
     let ages = Rate::every(Duration::from_secs(u64::MAX / 1_000_000_000)).unwrap();
-    assert_eq!(LeakyBucket::new(ages).unwrap_err(), ConfigError::Overflow);
+    assert_eq!(
+        LeakyBucket::new(ages).unwrap_err(),
+        LimitConfigError::Overflow
+    );
     assert_eq!(
         TokenBucket::new(ages, 1).unwrap_err(),
-        ConfigError::Overflow
+        LimitConfigError::Overflow
     );
     assert_eq!(
         Rate::new(1, Duration::MAX),
@@ -406,6 +446,7 @@ fn regression_huge_settings_are_errors_not_panics() {
 
 #[test]
 fn fixed_window_resets_at_the_boundary() {
+    let _watchdog = watchdog("fixed_window_resets_at_the_boundary");
     let manual = ManualClock::new();
     let window = FixedWindow::with_clock(3, Duration::from_secs(1), manual.clock()).unwrap();
     manual.advance(Duration::from_millis(999));
@@ -420,6 +461,7 @@ fn fixed_window_resets_at_the_boundary() {
 
 #[test]
 fn sliding_log_is_exact_over_every_window() {
+    let _watchdog = watchdog("sliding_log_is_exact_over_every_window");
     with_seed(0x51d1, |seed| {
         let mut rng = Rng::new(seed);
         let manual = ManualClock::new();
@@ -448,6 +490,7 @@ fn sliding_log_is_exact_over_every_window() {
 
 #[test]
 fn sliding_counter_weights_the_previous_window() {
+    let _watchdog = watchdog("sliding_counter_weights_the_previous_window");
     let manual = ManualClock::new();
     let counter = SlidingCounter::with_clock(10, Duration::from_secs(1), manual.clock()).unwrap();
     assert!(counter.allow_n(10).is_ok());
@@ -463,6 +506,7 @@ fn sliding_counter_weights_the_previous_window() {
 
 #[test]
 fn concurrency_permits_release_once_also_on_panic() {
+    let _watchdog = watchdog("concurrency_permits_release_once_also_on_panic");
     let bulkhead = ConcurrencyLimiter::new(2).unwrap();
     let result = catch_unwind(AssertUnwindSafe(|| {
         let _permit = bulkhead.try_acquire().unwrap();
@@ -483,6 +527,7 @@ fn concurrency_permits_release_once_also_on_panic() {
 
 #[test]
 fn concurrency_timed_out_wait_holds_nothing() {
+    let _watchdog = watchdog("concurrency_timed_out_wait_holds_nothing");
     let manual = ManualClock::new();
     let bulkhead = ConcurrencyLimiter::with_clock(1, manual.clock()).unwrap();
     let held = bulkhead.try_acquire_owned().unwrap();
@@ -491,7 +536,9 @@ fn concurrency_timed_out_wait_holds_nothing() {
         let bulkhead = bulkhead.clone();
         thread::spawn(move || {
             tx.send(()).unwrap();
-            bulkhead.acquire_timeout(Duration::from_secs(1)).map(drop)
+            bulkhead
+                .acquire_timeout(&Context::new(), Duration::from_secs(1))
+                .map(drop)
         })
     };
     rx.recv().unwrap();
@@ -507,6 +554,7 @@ fn concurrency_timed_out_wait_holds_nothing() {
 
 #[test]
 fn concurrency_acquire_wakes_on_release_and_on_cancel() {
+    let _watchdog = watchdog("concurrency_acquire_wakes_on_release_and_on_cancel");
     let bulkhead = ConcurrencyLimiter::new(1).unwrap();
     let held = bulkhead.try_acquire_owned().unwrap();
     let waiter = {
@@ -533,6 +581,7 @@ fn concurrency_acquire_wakes_on_release_and_on_cancel() {
 
 #[test]
 fn concurrency_acquire_ends_on_parent_cancel_and_on_deadline() {
+    let _watchdog = watchdog("concurrency_acquire_ends_on_parent_cancel_and_on_deadline");
     let manual = ManualClock::new();
     let bulkhead = ConcurrencyLimiter::with_clock(1, manual.clock()).unwrap();
     let held = bulkhead.try_acquire_owned().unwrap();
@@ -563,6 +612,7 @@ fn concurrency_acquire_ends_on_parent_cancel_and_on_deadline() {
 
 #[test]
 fn concurrency_resize() {
+    let _watchdog = watchdog("concurrency_resize");
     let bulkhead = ConcurrencyLimiter::new(2).unwrap();
     let a = bulkhead.try_acquire().unwrap();
     let b = bulkhead.try_acquire().unwrap();
@@ -573,7 +623,7 @@ fn concurrency_resize() {
     assert!(bulkhead.try_acquire().is_ok());
     bulkhead.resize(3).unwrap();
     assert_eq!(bulkhead.available(), 3);
-    assert_eq!(bulkhead.resize(0), Err(ConfigError::ZeroCapacity));
+    assert_eq!(bulkhead.resize(0), Err(LimitConfigError::ZeroCapacity));
 }
 
 fn concurrency_stress(ops_per_thread: usize, seed: u64) {
@@ -634,6 +684,7 @@ fn concurrency_stress(ops_per_thread: usize, seed: u64) {
 
 #[test]
 fn stress_concurrency_permit_count() {
+    let _watchdog = watchdog("stress_concurrency_permit_count");
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {})); // silence the deliberate panics
     let result = catch_unwind(|| with_seed(0xc0ffee, |seed| concurrency_stress(20_000, seed)));
@@ -653,6 +704,7 @@ fn stress_concurrency_permit_count_million() {
 
 #[test]
 fn keyed_keys_are_independent() {
+    let _watchdog = watchdog("keyed_keys_are_independent");
     let manual = ManualClock::new();
     let keyed = KeyedLimiter::with_clock(rate(1), 2, 100, manual.clock()).unwrap();
     assert!(keyed.allow(&"a") && keyed.allow(&"a"));
@@ -688,6 +740,7 @@ fn keyed_memory_bound(keys: u64) {
 
 #[test]
 fn keyed_memory_stays_bounded() {
+    let _watchdog = watchdog("keyed_memory_stays_bounded");
     keyed_memory_bound(200_000);
 }
 
@@ -699,6 +752,7 @@ fn keyed_memory_stays_bounded_with_a_million_keys() {
 
 #[test]
 fn keyed_eviction_forgets_idle_and_least_loaded_keys_first() {
+    let _watchdog = watchdog("keyed_eviction_forgets_idle_and_least_loaded_keys_first");
     let manual = ManualClock::new();
     // Two keys per shard.
     let keyed = KeyedLimiter::with_clock(rate(1), 10, 64, manual.clock()).unwrap();
@@ -721,6 +775,7 @@ fn keyed_eviction_forgets_idle_and_least_loaded_keys_first() {
 
 #[test]
 fn stress_keyed_frozen_clock_admits_exactly_burst_per_key() {
+    let _watchdog = watchdog("stress_keyed_frozen_clock_admits_exactly_burst_per_key");
     const THREADS: usize = 4;
     const KEYS: u64 = 50;
     let manual = ManualClock::new();
@@ -756,9 +811,10 @@ fn stress_keyed_frozen_clock_admits_exactly_burst_per_key() {
 
 #[test]
 fn aimd_tells_outcomes_apart() {
+    let _watchdog = watchdog("aimd_tells_outcomes_apart");
     let aimd = AimdLimit::new(10, 2, 20)
         .unwrap()
-        .with_timeout(Duration::from_millis(100));
+        .timeout(Duration::from_millis(100));
     assert_eq!(
         aimd.record(Duration::from_millis(1), Outcome::Cancelled),
         10
@@ -778,6 +834,7 @@ fn aimd_tells_outcomes_apart() {
 
 #[test]
 fn gradient_shrinks_on_latency_and_recovers() {
+    let _watchdog = watchdog("gradient_shrinks_on_latency_and_recovers");
     let g = GradientLimit::new(20, 5, 100).unwrap();
     for _ in 0..200 {
         g.record(Duration::from_millis(10), Outcome::Success);
@@ -804,6 +861,7 @@ fn gradient_shrinks_on_latency_and_recovers() {
 
 #[test]
 fn adaptive_rate_backs_off_and_recovers() {
+    let _watchdog = watchdog("adaptive_rate_backs_off_and_recovers");
     let manual = ManualClock::new();
     let adaptive = AdaptiveRate::with_clock(rate(100), rate(10), 1, 0.8, manual.clock()).unwrap();
     assert_eq!(adaptive.observe_load(0.9), rate(50));
@@ -822,4 +880,43 @@ fn adaptive_rate_backs_off_and_recovers() {
     }
     assert_eq!(adaptive.rate(), rate(100));
     assert!(AdaptiveRate::new(rate(1), rate(10), 1, 0.5).is_err());
+}
+
+#[test]
+fn token_bucket_reads_the_clock_it_was_given_and_shows_its_settings() {
+    let _watchdog = watchdog("token_bucket_reads_the_clock_it_was_given_and_shows_its_settings");
+    let manual = ManualClock::new();
+    let bucket = TokenBucket::with_clock(rate(10), 3, manual.clock()).unwrap();
+    assert!(
+        bucket.clock().is_manual(),
+        "the bucket's clock is the one it was built with"
+    );
+    manual.advance(Duration::from_secs(3600));
+    assert_eq!(bucket.clock().now(), manual.clock().now());
+    let shown = format!("{bucket:?}");
+    assert!(shown.starts_with("TokenBucket"), "{shown}");
+    assert!(shown.contains("burst: 3"), "the burst is shown: {shown}");
+}
+
+#[test]
+fn stress_contended_admissions_on_a_frozen_clock_sum_to_the_burst() {
+    // Threads racing for a large burst make compare-and-swap failures (the
+    // contended path) all but certain; each admission must still be counted.
+    let _watchdog = watchdog("stress_contended_admissions_on_a_frozen_clock_sum_to_the_burst");
+    const THREADS: usize = 4;
+    const BURST: u32 = 200_000;
+    let manual = ManualClock::new();
+    let bucket = Arc::new(TokenBucket::with_clock(rate(1), BURST, manual.clock()).unwrap());
+    let barrier = Arc::new(Barrier::new(THREADS));
+    let handles: Vec<_> = (0..THREADS)
+        .map(|_| {
+            let (bucket, barrier) = (bucket.clone(), barrier.clone());
+            thread::spawn(move || {
+                barrier.wait();
+                drain(&*bucket)
+            })
+        })
+        .collect();
+    let admitted: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    assert_eq!(admitted, BURST as usize);
 }

@@ -542,7 +542,7 @@ fn cancel_stops_fires_and_cancels_the_running_run() {
         .start(move |ctx| {
             started_tx.lock().unwrap().send(()).unwrap();
             // Runs until its context is cancelled.
-            while !ctx.wait_cancelled(Duration::from_secs(60)) {}
+            while !ctx.wait_cancelled_timeout(Duration::from_secs(60)) {}
             ctx.check().map_err(|e| e.to_string())
         })
         .unwrap();

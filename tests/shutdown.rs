@@ -124,7 +124,7 @@ fn shutdown_now_cancels_the_context_of_running_tasks() {
     let handle = pool
         .submit(move |ctx: &Context| {
             started_tx.send(()).unwrap();
-            assert!(ctx.wait_cancelled(HANG));
+            assert!(ctx.wait_cancelled_timeout(HANG));
             ctx.reason()
         })
         .unwrap();
@@ -142,7 +142,7 @@ fn shutdown_cancels_spawned_tasks_through_the_root_context() {
     let (done_tx, done_rx) = mpsc::channel();
     pool.spawn(move |ctx| {
         started_tx.send(()).unwrap();
-        let cancelled = ctx.wait_cancelled(HANG);
+        let cancelled = ctx.wait_cancelled_timeout(HANG);
         done_tx.send((cancelled, ctx.reason())).unwrap();
     })
     .unwrap();
@@ -187,7 +187,7 @@ fn bounded_shutdown_cancels_what_is_left() {
     let running = pool
         .submit_fallible(move |ctx: &Context| {
             started_tx.send(()).unwrap();
-            let _ = ctx.wait_cancelled(HANG);
+            let _ = ctx.wait_cancelled_timeout(HANG);
             Err::<(), _>("stopped early")
         })
         .unwrap();
@@ -377,7 +377,7 @@ fn run_until_cancelled(pool: &Pool) -> gosling::TaskHandle<Option<CancelReason>>
     let running = pool
         .submit(move |ctx: &Context| {
             started_tx.send(()).unwrap();
-            let _ = ctx.wait_cancelled(HANG);
+            let _ = ctx.wait_cancelled_timeout(HANG);
             ctx.reason()
         })
         .unwrap();

@@ -97,7 +97,7 @@ fn child_process() {
             let ctx = signals.context().clone();
             say("ready");
             // "Work" until cancelled.
-            assert!(ctx.wait_cancelled(HANG_GUARD));
+            assert!(ctx.wait_cancelled_timeout(HANG_GUARD));
             let first = signals.recv().unwrap();
             say(&format!("draining after {first} ({:?})", ctx.reason()));
             if mode == "force" {

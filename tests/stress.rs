@@ -444,7 +444,7 @@ fn submit(
                 probe.start();
                 if kind == Kind::TimeoutRunning {
                     // Cooperative: returns once the deadline cancels it.
-                    let _ = ctx.wait_cancelled(HANG);
+                    let _ = ctx.wait_cancelled_timeout(HANG);
                 }
                 Ok(probe.id)
             });
@@ -980,11 +980,11 @@ fn act(probe: &Probe, body: Body, ctx: &Context) -> Result<usize, usize> {
         Body::Fail => Err(probe.id),
         Body::Panic => panic!("{EXPECTED}: task {}", probe.id),
         Body::Work(us) => {
-            let _ = ctx.wait_cancelled(Duration::from_micros(us.into()));
+            let _ = ctx.wait_cancelled_timeout(Duration::from_micros(us.into()));
             Ok(probe.id)
         }
         Body::Coop(us) => {
-            if ctx.wait_cancelled(Duration::from_micros(us.into())) {
+            if ctx.wait_cancelled_timeout(Duration::from_micros(us.into())) {
                 Err(probe.id)
             } else {
                 Ok(probe.id)

@@ -79,7 +79,7 @@ fn running_task_resolves_at_its_deadline_and_sees_its_context_cancelled() {
             Task::new(move |ctx: &Context| {
                 started_tx.send(()).unwrap();
                 // Cooperative: wait for the context, however long.
-                while !ctx.wait_cancelled(Duration::from_secs(3600)) {}
+                while !ctx.wait_cancelled_timeout(Duration::from_secs(3600)) {}
                 seen_tx.send(ctx.reason()).unwrap();
                 "finished anyway"
             })

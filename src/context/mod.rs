@@ -7,7 +7,8 @@
 //!
 //! Rust cannot stop a thread from outside, so cancellation is cooperative: a
 //! task polls [`Context::is_cancelled`] or [`Context::check`], or waits with
-//! [`Context::sleep`] / [`Context::wait_cancelled`], which return early.
+//! [`Context::sleep`] / [`Context::wait_cancelled_timeout`] (and their
+//! `_until` / `_deadline` forms), which return early.
 //!
 //! Protocol (maintainers): a node's `state` moves once, from `ACTIVE` to one
 //! of the reason codes, by compare-and-swap under the node's lock; the
@@ -19,6 +20,14 @@
 //! parent's state under that same lock, so a child is either in the list the
 //! canceller detaches or sees the parent already cancelled — never neither.
 //! Deadlines are checked lazily against the node's clock by every read.
+//!
+//! Files: this one holds [`Context`] and its cancellation tree;
+//! `signal.rs` turns OS signals (Ctrl-C, `SIGTERM`) into the cancellation
+//! of a context, through a [`SignalListener`].
+//!
+//! Imports (maintainers): `time` (the clock) and `sync` (locks, wakers)
+//! only; `context` is the base that limits, groups, retries and the pool
+//! build on, so it imports none of them.
 
 pub mod signal;
 pub use signal::{ListenError, Signal, SignalListener};
@@ -211,7 +220,7 @@ struct Node {
     /// Protected: the children to cancel with this node, and whether this node
     /// is registered with its (manual) clock.
     inner: Mutex<Inner>,
-    /// Waiters in `sleep` / `wait_cancelled`; notified under `inner`.
+    /// Waiters in `sleep` / `wait_cancelled_timeout`; notified under `inner`.
     cv: Condvar,
 }
 
@@ -764,6 +773,7 @@ impl Context {
     ///     cause.downcast_ref::<Cancelled>(),
     ///     Some(&Cancelled::new(CancelReason::DeadlineExceeded))
     /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]
     pub fn cause(&self) -> Option<CancelCause> {
@@ -832,14 +842,35 @@ impl Context {
     ///
     /// let ctx = Context::new();
     /// let for_worker = ctx.clone();
-    /// let worker = std::thread::spawn(move || for_worker.wait_cancelled(Duration::from_secs(60)));
+    /// let worker = std::thread::spawn(move || for_worker.wait_cancelled_timeout(Duration::from_secs(60)));
     /// ctx.cancel();
     /// assert!(worker.join().unwrap()); // woke at once, well before 60 s
     /// ```
     #[must_use]
-    pub fn wait_cancelled(&self, timeout: Duration) -> bool {
+    pub fn wait_cancelled_timeout(&self, timeout: Duration) -> bool {
         let until = self.node.clock.now().checked_add(timeout);
         self.wait_inner(until).is_some()
+    }
+
+    /// Blocks until this context is cancelled or `deadline` passes on its
+    /// clock; true when it was cancelled. The
+    /// [`wait_cancelled_timeout`](Context::wait_cancelled_timeout) of a caller
+    /// that holds an instant rather than a duration.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gosling::context::Context;
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let ctx = Context::new();
+    /// assert!(!ctx.wait_cancelled_deadline(Instant::now() + Duration::from_millis(1)));
+    /// ctx.cancel();
+    /// assert!(ctx.wait_cancelled_deadline(Instant::now() + Duration::from_secs(60)));
+    /// ```
+    #[must_use]
+    pub fn wait_cancelled_deadline(&self, deadline: Instant) -> bool {
+        self.wait_inner(Some(deadline)).is_some()
     }
 
     /// Waits until cancelled (returns the reason) or until `until` (returns

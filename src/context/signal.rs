@@ -393,10 +393,11 @@ impl SignalListener {
     /// # Examples
     ///
     /// ```no_run
-    /// let signals = gosling::context::signal::listen().unwrap();
+    /// let signals = gosling::context::signal::listen()?;
     /// if let Some(sig) = signals.recv() { // blocks until Ctrl-C or `kill`
     ///     println!("got {sig}");
     /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]
     pub fn recv(&self) -> Option<Signal> {
@@ -541,370 +542,43 @@ fn note(sig: Signal) -> u8 {
     sig.index() as u8 + 1
 }
 
-#[cfg(any(
-    all(
-        target_os = "linux",
-        any(
-            target_arch = "x86_64",
-            target_arch = "x86",
-            target_arch = "aarch64",
-            target_arch = "arm",
-            target_arch = "riscv64"
-        )
-    ),
-    target_os = "macos"
-))]
-mod sys {
-    //! Unix: `sigaction` + a non-blocking socket pair as the self-pipe.
-
-    use super::{ListenError, STOP, Signal, note};
-    use std::ffi::{c_int, c_void};
-    use std::io::{self, Read, Write};
-    use std::os::fd::AsRawFd;
-    use std::os::unix::net::UnixStream;
-    use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
-
-    const SIGINT: c_int = 2;
-    const SIGTERM: c_int = 15;
-
-    /// glibc and musl share this layout on the architectures allowed above:
-    /// handler, a 1024-bit mask, flags, restorer (152 bytes on 64-bit, 140 on
-    /// 32-bit).
-    #[cfg(target_os = "linux")]
-    #[repr(C)]
-    struct SigAction {
-        sa_handler: usize,
-        sa_mask: [usize; 128 / size_of::<usize>()],
-        sa_flags: c_int,
-        sa_restorer: usize,
-    }
-
-    #[cfg(target_os = "linux")]
-    const _: () = assert!(
-        size_of::<SigAction>()
-            == if cfg!(target_pointer_width = "64") {
-                152
-            } else {
-                140
-            }
-    );
-
-    #[cfg(target_os = "linux")]
-    const SA_RESTART: c_int = 0x1000_0000;
-
-    /// Darwin's user-space `struct sigaction`: handler, 32-bit mask, flags.
-    #[cfg(target_os = "macos")]
-    #[repr(C)]
-    struct SigAction {
-        sa_handler: usize,
-        sa_mask: u32,
-        sa_flags: c_int,
-    }
-
-    #[cfg(target_os = "macos")]
-    const _: () = assert!(size_of::<SigAction>() == 16);
-
-    #[cfg(target_os = "macos")]
-    const SA_RESTART: c_int = 0x0002;
-
-    impl SigAction {
-        /// All fields zero: `SIG_DFL`, empty mask, no flags.
-        const fn zeroed() -> SigAction {
-            #[cfg(target_os = "linux")]
-            {
-                SigAction {
-                    sa_handler: 0,
-                    sa_mask: [0; 128 / size_of::<usize>()],
-                    sa_flags: 0,
-                    sa_restorer: 0,
-                }
-            }
-            #[cfg(target_os = "macos")]
-            {
-                SigAction {
-                    sa_handler: 0,
-                    sa_mask: 0,
-                    sa_flags: 0,
-                }
-            }
-        }
-    }
-
-    unsafe extern "C" {
-        fn sigaction(signum: c_int, act: *const SigAction, oldact: *mut SigAction) -> c_int;
-        fn write(fd: c_int, buf: *const c_void, count: usize) -> isize;
-        #[cfg(target_os = "linux")]
-        #[link_name = "__errno_location"]
-        fn errno_location() -> *mut c_int;
-        #[cfg(target_os = "macos")]
-        #[link_name = "__error"]
-        fn errno_location() -> *mut c_int;
-    }
-
-    /// The socket the handler writes to; -1 when none.
-    static WRITE_FD: AtomicI32 = AtomicI32::new(-1);
-    /// Handlers currently running (uninstalling waits for zero).
-    static IN_HANDLER: AtomicUsize = AtomicUsize::new(0);
-
-    extern "C" fn on_signal(signum: c_int) {
-        let sig = match signum {
-            SIGINT => Signal::Interrupt,
-            SIGTERM => Signal::Terminate,
-            _ => return,
-        };
-        // Every atomic here is SeqCst: the handshake with `uninstall` (enter,
-        // then read the fd; versus clear the fd, then read the count) needs a
-        // single total order.
-        IN_HANDLER.fetch_add(1, Ordering::SeqCst);
-        let byte = note(sig);
-        let fd = WRITE_FD.load(Ordering::SeqCst);
-        if fd >= 0 {
-            // SAFETY: `errno_location` returns the calling thread's errno
-            // slot, valid for the thread's lifetime; reading and writing an
-            // int through it is what libc itself does. Saving and restoring
-            // errno keeps the interrupted code's view intact.
-            unsafe {
-                let errno = errno_location();
-                let saved = *errno;
-                // `write` is async-signal-safe; `fd` stays open until
-                // `uninstall` has seen IN_HANDLER drop to zero, and the
-                // buffer is a live local byte. A full buffer makes it fail
-                // with EAGAIN (non-blocking), which the counter makes up for.
-                let _ = write(fd, (&raw const byte).cast::<c_void>(), 1);
-                *errno = saved;
-            }
-        }
-        IN_HANDLER.fetch_sub(1, Ordering::SeqCst);
-    }
-
-    /// Installs `act` for `signum`, returning the previous disposition.
-    fn replace(signum: c_int, act: &SigAction) -> io::Result<SigAction> {
-        let mut old = SigAction::zeroed();
-        // SAFETY: both pointers are to live, properly laid-out structs (the
-        // layout is checked above per target); `old` is written by the call.
-        if unsafe { sigaction(signum, act, &raw mut old) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(old)
-    }
-
-    pub(super) struct Installed {
-        /// Previous dispositions of SIGINT and SIGTERM; `None` once restored.
-        old: Option<(SigAction, SigAction)>,
-        write: UnixStream,
-    }
-
-    pub(super) struct Receiver {
-        read: UnixStream,
-    }
-
-    pub(super) fn install() -> Result<(Installed, Receiver), ListenError> {
-        let (read, write) = UnixStream::pair().map_err(ListenError::Os)?;
-        write.set_nonblocking(true).map_err(ListenError::Os)?;
-        WRITE_FD.store(write.as_raw_fd(), Ordering::SeqCst);
-        let mut act = SigAction::zeroed();
-        act.sa_handler = on_signal as extern "C" fn(c_int) as usize;
-        act.sa_flags = SA_RESTART;
-        let mut installed = Installed { old: None, write };
-        let old_int = replace(SIGINT, &act).map_err(|e| {
-            installed.uninstall();
-            ListenError::Os(e)
-        })?;
-        let old_term = match replace(SIGTERM, &act) {
-            Ok(old) => old,
-            Err(e) => {
-                // Put SIGINT back before reporting.
-                let _ = replace(SIGINT, &old_int);
-                installed.uninstall();
-                return Err(ListenError::Os(e));
-            }
-        };
-        installed.old = Some((old_int, old_term));
-        Ok((installed, Receiver { read }))
-    }
-
-    impl Installed {
-        /// Restores the previous dispositions and waits until no handler
-        /// can touch the socket any more. Idempotent.
-        pub(super) fn uninstall(&mut self) {
-            if let Some((old_int, old_term)) = self.old.take() {
-                // Failure is not expected for a struct the kernel gave us;
-                // there is nothing better to do than carry on uninstalling.
-                let _ = replace(SIGINT, &old_int);
-                let _ = replace(SIGTERM, &old_term);
-            }
-            WRITE_FD.store(-1, Ordering::SeqCst);
-            while IN_HANDLER.load(Ordering::SeqCst) != 0 {
-                std::thread::yield_now();
-            }
-        }
-
-        pub(super) fn wake_watcher(&self) {
-            // Non-blocking: if the buffer is full the watcher is awake anyway
-            // and sees the stop flag after draining it.
-            let _ = (&self.write).write(&[STOP]);
-        }
-    }
-
-    impl Drop for Installed {
-        fn drop(&mut self) {
-            self.uninstall();
-        }
-    }
-
-    impl Receiver {
-        /// Blocks until at least one byte arrives; appends what arrived.
-        pub(super) fn recv(&mut self, out: &mut Vec<u8>) {
-            let mut buf = [0u8; 64];
-            loop {
-                match self.read.read(&mut buf) {
-                    Ok(n) if n > 0 => {
-                        out.extend_from_slice(&buf[..n]);
-                        return;
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    // EOF or an error cannot happen while the write end is
-                    // open; report a stop so the watcher checks its flag
-                    // rather than spinning.
-                    _ => {
-                        out.push(STOP);
-                        return;
-                    }
-                }
-            }
-        }
-    }
+/// Declares `sys`, the platform layer: `signal/unix.rs` on the Unix targets
+/// whose signal layout is declared (the one list of them, below),
+/// `signal/windows.rs` on Windows, and `signal/unsupported.rs`, which refuses
+/// to listen, everywhere else.
+macro_rules! platform_sys {
+    (unix: ($($unix:tt)*), $unix_mod:item, $windows_mod:item, $other_mod:item) => {
+        #[cfg($($unix)*)]
+        $unix_mod
+        #[cfg(windows)]
+        $windows_mod
+        #[cfg(not(any(windows, $($unix)*)))]
+        $other_mod
+    };
 }
 
-#[cfg(windows)]
-mod sys {
-    //! Windows: `SetConsoleCtrlHandler`. The handler runs on a thread the
-    //! system creates, so it may lock; it queues a byte for the watcher.
-
-    use super::{ListenError, STOP, Signal, note};
-    use crate::sync::{Condvar, Mutex};
-    use std::collections::VecDeque;
-    use std::io;
-
-    type HandlerRoutine = unsafe extern "system" fn(ctrl_type: u32) -> i32;
-
-    #[link(name = "kernel32")]
-    unsafe extern "system" {
-        fn SetConsoleCtrlHandler(handler: Option<HandlerRoutine>, add: i32) -> i32;
-    }
-
-    const CTRL_C_EVENT: u32 = 0;
-    const CTRL_BREAK_EVENT: u32 = 1;
-
-    static QUEUE: Mutex<VecDeque<u8>> = Mutex::new(VecDeque::new());
-    /// Notified under `QUEUE`.
-    static READY: Condvar = Condvar::new();
-
-    fn send(byte: u8) {
-        QUEUE.lock().push_back(byte);
-        READY.notify_all();
-    }
-
-    unsafe extern "system" fn on_ctrl(ctrl_type: u32) -> i32 {
-        let sig = match ctrl_type {
-            CTRL_C_EVENT => Signal::Interrupt,
-            CTRL_BREAK_EVENT => Signal::Terminate,
-            // Close, logoff, shutdown: not ours; the next handler decides.
-            _ => return 0,
-        };
-        send(note(sig));
-        1
-    }
-
-    pub(super) struct Installed {
-        installed: bool,
-    }
-
-    pub(super) struct Receiver;
-
-    pub(super) fn install() -> Result<(Installed, Receiver), ListenError> {
-        QUEUE.lock().clear();
-        // SAFETY: `on_ctrl` has the HandlerRoutine signature and is a
-        // `'static` function; adding it has no other precondition.
-        if unsafe { SetConsoleCtrlHandler(Some(on_ctrl), 1) } == 0 {
-            return Err(ListenError::Os(io::Error::last_os_error()));
-        }
-        Ok((Installed { installed: true }, Receiver))
-    }
-
-    impl Installed {
-        pub(super) fn uninstall(&mut self) {
-            if std::mem::take(&mut self.installed) {
-                // SAFETY: removes the routine added in `install`; a handler
-                // already running only touches statics.
-                let _ = unsafe { SetConsoleCtrlHandler(Some(on_ctrl), 0) };
-            }
-        }
-
-        pub(super) fn wake_watcher(&self) {
-            send(STOP);
-        }
-    }
-
-    impl Drop for Installed {
-        fn drop(&mut self) {
-            self.uninstall();
-        }
-    }
-
-    impl Receiver {
-        pub(super) fn recv(&mut self, out: &mut Vec<u8>) {
-            let mut queue = QUEUE.lock();
-            while queue.is_empty() {
-                queue = READY.wait(queue);
-            }
-            out.extend(queue.drain(..));
-        }
-    }
-}
-
-#[cfg(not(any(
-    windows,
-    all(
-        target_os = "linux",
+platform_sys! {
+    unix: (
         any(
-            target_arch = "x86_64",
-            target_arch = "x86",
-            target_arch = "aarch64",
-            target_arch = "arm",
-            target_arch = "riscv64"
+            all(
+                target_os = "linux",
+                any(
+                    target_arch = "x86_64",
+                    target_arch = "x86",
+                    target_arch = "aarch64",
+                    target_arch = "arm",
+                    target_arch = "riscv64"
+                )
+            ),
+            target_os = "macos"
         )
     ),
-    target_os = "macos"
-)))]
-mod sys {
-    //! Platforms without a declared signal layout: listening is refused.
-
-    use super::ListenError;
-
-    pub(super) enum Installed {}
-    pub(super) enum Receiver {}
-
-    pub(super) fn install() -> Result<(Installed, Receiver), ListenError> {
-        // Keeps `note` and `STOP` used on every platform.
-        let _ = (super::note, super::STOP);
-        Err(ListenError::Unsupported)
-    }
-
-    impl Installed {
-        pub(super) fn uninstall(&mut self) {
-            match *self {}
-        }
-        pub(super) fn wake_watcher(&self) {
-            match *self {}
-        }
-    }
-
-    impl Receiver {
-        pub(super) fn recv(&mut self, _out: &mut Vec<u8>) {
-            match *self {}
-        }
-    }
+    #[path = "signal/unix.rs"]
+    mod sys;,
+    #[path = "signal/windows.rs"]
+    mod sys;,
+    #[path = "signal/unsupported.rs"]
+    mod sys;
 }
 
 #[cfg(all(test, any(target_os = "linux", target_os = "macos"), not(miri)))]

@@ -8,13 +8,15 @@
 //! a slot; a shared concurrency limiter (`limit/`) could replace `Slots`
 //! without touching the rest.
 
-use super::error::{LimitError, MemberError, MemberFailure};
+use super::error::{LimitError, MemberError, MemberFailure, TryGoError};
 use crate::context::Context;
 use crate::sync::{Condvar, Mutex};
 use std::any::Any;
 use std::fmt;
+use std::io;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
+use std::thread;
 
 pub(crate) struct Core<E> {
     ctx: Context,
@@ -190,6 +192,67 @@ impl<E> Core<E> {
     pub(crate) fn take_errors(&self) -> Vec<MemberError<E>> {
         std::mem::take(&mut *self.errors.lock())
     }
+}
+
+impl<E> Core<E> {
+    /// Go's `Go`: waits for a slot, then starts `member` through `spawn`,
+    /// which puts the [`Member`] on a thread of the caller's kind.
+    pub(crate) fn go<F, S>(self: &Arc<Self>, member: F, spawn: S)
+    where
+        F: FnOnce(&Context) -> Result<(), E>,
+        S: FnOnce(Member<E, F>) -> io::Result<()>,
+    {
+        self.acquire();
+        self.start(member, spawn);
+    }
+
+    /// Go's `TryGo`: starts `member` through `spawn` only if a slot is free
+    /// now; otherwise hands it back, not run.
+    pub(crate) fn try_go<F, S>(self: &Arc<Self>, member: F, spawn: S) -> Result<(), TryGoError<F>>
+    where
+        F: FnOnce(&Context) -> Result<(), E>,
+        S: FnOnce(Member<E, F>) -> io::Result<()>,
+    {
+        if !self.try_acquire() {
+            return Err(TryGoError::Full(member));
+        }
+        self.start(member, spawn);
+        Ok(())
+    }
+
+    /// Starts a member that holds a slot; a thread the OS refuses is
+    /// recorded as the member's failure and gives the slot back.
+    fn start<F, S>(self: &Arc<Self>, member: F, spawn: S)
+    where
+        F: FnOnce(&Context) -> Result<(), E>,
+        S: FnOnce(Member<E, F>) -> io::Result<()>,
+    {
+        let job = Member {
+            core: Arc::clone(self),
+            member,
+        };
+        if let Err(e) = spawn(job) {
+            self.spawn_failed(e);
+        }
+    }
+}
+
+/// A member that holds a slot, ready for its thread: [`run`](Member::run)
+/// is the whole body of that thread.
+pub(crate) struct Member<E, F> {
+    core: Arc<Core<E>>,
+    member: F,
+}
+
+impl<E, F: FnOnce(&Context) -> Result<(), E>> Member<E, F> {
+    pub(crate) fn run(self) {
+        self.core.run(self.member);
+    }
+}
+
+/// The builder of every member thread (one name for all group forms).
+pub(crate) fn member_thread() -> thread::Builder {
+    thread::Builder::new().name("gosling-group".into())
 }
 
 /// The message of a panic payload (`panic!` makes a `&str` or a `String`).

@@ -98,7 +98,7 @@ impl<E: Error + 'static> Error for MemberError<E> {
 /// let err = group::scope(|g| {
 ///     g.go(|_| Err::<(), _>("disk full"));
 ///     g.go(|ctx| {
-///         ctx.wait_cancelled(std::time::Duration::from_secs(60));
+///         ctx.wait_cancelled_timeout(std::time::Duration::from_secs(60));
 ///         let cause = ctx.cause().unwrap();
 ///         let failure = cause.downcast_ref::<MemberFailure>().unwrap();
 ///         assert_eq!(failure, &MemberFailure::Failed("\"disk full\"".to_string()));

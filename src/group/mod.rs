@@ -14,18 +14,25 @@
 //! - `core.rs`: what every form shares, whatever runs the members — the
 //!   context, first-error recording, panic capture and the slot counting of
 //!   the limit. It knows nothing about threads.
-//! - `scoped.rs`: [`scope`] / [`scope_with_context`] and [`Scope`]: members on
+//! - `scoped.rs`: [`scope`] / [`scope_with_context`] and [`ScopedGroup`]: members on
 //!   scoped threads that may borrow from the caller's stack, like
 //!   [`std::thread::scope`].
 //! - `thread.rs`: [`Group`]: an owned group whose `'static` members run on
 //!   threads of their own and which is waited for with [`Group::wait`].
 //! - `error.rs`: [`MemberError`], [`GroupError`], [`MemberFailure`] (the
 //!   context's cancellation cause), [`LimitError`], [`TryGoError`].
-//!
 //! - `pool.rs`: [`PoolGroup`]: an owned group whose `'static` members run as
 //!   tasks on a [`Pool`](crate::Pool); members beyond the limit wait in the
 //!   group (no worker held), and waiting from a task of the same pool runs
 //!   queued members instead of blocking the worker they are queued behind.
+//!
+//! `scoped.rs` and `thread.rs` differ only in the thread a member runs on:
+//! both hand `go` / `try_go` to `Core`, passing a closure that spawns the
+//! core's `Member` on a scoped or an owned thread.
+//!
+//! Imports (maintainers): `context` (the group's context), `sync` (locks),
+//! and, in `pool.rs` only, `pool` (the pool the members run on). Nothing in
+//! the crate imports `group` but the root's re-exports.
 //!
 //! # Go's `errgroup`, mapped
 //!
@@ -33,9 +40,9 @@
 //! |----------------------------------|------------------------------------------------------|
 //! | `var g errgroup.Group`           | [`Group::new`], [`PoolGroup::new`] (on a pool), or [`scope`] for borrowing members |
 //! | `errgroup.WithContext(ctx)`      | [`Group::with_context`] / [`scope_with_context`]      |
-//! | `g.Go(f)`                        | [`Group::go`] / [`Scope::go`]; `f` gets `&Context`    |
-//! | `g.TryGo(f)`                     | [`Group::try_go`] / [`Scope::try_go`]                 |
-//! | `g.SetLimit(n)`                  | [`Group::set_limit`] / [`Scope::set_limit`]           |
+//! | `g.Go(f)`                        | [`Group::go`] / [`ScopedGroup::go`]; `f` gets `&Context`    |
+//! | `g.TryGo(f)`                     | [`Group::try_go`] / [`ScopedGroup::try_go`]                 |
+//! | `g.SetLimit(n)`                  | [`Group::set_limit`] / [`ScopedGroup::set_limit`]           |
 //! | `g.Wait()`                       | [`Group::wait`] / the end of [`scope`]                |
 //! | `context.Cause(ctx)` after a failure | [`Context::cause`](crate::context::Context::cause), a [`MemberFailure`] |
 //!
@@ -70,7 +77,7 @@
 //! let err = group::scope(|g| {
 //!     g.go(|ctx| {
 //!         // Waits for a sibling's failure and reports why it stopped.
-//!         ctx.wait_cancelled(Duration::from_secs(60));
+//!         ctx.wait_cancelled_timeout(Duration::from_secs(60));
 //!         let cause = ctx.cause().unwrap();
 //!         assert!(matches!(cause.downcast_ref(), Some(MemberFailure::Panicked(m)) if m == "bad input"));
 //!         Err(format!("stopped: {cause}"))
@@ -110,5 +117,5 @@ mod thread;
 
 pub use error::{GroupError, LimitError, MemberError, MemberFailure, TryGoError};
 pub use pool::PoolGroup;
-pub use scoped::{Scope, scope, scope_with_context};
+pub use scoped::{ScopedGroup, scope, scope_with_context};
 pub use thread::Group;

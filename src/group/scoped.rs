@@ -1,17 +1,18 @@
 //! Scoped groups: members on scoped threads that may borrow from the
 //! caller's stack; the end of the scope waits for all of them.
 
-use super::core::Core;
+use super::core::{Core, Member, member_thread};
 use super::error::{GroupError, LimitError, TryGoError};
 use crate::context::Context;
 use std::fmt;
+use std::io;
 use std::sync::Arc;
 use std::thread;
 
 /// Runs a group whose members may borrow from the caller's stack, and waits
 /// for all of them when `f` returns (Go's `Wait`).
 ///
-/// `f` receives the group's [`Scope`]; members started with [`Scope::go`]
+/// `f` receives the group's [`ScopedGroup`]; members started with [`ScopedGroup::go`]
 /// run on scoped threads and receive the group's context, a new root
 /// [`Context`]. The first member to fail cancels that context, with its
 /// failure as the [cause](Context::cause) (a
@@ -54,7 +55,7 @@ use std::thread;
 pub fn scope<'env, E, T, F>(f: F) -> Result<T, GroupError<E>>
 where
     E: Send + fmt::Debug + 'env,
-    F: for<'scope> FnOnce(&Scope<'scope, 'env, E>) -> T,
+    F: for<'scope> FnOnce(&ScopedGroup<'scope, 'env, E>) -> T,
 {
     run_scope(None, f)
 }
@@ -86,7 +87,7 @@ where
 pub fn scope_with_context<'env, E, T, F>(parent: &Context, f: F) -> Result<T, GroupError<E>>
 where
     E: Send + fmt::Debug + 'env,
-    F: for<'scope> FnOnce(&Scope<'scope, 'env, E>) -> T,
+    F: for<'scope> FnOnce(&ScopedGroup<'scope, 'env, E>) -> T,
 {
     run_scope(Some(parent), f)
 }
@@ -94,7 +95,7 @@ where
 fn run_scope<'env, E, T, F>(parent: Option<&Context>, f: F) -> Result<T, GroupError<E>>
 where
     E: Send + fmt::Debug + 'env,
-    F: for<'scope> FnOnce(&Scope<'scope, 'env, E>) -> T,
+    F: for<'scope> FnOnce(&ScopedGroup<'scope, 'env, E>) -> T,
 {
     let core = Arc::new(Core::new(parent));
     let value = thread::scope(|threads| {
@@ -109,7 +110,7 @@ where
             }
         }
         let _guard = CancelOnUnwind(core.context());
-        f(&Scope {
+        f(&ScopedGroup {
             threads,
             core: Arc::clone(&core),
         })
@@ -138,14 +139,14 @@ where
 /// })
 /// .unwrap();
 /// ```
-pub struct Scope<'scope, 'env: 'scope, E> {
+pub struct ScopedGroup<'scope, 'env: 'scope, E> {
     threads: &'scope thread::Scope<'scope, 'env>,
     core: Arc<Core<E>>,
 }
 
-impl<'scope, 'env, E: Send + 'env> Scope<'scope, 'env, E> {
+impl<'scope, 'env, E: Send + 'env> ScopedGroup<'scope, 'env, E> {
     /// Starts `member` on a scoped thread, first waiting for a free slot when
-    /// the group has a [limit](Scope::set_limit) and is at it (Go's `Go`).
+    /// the group has a [limit](ScopedGroup::set_limit) and is at it (Go's `Go`).
     ///
     /// Should the OS refuse a thread, the failure is recorded as
     /// [`MemberError::SpawnFailed`](super::MemberError::SpawnFailed) and
@@ -153,7 +154,7 @@ impl<'scope, 'env, E: Send + 'env> Scope<'scope, 'env, E> {
     ///
     /// As in Go, a member started after the group was cancelled still runs,
     /// with its context already cancelled: check it first (or check
-    /// [`Scope::context`] before calling `go`) to skip the work.
+    /// [`ScopedGroup::context`] before calling `go`) to skip the work.
     ///
     /// Members run on other threads, so they must be `Send`:
     ///
@@ -183,8 +184,7 @@ impl<'scope, 'env, E: Send + 'env> Scope<'scope, 'env, E> {
     where
         F: FnOnce(&Context) -> Result<(), E> + Send + 'scope,
     {
-        self.core.acquire();
-        self.start(member);
+        self.core.go(member, |job| self.spawn(job));
     }
 
     /// Starts `member` only if a slot is free now; never waits (Go's `TryGo`).
@@ -208,24 +208,16 @@ impl<'scope, 'env, E: Send + 'env> Scope<'scope, 'env, E> {
     where
         F: FnOnce(&Context) -> Result<(), E> + Send + 'scope,
     {
-        if !self.core.try_acquire() {
-            return Err(TryGoError::Full(member));
-        }
-        self.start(member);
-        Ok(())
+        self.core.try_go(member, |job| self.spawn(job))
     }
 
-    fn start<F>(&self, member: F)
+    fn spawn<F>(&self, job: Member<E, F>) -> io::Result<()>
     where
         F: FnOnce(&Context) -> Result<(), E> + Send + 'scope,
     {
-        let core = Arc::clone(&self.core);
-        let spawned = thread::Builder::new()
-            .name("gosling-group".into())
-            .spawn_scoped(self.threads, move || core.run(member));
-        if let Err(e) = spawned {
-            self.core.spawn_failed(e);
-        }
+        member_thread()
+            .spawn_scoped(self.threads, move || job.run())
+            .map(drop)
     }
 
     /// Caps how many members run at once (Go's `SetLimit`).
@@ -320,9 +312,9 @@ impl<'scope, 'env, E: Send + 'env> Scope<'scope, 'env, E> {
     }
 }
 
-impl<E> fmt::Debug for Scope<'_, '_, E> {
+impl<E> fmt::Debug for ScopedGroup<'_, '_, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Scope")
+        f.debug_struct("ScopedGroup")
             .field("context", self.core.context())
             .field("active", &self.core.active())
             .field("limit", &self.core.limit())

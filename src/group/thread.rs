@@ -1,13 +1,14 @@
 //! The owned group: `'static` members, each on a thread of its own, waited
 //! for with [`Group::wait`].
 
-use super::core::Core;
+use super::core::{Core, Member, member_thread};
 use super::error::{GroupError, LimitError, TryGoError};
 use crate::context::Context;
 use crate::sync::Mutex;
 use std::fmt;
+use std::io;
 use std::sync::Arc;
-use std::thread::{self, JoinHandle};
+use std::thread::JoinHandle;
 
 /// An error group that owns its members: each runs on a thread of its own,
 /// and [`wait`](Group::wait) joins them and returns the first error.
@@ -91,8 +92,9 @@ impl<E: Send + 'static> Group<E> {
     ///
     /// ```
     /// let mut group = gosling::group::Group::<()>::new();
-    /// group.set_limit(2).unwrap();
+    /// group.set_limit(2)?;
     /// assert_eq!(group.limit(), Some(2));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn set_limit(&mut self, limit: usize) -> Result<(), LimitError> {
         self.core.set_limit(limit)
@@ -160,8 +162,7 @@ impl<E: Send + 'static> Group<E> {
     where
         F: FnOnce(&Context) -> Result<(), E> + Send + 'static,
     {
-        self.core.acquire();
-        self.start(member);
+        self.core.go(member, |job| self.spawn(job));
     }
 
     /// Starts `member` only if a slot is free now (Go's `TryGo`).
@@ -174,38 +175,28 @@ impl<E: Send + 'static> Group<E> {
     /// # Examples
     ///
     /// ```
-    /// let mut group = gosling::group::Group::<()>::new();
-    /// group.set_limit(1).unwrap();
+    /// let mut group = gosling::group::Group::<std::io::Error>::new();
+    /// group.set_limit(1)?;
     /// assert!(group.try_go(|_| Ok(())).is_ok());
-    /// group.wait().unwrap();
+    /// group.wait()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn try_go<F>(&self, member: F) -> Result<(), TryGoError<F>>
     where
         F: FnOnce(&Context) -> Result<(), E> + Send + 'static,
     {
-        if !self.core.try_acquire() {
-            return Err(TryGoError::Full(member));
-        }
-        self.start(member);
-        Ok(())
+        self.core.try_go(member, |job| self.spawn(job))
     }
 
-    fn start<F>(&self, member: F)
+    fn spawn<F>(&self, job: Member<E, F>) -> io::Result<()>
     where
         F: FnOnce(&Context) -> Result<(), E> + Send + 'static,
     {
-        let core = Arc::clone(&self.core);
-        let spawned = thread::Builder::new()
-            .name("gosling-group".into())
-            .spawn(move || core.run(member));
-        match spawned {
-            Ok(handle) => {
-                let mut threads = self.threads.lock();
-                threads.retain(|t| !t.is_finished());
-                threads.push(handle);
-            }
-            Err(e) => self.core.spawn_failed(e),
-        }
+        let handle = member_thread().spawn(move || job.run())?;
+        let mut threads = self.threads.lock();
+        threads.retain(|t| !t.is_finished());
+        threads.push(handle);
+        Ok(())
     }
 
     /// Waits for every member, then returns `Ok` or every error, the first

@@ -16,11 +16,60 @@
 //! drop (overload: rejected, timed out) lowers the limit, a cancellation
 //! (the caller gave up for its own reasons) is ignored.
 
-use super::{AllowError, ConcurrencyLimiter, ConfigError, Rate, RateLimiter, TokenBucket};
+use super::{AllowError, ConcurrencyLimiter, LimitConfigError, Rate, RateLimiter, TokenBucket};
 use crate::sync::Mutex;
 use crate::time::Clock;
 use std::fmt;
 use std::time::Duration;
+
+/// What [`AimdLimit`] and [`GradientLimit`] share: a [`ConcurrencyLimiter`]
+/// resized within `[min, max]`, read through `limit` / `limiter`, shown by
+/// `Debug` as limit and bounds. The type needs fields `limiter`, `min` and
+/// `max`.
+macro_rules! adaptive_limit_common {
+    ($ty:ident) => {
+        impl $ty {
+            /// The current limit.
+            ///
+            /// # Examples
+            ///
+            /// ```
+            #[doc = concat!("let adaptive = gosling::limit::", stringify!($ty), "::new(4, 1, 8)?;")]
+            /// assert_eq!(adaptive.limit(), 4);
+            /// # Ok::<(), gosling::limit::LimitConfigError>(())
+            /// ```
+            #[must_use]
+            pub fn limit(&self) -> usize {
+                self.limiter.limit()
+            }
+
+            /// The concurrency limiter this limit drives.
+            ///
+            /// # Examples
+            ///
+            /// ```
+            #[doc = concat!("let adaptive = gosling::limit::", stringify!($ty), "::new(1, 1, 8)?;")]
+            /// let _p = adaptive.limiter().try_acquire()?;
+            /// assert!(adaptive.limiter().try_acquire().is_err());
+            /// # Ok::<(), Box<dyn std::error::Error>>(())
+            /// ```
+            #[must_use]
+            pub fn limiter(&self) -> &ConcurrencyLimiter {
+                &self.limiter
+            }
+        }
+
+        impl fmt::Debug for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($ty))
+                    .field("limit", &self.limit())
+                    .field("min", &self.min)
+                    .field("max", &self.max)
+                    .finish()
+            }
+        }
+    };
+}
 
 /// How a request ended, as fed to an adaptive limit.
 ///
@@ -54,14 +103,15 @@ pub enum Outcome {
 /// use gosling::limit::{AimdLimit, Outcome};
 /// use std::time::Duration;
 ///
-/// let aimd = AimdLimit::new(10, 1, 100).unwrap();
+/// let aimd = AimdLimit::new(10, 1, 100)?;
 /// aimd.record(Duration::from_millis(5), Outcome::Dropped);
 /// assert_eq!(aimd.limit(), 9);
 /// for _ in 0..10 {
 ///     aimd.record(Duration::from_millis(5), Outcome::Success); // +1/limit each
 /// }
 /// assert_eq!(aimd.limit(), 10);
-/// let _permit = aimd.limiter().try_acquire().unwrap();
+/// let _permit = aimd.limiter().try_acquire()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct AimdLimit {
     limiter: ConcurrencyLimiter,
@@ -73,12 +123,12 @@ pub struct AimdLimit {
     timeout: Duration,
 }
 
-fn check_bounds(initial: usize, min: usize, max: usize) -> Result<(), ConfigError> {
+fn check_bounds(initial: usize, min: usize, max: usize) -> Result<(), LimitConfigError> {
     if min == 0 || initial == 0 {
-        return Err(ConfigError::ZeroCapacity);
+        return Err(LimitConfigError::ZeroCapacity);
     }
     if min > max || initial < min || initial > max {
-        return Err(ConfigError::Unsupported {
+        return Err(LimitConfigError::Unsupported {
             setting: "initial limit outside [min, max]",
             value: initial as u64,
         });
@@ -92,15 +142,15 @@ impl AimdLimit {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::ZeroCapacity`] for a zero `min` or `initial`;
-    /// [`ConfigError::Unsupported`] when `initial` is outside `[min, max]`.
+    /// [`LimitConfigError::ZeroCapacity`] for a zero `min` or `initial`;
+    /// [`LimitConfigError::Unsupported`] when `initial` is outside `[min, max]`.
     ///
     /// # Examples
     ///
     /// ```
     /// assert!(gosling::limit::AimdLimit::new(5, 10, 20).is_err());
     /// ```
-    pub fn new(initial: usize, min: usize, max: usize) -> Result<AimdLimit, ConfigError> {
+    pub fn new(initial: usize, min: usize, max: usize) -> Result<AimdLimit, LimitConfigError> {
         check_bounds(initial, min, max)?;
         Ok(AimdLimit {
             limiter: ConcurrencyLimiter::new(initial)?,
@@ -118,12 +168,13 @@ impl AimdLimit {
     ///
     /// ```
     /// use gosling::limit::{AimdLimit, Outcome};
-    /// let aimd = AimdLimit::new(10, 1, 10).unwrap().with_backoff(0.5);
+    /// let aimd = AimdLimit::new(10, 1, 10)?.backoff(0.5);
     /// aimd.record(std::time::Duration::ZERO, Outcome::Dropped);
     /// assert_eq!(aimd.limit(), 5);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]
-    pub fn with_backoff(mut self, ratio: f64) -> AimdLimit {
+    pub fn backoff(mut self, ratio: f64) -> AimdLimit {
         self.backoff = if ratio.is_nan() {
             0.9
         } else {
@@ -139,12 +190,13 @@ impl AimdLimit {
     /// ```
     /// use gosling::limit::{AimdLimit, Outcome};
     /// use std::time::Duration;
-    /// let aimd = AimdLimit::new(10, 1, 10).unwrap().with_timeout(Duration::from_millis(100));
+    /// let aimd = AimdLimit::new(10, 1, 10)?.timeout(Duration::from_millis(100));
     /// aimd.record(Duration::from_secs(1), Outcome::Success);
     /// assert_eq!(aimd.limit(), 9);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]
-    pub fn with_timeout(mut self, timeout: Duration) -> AimdLimit {
+    pub fn timeout(mut self, timeout: Duration) -> AimdLimit {
         self.timeout = timeout;
         self
     }
@@ -155,8 +207,9 @@ impl AimdLimit {
     ///
     /// ```
     /// use gosling::limit::{AimdLimit, Outcome};
-    /// let aimd = AimdLimit::new(3, 1, 10).unwrap();
+    /// let aimd = AimdLimit::new(3, 1, 10)?;
     /// assert_eq!(aimd.record(std::time::Duration::ZERO, Outcome::Cancelled), 3);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn record(&self, latency: Duration, outcome: Outcome) -> usize {
         let mut limit = self.state.lock();
@@ -173,43 +226,9 @@ impl AimdLimit {
         let _ = self.limiter.resize(whole);
         whole
     }
-
-    /// The current limit.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert_eq!(gosling::limit::AimdLimit::new(4, 1, 8).unwrap().limit(), 4);
-    /// ```
-    #[must_use]
-    pub fn limit(&self) -> usize {
-        self.limiter.limit()
-    }
-
-    /// The concurrency limiter this limit drives.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let aimd = gosling::limit::AimdLimit::new(1, 1, 8).unwrap();
-    /// let _p = aimd.limiter().try_acquire().unwrap();
-    /// assert!(aimd.limiter().try_acquire().is_err());
-    /// ```
-    #[must_use]
-    pub fn limiter(&self) -> &ConcurrencyLimiter {
-        &self.limiter
-    }
 }
 
-impl fmt::Debug for AimdLimit {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AimdLimit")
-            .field("limit", &self.limit())
-            .field("min", &self.min)
-            .field("max", &self.max)
-            .finish()
-    }
-}
+adaptive_limit_common!(AimdLimit);
 
 /// A latency-gradient concurrency limit (Gradient2-style).
 ///
@@ -227,7 +246,7 @@ impl fmt::Debug for AimdLimit {
 /// use gosling::limit::{GradientLimit, Outcome};
 /// use std::time::Duration;
 ///
-/// let gradient = GradientLimit::new(20, 1, 200).unwrap();
+/// let gradient = GradientLimit::new(20, 1, 200)?;
 /// for _ in 0..50 {
 ///     gradient.record(Duration::from_millis(10), Outcome::Success);
 /// }
@@ -237,6 +256,7 @@ impl fmt::Debug for AimdLimit {
 ///     gradient.record(Duration::from_millis(100), Outcome::Success);
 /// }
 /// assert!(gradient.limit() < steady); // latency rose: shrinks
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct GradientLimit {
     limiter: ConcurrencyLimiter,
@@ -271,9 +291,10 @@ impl GradientLimit {
     /// # Examples
     ///
     /// ```
-    /// assert_eq!(gosling::limit::GradientLimit::new(4, 1, 8).unwrap().limit(), 4);
+    /// assert_eq!(gosling::limit::GradientLimit::new(4, 1, 8)?.limit(), 4);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn new(initial: usize, min: usize, max: usize) -> Result<GradientLimit, ConfigError> {
+    pub fn new(initial: usize, min: usize, max: usize) -> Result<GradientLimit, LimitConfigError> {
         check_bounds(initial, min, max)?;
         Ok(GradientLimit {
             limiter: ConcurrencyLimiter::new(initial)?,
@@ -293,8 +314,9 @@ impl GradientLimit {
     ///
     /// ```
     /// use gosling::limit::{GradientLimit, Outcome};
-    /// let g = GradientLimit::new(10, 1, 100).unwrap();
+    /// let g = GradientLimit::new(10, 1, 100)?;
     /// assert!(g.record(std::time::Duration::ZERO, Outcome::Dropped) < 10);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn record(&self, latency: Duration, outcome: Outcome) -> usize {
         let mut state = self.state.lock();
@@ -324,42 +346,9 @@ impl GradientLimit {
         let _ = self.limiter.resize(whole);
         whole
     }
-
-    /// The current limit.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert_eq!(gosling::limit::GradientLimit::new(4, 1, 8).unwrap().limit(), 4);
-    /// ```
-    #[must_use]
-    pub fn limit(&self) -> usize {
-        self.limiter.limit()
-    }
-
-    /// The concurrency limiter this limit drives.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let g = gosling::limit::GradientLimit::new(1, 1, 8).unwrap();
-    /// let _p = g.limiter().try_acquire().unwrap();
-    /// ```
-    #[must_use]
-    pub fn limiter(&self) -> &ConcurrencyLimiter {
-        &self.limiter
-    }
 }
 
-impl fmt::Debug for GradientLimit {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("GradientLimit")
-            .field("limit", &self.limit())
-            .field("min", &self.min)
-            .field("max", &self.max)
-            .finish()
-    }
-}
+adaptive_limit_common!(GradientLimit);
 
 /// A rate limiter whose rate lowers itself under load and recovers.
 ///
@@ -375,15 +364,16 @@ impl fmt::Debug for GradientLimit {
 /// ```
 /// use gosling::limit::{AdaptiveRate, Rate, RateLimiter};
 ///
-/// let max = Rate::per_second(100).unwrap();
-/// let min = Rate::per_second(10).unwrap();
-/// let adaptive = AdaptiveRate::new(max, min, 10, 0.8).unwrap();
+/// let max = Rate::per_second(100)?;
+/// let min = Rate::per_second(10)?;
+/// let adaptive = AdaptiveRate::new(max, min, 10, 0.8)?;
 /// adaptive.observe_load(0.95); // overloaded
-/// assert_eq!(adaptive.rate(), Rate::per_second(50).unwrap());
+/// assert_eq!(adaptive.rate(), Rate::per_second(50)?);
 /// for _ in 0..10 {
 ///     adaptive.observe_load(0.3);
 /// }
 /// assert_eq!(adaptive.rate(), max); // recovered
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct AdaptiveRate {
     bucket: TokenBucket,
@@ -398,17 +388,23 @@ impl AdaptiveRate {
     ///
     /// # Errors
     ///
-    /// As [`TokenBucket::new`]; [`ConfigError::Unsupported`] when `min` is
+    /// As [`TokenBucket::new`]; [`LimitConfigError::Unsupported`] when `min` is
     /// faster than `max`.
     ///
     /// # Examples
     ///
     /// ```
     /// use gosling::limit::{AdaptiveRate, Rate};
-    /// let r = AdaptiveRate::new(Rate::per_second(10).unwrap(), Rate::per_second(1).unwrap(), 5, 0.7).unwrap();
+    /// let r = AdaptiveRate::new(Rate::per_second(10)?, Rate::per_second(1)?, 5, 0.7)?;
     /// # let _ = r;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn new(max: Rate, min: Rate, burst: u32, target: f64) -> Result<AdaptiveRate, ConfigError> {
+    pub fn new(
+        max: Rate,
+        min: Rate,
+        burst: u32,
+        target: f64,
+    ) -> Result<AdaptiveRate, LimitConfigError> {
         AdaptiveRate::with_clock(max, min, burst, target, Clock::system())
     }
 
@@ -432,9 +428,9 @@ impl AdaptiveRate {
         burst: u32,
         target: f64,
         clock: Clock,
-    ) -> Result<AdaptiveRate, ConfigError> {
+    ) -> Result<AdaptiveRate, LimitConfigError> {
         if min.period_ns() < max.period_ns() {
-            return Err(ConfigError::Unsupported {
+            return Err(LimitConfigError::Unsupported {
                 setting: "min rate faster than max rate (period ns)",
                 value: min.period_ns(),
             });
@@ -454,8 +450,9 @@ impl AdaptiveRate {
     ///
     /// ```
     /// use gosling::limit::{AdaptiveRate, Rate};
-    /// let r = AdaptiveRate::new(Rate::per_second(8).unwrap(), Rate::per_second(1).unwrap(), 1, 0.5).unwrap();
-    /// assert_eq!(r.observe_load(1.0), Rate::per_second(4).unwrap());
+    /// let r = AdaptiveRate::new(Rate::per_second(8)?, Rate::per_second(1)?, 1, 0.5)?;
+    /// assert_eq!(r.observe_load(1.0), Rate::per_second(4)?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn observe_load(&self, load: f64) -> Rate {
         let bounds = self.bounds.lock();
@@ -485,11 +482,11 @@ impl RateLimiter for AdaptiveRate {
         self.bucket.rate()
     }
 
-    fn set_rate(&self, rate: Rate) -> Result<(), ConfigError> {
+    fn set_rate(&self, rate: Rate) -> Result<(), LimitConfigError> {
         let mut bounds = self.bounds.lock();
         let ceiling = rate.as_per_second();
         if ceiling < bounds.1 {
-            return Err(ConfigError::Unsupported {
+            return Err(LimitConfigError::Unsupported {
                 setting: "ceiling below the floor (period ns)",
                 value: rate.period_ns(),
             });
@@ -503,7 +500,7 @@ impl RateLimiter for AdaptiveRate {
         self.bucket.burst()
     }
 
-    fn set_burst(&self, burst: u32) -> Result<(), ConfigError> {
+    fn set_burst(&self, burst: u32) -> Result<(), LimitConfigError> {
         self.bucket.set_burst(burst)
     }
 

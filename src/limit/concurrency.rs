@@ -9,7 +9,7 @@
 //! (crate-private `Context::subscribe`), which wakes it on cancellation; a
 //! manual clock wakes waiters when it advances.
 
-use super::ConfigError;
+use super::LimitConfigError;
 use crate::context::{CancelReason, Cancelled, Context};
 use crate::sync::{Condvar, Mutex, Wake};
 use crate::time::Clock;
@@ -32,14 +32,15 @@ use std::time::{Duration, Instant};
 /// ```
 /// use gosling::limit::ConcurrencyLimiter;
 ///
-/// let bulkhead = ConcurrencyLimiter::new(2).unwrap();
-/// let a = bulkhead.try_acquire().unwrap();
-/// let b = bulkhead.try_acquire_owned().unwrap();
+/// let bulkhead = ConcurrencyLimiter::new(2)?;
+/// let a = bulkhead.try_acquire()?;
+/// let b = bulkhead.try_acquire_owned()?;
 /// assert!(bulkhead.try_acquire().is_err());
 /// drop(a);
 /// assert!(bulkhead.try_acquire().is_ok());
 /// drop(b);
 /// assert_eq!(bulkhead.in_use(), 0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone)]
 pub struct ConcurrencyLimiter {
@@ -141,15 +142,16 @@ impl ConcurrencyLimiter {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::ZeroCapacity`] for a zero limit.
+    /// [`LimitConfigError::ZeroCapacity`] for a zero limit.
     ///
     /// # Examples
     ///
     /// ```
-    /// let bulkhead = gosling::limit::ConcurrencyLimiter::new(8).unwrap();
+    /// let bulkhead = gosling::limit::ConcurrencyLimiter::new(8)?;
     /// assert_eq!(bulkhead.limit(), 8);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn new(limit: usize) -> Result<ConcurrencyLimiter, ConfigError> {
+    pub fn new(limit: usize) -> Result<ConcurrencyLimiter, LimitConfigError> {
         ConcurrencyLimiter::with_clock(limit, Clock::system())
     }
 
@@ -157,7 +159,7 @@ impl ConcurrencyLimiter {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::ZeroCapacity`] for a zero limit.
+    /// [`LimitConfigError::ZeroCapacity`] for a zero limit.
     ///
     /// # Examples
     ///
@@ -166,9 +168,9 @@ impl ConcurrencyLimiter {
     /// let bulkhead = gosling::limit::ConcurrencyLimiter::with_clock(1, manual.clock()).unwrap();
     /// # let _ = bulkhead;
     /// ```
-    pub fn with_clock(limit: usize, clock: Clock) -> Result<ConcurrencyLimiter, ConfigError> {
+    pub fn with_clock(limit: usize, clock: Clock) -> Result<ConcurrencyLimiter, LimitConfigError> {
         if limit == 0 {
-            return Err(ConfigError::ZeroCapacity);
+            return Err(LimitConfigError::ZeroCapacity);
         }
         Ok(ConcurrencyLimiter {
             inner: Arc::new(Inner {
@@ -194,9 +196,10 @@ impl ConcurrencyLimiter {
     /// # Examples
     ///
     /// ```
-    /// let bulkhead = gosling::limit::ConcurrencyLimiter::new(1).unwrap();
-    /// let _held = bulkhead.try_acquire().unwrap();
+    /// let bulkhead = gosling::limit::ConcurrencyLimiter::new(1)?;
+    /// let _held = bulkhead.try_acquire()?;
     /// assert!(bulkhead.try_acquire().is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn try_acquire(&self) -> Result<Permit<'_>, TryAcquireError> {
         self.inner.try_take()?;
@@ -212,10 +215,11 @@ impl ConcurrencyLimiter {
     /// # Examples
     ///
     /// ```
-    /// let bulkhead = gosling::limit::ConcurrencyLimiter::new(1).unwrap();
-    /// let permit = bulkhead.try_acquire_owned().unwrap();
+    /// let bulkhead = gosling::limit::ConcurrencyLimiter::new(1)?;
+    /// let permit = bulkhead.try_acquire_owned()?;
     /// std::thread::spawn(move || drop(permit)).join().unwrap();
     /// assert_eq!(bulkhead.in_use(), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn try_acquire_owned(&self) -> Result<OwnedPermit, TryAcquireError> {
         self.inner.try_take()?;
@@ -237,9 +241,10 @@ impl ConcurrencyLimiter {
     /// use gosling::context::Context;
     /// use gosling::limit::ConcurrencyLimiter;
     ///
-    /// let bulkhead = ConcurrencyLimiter::new(1).unwrap();
-    /// let permit = bulkhead.acquire(&Context::new()).unwrap();
+    /// let bulkhead = ConcurrencyLimiter::new(1)?;
+    /// let permit = bulkhead.acquire(&Context::new())?;
     /// drop(permit);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn acquire(&self, ctx: &Context) -> Result<Permit<'_>, AcquireError> {
         self.inner.take(ctx, None)?;
@@ -256,9 +261,10 @@ impl ConcurrencyLimiter {
     ///
     /// ```
     /// use gosling::context::Context;
-    /// let bulkhead = gosling::limit::ConcurrencyLimiter::new(1).unwrap();
-    /// let permit = bulkhead.acquire_owned(&Context::new()).unwrap();
+    /// let bulkhead = gosling::limit::ConcurrencyLimiter::new(1)?;
+    /// let permit = bulkhead.acquire_owned(&Context::new())?;
     /// # drop(permit);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn acquire_owned(&self, ctx: &Context) -> Result<OwnedPermit, AcquireError> {
         self.inner.take(ctx, None)?;
@@ -285,19 +291,20 @@ impl ConcurrencyLimiter {
     /// use gosling::limit::{AcquireError, ConcurrencyLimiter};
     /// use std::time::Duration;
     ///
-    /// let bulkhead = ConcurrencyLimiter::new(1).unwrap();
+    /// let bulkhead = ConcurrencyLimiter::new(1)?;
     /// let ctx = Context::new();
-    /// let held = bulkhead.acquire_within(&ctx, Duration::from_millis(1)).unwrap();
-    /// let err = bulkhead.acquire_within(&ctx, Duration::from_millis(1)).unwrap_err();
+    /// let held = bulkhead.acquire_timeout(&ctx, Duration::from_millis(1))?;
+    /// let err = bulkhead.acquire_timeout(&ctx, Duration::from_millis(1)).unwrap_err();
     /// assert_eq!(err, AcquireError::Timeout);
     /// drop(held);
     /// ctx.cancel();
     /// assert!(matches!(
-    ///     bulkhead.acquire_within(&ctx, Duration::from_secs(1)),
+    ///     bulkhead.acquire_timeout(&ctx, Duration::from_secs(1)),
     ///     Err(AcquireError::Cancelled(_))
     /// ));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn acquire_within(
+    pub fn acquire_timeout(
         &self,
         ctx: &Context,
         timeout: Duration,
@@ -307,28 +314,37 @@ impl ConcurrencyLimiter {
         Ok(Permit { inner: &self.inner })
     }
 
-    /// Blocks until a permit is free or `timeout` passes on the limiter's
-    /// clock.
+    /// Blocks until a permit is free, `deadline` passes on the limiter's
+    /// clock, or `ctx` is cancelled (or reaches its own deadline): the
+    /// [`acquire_timeout`](ConcurrencyLimiter::acquire_timeout) of a caller
+    /// that holds an instant rather than a duration. A deadline already past
+    /// waits not at all.
     ///
     /// # Errors
     ///
-    /// [`AcquireError::Timeout`] when the timeout passes first.
+    /// [`AcquireError::Timeout`] when the deadline passes first;
+    /// [`AcquireError::Cancelled`] when `ctx` is cancelled first.
     ///
     /// # Examples
     ///
     /// ```
+    /// use gosling::context::Context;
     /// use gosling::limit::{AcquireError, ConcurrencyLimiter};
-    /// use std::time::Duration;
+    /// use std::time::{Duration, Instant};
     ///
-    /// let bulkhead = ConcurrencyLimiter::new(1).unwrap();
-    /// let _held = bulkhead.try_acquire().unwrap();
-    /// let err = bulkhead.acquire_timeout(Duration::from_millis(1)).unwrap_err();
+    /// let bulkhead = ConcurrencyLimiter::new(1)?;
+    /// let _held = bulkhead.try_acquire()?;
+    /// let deadline = Instant::now() + Duration::from_millis(1);
+    /// let err = bulkhead.acquire_deadline(&Context::new(), deadline).unwrap_err();
     /// assert_eq!(err, AcquireError::Timeout);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn acquire_timeout(&self, timeout: Duration) -> Result<Permit<'_>, AcquireError> {
-        let deadline = self.inner.clock.now().checked_add(timeout);
-        let ctx = Context::with_clock(self.inner.clock.clone());
-        self.inner.take(&ctx, deadline)?;
+    pub fn acquire_deadline(
+        &self,
+        ctx: &Context,
+        deadline: Instant,
+    ) -> Result<Permit<'_>, AcquireError> {
+        self.inner.take(ctx, Some(deadline))?;
         Ok(Permit { inner: &self.inner })
     }
 
@@ -337,18 +353,19 @@ impl ConcurrencyLimiter {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::ZeroCapacity`] for a zero limit.
+    /// [`LimitConfigError::ZeroCapacity`] for a zero limit.
     ///
     /// # Examples
     ///
     /// ```
-    /// let bulkhead = gosling::limit::ConcurrencyLimiter::new(1).unwrap();
-    /// bulkhead.resize(3).unwrap();
+    /// let bulkhead = gosling::limit::ConcurrencyLimiter::new(1)?;
+    /// bulkhead.resize(3)?;
     /// assert_eq!(bulkhead.available(), 3);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn resize(&self, limit: usize) -> Result<(), ConfigError> {
+    pub fn resize(&self, limit: usize) -> Result<(), LimitConfigError> {
         if limit == 0 {
-            return Err(ConfigError::ZeroCapacity);
+            return Err(LimitConfigError::ZeroCapacity);
         }
         let mut state = self.inner.state.lock();
         let grew = limit > state.limit;
@@ -364,7 +381,8 @@ impl ConcurrencyLimiter {
     /// # Examples
     ///
     /// ```
-    /// assert_eq!(gosling::limit::ConcurrencyLimiter::new(4).unwrap().limit(), 4);
+    /// assert_eq!(gosling::limit::ConcurrencyLimiter::new(4)?.limit(), 4);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]
     pub fn limit(&self) -> usize {
@@ -376,9 +394,10 @@ impl ConcurrencyLimiter {
     /// # Examples
     ///
     /// ```
-    /// let bulkhead = gosling::limit::ConcurrencyLimiter::new(4).unwrap();
-    /// let _p = bulkhead.try_acquire().unwrap();
+    /// let bulkhead = gosling::limit::ConcurrencyLimiter::new(4)?;
+    /// let _p = bulkhead.try_acquire()?;
     /// assert_eq!(bulkhead.in_use(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]
     pub fn in_use(&self) -> usize {
@@ -390,9 +409,10 @@ impl ConcurrencyLimiter {
     /// # Examples
     ///
     /// ```
-    /// let bulkhead = gosling::limit::ConcurrencyLimiter::new(4).unwrap();
-    /// let _p = bulkhead.try_acquire().unwrap();
+    /// let bulkhead = gosling::limit::ConcurrencyLimiter::new(4)?;
+    /// let _p = bulkhead.try_acquire()?;
     /// assert_eq!(bulkhead.available(), 3);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]
     pub fn available(&self) -> usize {
@@ -418,12 +438,13 @@ impl fmt::Debug for ConcurrencyLimiter {
 /// # Examples
 ///
 /// ```
-/// let bulkhead = gosling::limit::ConcurrencyLimiter::new(1).unwrap();
+/// let bulkhead = gosling::limit::ConcurrencyLimiter::new(1)?;
 /// {
 ///     let _permit = bulkhead.try_acquire().unwrap();
 ///     assert_eq!(bulkhead.available(), 0);
 /// }
 /// assert_eq!(bulkhead.available(), 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[must_use = "the permit is released as soon as it is dropped"]
 pub struct Permit<'a> {
@@ -448,13 +469,14 @@ impl fmt::Debug for Permit<'_> {
 /// # Examples
 ///
 /// ```
-/// let bulkhead = gosling::limit::ConcurrencyLimiter::new(1).unwrap();
-/// let permit = bulkhead.try_acquire_owned().unwrap();
+/// let bulkhead = gosling::limit::ConcurrencyLimiter::new(1)?;
+/// let permit = bulkhead.try_acquire_owned()?;
 /// let worker = std::thread::spawn(move || {
 ///     let _permit = permit; // held for the thread's work
 /// });
 /// worker.join().unwrap();
 /// assert_eq!(bulkhead.available(), 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[must_use = "the permit is released as soon as it is dropped"]
 pub struct OwnedPermit {
@@ -479,11 +501,13 @@ impl fmt::Debug for OwnedPermit {
 ///
 /// ```
 /// use gosling::limit::{ConcurrencyLimiter, TryAcquireError};
-/// let bulkhead = ConcurrencyLimiter::new(1).unwrap();
-/// let _held = bulkhead.try_acquire().unwrap();
+/// let bulkhead = ConcurrencyLimiter::new(1)?;
+/// let _held = bulkhead.try_acquire()?;
 /// assert_eq!(bulkhead.try_acquire().unwrap_err(), TryAcquireError::Full { limit: 1 });
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum TryAcquireError {
     /// All permits are out.
     Full {
@@ -509,12 +533,14 @@ impl Error for TryAcquireError {}
 /// ```
 /// use gosling::context::Context;
 /// use gosling::limit::{AcquireError, ConcurrencyLimiter};
-/// let bulkhead = ConcurrencyLimiter::new(1).unwrap();
+/// let bulkhead = ConcurrencyLimiter::new(1)?;
 /// let ctx = Context::new();
 /// ctx.cancel();
 /// assert!(matches!(bulkhead.acquire(&ctx), Err(AcquireError::Cancelled(_))));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum AcquireError {
     /// The context was cancelled (or reached its deadline) first.
     Cancelled(Cancelled),

@@ -14,7 +14,7 @@
 //! `burst + (b − a) / T` — after the `k` admissions in the interval,
 //! `tat ≥ a + k·T` and `tat ≤ b + burst·T`.
 
-use super::{AllowError, ConfigError, Epoch, Rate, RateLimited, RateLimiter};
+use super::{AllowError, Epoch, LimitConfigError, Rate, RateLimited, RateLimiter};
 use crate::sync::{Backoff, CachePadded};
 use crate::time::Clock;
 use std::fmt;
@@ -30,7 +30,7 @@ pub(crate) struct Settings {
 }
 
 impl Settings {
-    pub(crate) fn new(rate: Rate, burst: u32) -> Result<Settings, ConfigError> {
+    pub(crate) fn new(rate: Rate, burst: u32) -> Result<Settings, LimitConfigError> {
         validate(rate.period_ns(), burst)?;
         Ok(Settings {
             period_ns: AtomicU64::new(rate.period_ns()),
@@ -46,17 +46,40 @@ impl Settings {
         (self.period_ns.load(Relaxed), self.burst.load(Relaxed))
     }
 
+    /// The GCRA `(cost, limit)` of a request for `n` permits: `n` periods,
+    /// against a limit of `burst` periods.
+    ///
+    /// # Errors
+    ///
+    /// [`AllowError::ExceedsBurst`] when `n` is above the burst: such a
+    /// request could never pass.
+    #[inline]
+    pub(crate) fn cost_of(&self, n: u32) -> Result<(u64, u64), AllowError> {
+        let (period, burst) = self.load();
+        if n > burst {
+            return Err(AllowError::ExceedsBurst {
+                requested: n,
+                burst,
+            });
+        }
+        // Saturating: a racing set_rate and set_burst may pair values that
+        // were each validated only against the other's old value.
+        let cost = period.saturating_mul(u64::from(n));
+        let limit = period.saturating_mul(u64::from(burst));
+        Ok((cost, limit))
+    }
+
     pub(crate) fn rate(&self) -> Rate {
         Rate::from_period_ns(self.period_ns.load(Relaxed))
     }
 
-    pub(crate) fn set_rate(&self, rate: Rate) -> Result<(), ConfigError> {
+    pub(crate) fn set_rate(&self, rate: Rate) -> Result<(), LimitConfigError> {
         validate(rate.period_ns(), self.burst.load(Relaxed))?;
         self.period_ns.store(rate.period_ns(), Relaxed);
         Ok(())
     }
 
-    pub(crate) fn set_burst(&self, burst: u32) -> Result<(), ConfigError> {
+    pub(crate) fn set_burst(&self, burst: u32) -> Result<(), LimitConfigError> {
         validate(self.period_ns.load(Relaxed), burst)?;
         self.burst.store(burst, Relaxed);
         Ok(())
@@ -64,13 +87,13 @@ impl Settings {
 }
 
 /// Checks that `period × burst` fits with room for the clock's own range.
-pub(crate) fn validate(period_ns: u64, burst: u32) -> Result<(), ConfigError> {
+pub(crate) fn validate(period_ns: u64, burst: u32) -> Result<(), LimitConfigError> {
     if burst == 0 {
-        return Err(ConfigError::ZeroBurst);
+        return Err(LimitConfigError::ZeroBurst);
     }
     match period_ns.checked_mul(u64::from(burst)) {
         Some(limit) if limit <= u64::MAX / 4 => Ok(()),
-        _ => Err(ConfigError::Overflow),
+        _ => Err(LimitConfigError::Overflow),
     }
 }
 
@@ -125,17 +148,18 @@ impl TokenBucket {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::ZeroBurst`] for a zero burst, [`ConfigError::Overflow`]
+    /// [`LimitConfigError::ZeroBurst`] for a zero burst, [`LimitConfigError::Overflow`]
     /// when period × burst exceeds about 146 years.
     ///
     /// # Examples
     ///
     /// ```
     /// use gosling::limit::{Rate, TokenBucket};
-    /// let bucket = TokenBucket::new(Rate::per_second(100).unwrap(), 10).unwrap();
+    /// let bucket = TokenBucket::new(Rate::per_second(100)?, 10)?;
     /// # let _ = bucket;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn new(rate: Rate, burst: u32) -> Result<TokenBucket, ConfigError> {
+    pub fn new(rate: Rate, burst: u32) -> Result<TokenBucket, LimitConfigError> {
         TokenBucket::with_clock(rate, burst, Clock::system())
     }
 
@@ -154,7 +178,11 @@ impl TokenBucket {
     /// let bucket = TokenBucket::with_clock(Rate::per_second(1).unwrap(), 1, manual.clock()).unwrap();
     /// assert!(bucket.allow());
     /// ```
-    pub fn with_clock(rate: Rate, burst: u32, clock: Clock) -> Result<TokenBucket, ConfigError> {
+    pub fn with_clock(
+        rate: Rate,
+        burst: u32,
+        clock: Clock,
+    ) -> Result<TokenBucket, LimitConfigError> {
         Ok(TokenBucket {
             tat: CachePadded(AtomicU64::new(0)),
             settings: Settings::new(rate, burst)?,
@@ -171,8 +199,9 @@ impl TokenBucket {
     /// use gosling::time::ManualClock;
     /// let manual = ManualClock::new();
     /// let bucket = TokenBucket::with_clock(Rate::per_second(1).unwrap(), 5, manual.clock()).unwrap();
-    /// bucket.allow_n(2).unwrap();
+    /// bucket.allow_n(2)?;
     /// assert_eq!(bucket.available(), 3);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]
     pub fn available(&self) -> u32 {
@@ -239,17 +268,7 @@ impl TokenBucket {
 impl RateLimiter for TokenBucket {
     #[inline]
     fn allow_n(&self, n: u32) -> Result<(), AllowError> {
-        let (period, burst) = self.settings.load();
-        if n > burst {
-            return Err(AllowError::ExceedsBurst {
-                requested: n,
-                burst,
-            });
-        }
-        // Saturating: a racing set_rate and set_burst may pair values that
-        // were each validated only against the other's old value.
-        let cost = period.saturating_mul(u64::from(n));
-        let limit = period.saturating_mul(u64::from(burst));
+        let (cost, limit) = self.settings.cost_of(n)?;
         self.take(cost, limit).map_err(AllowError::RateLimited)
     }
 
@@ -271,7 +290,7 @@ impl RateLimiter for TokenBucket {
         self.settings.rate()
     }
 
-    fn set_rate(&self, rate: Rate) -> Result<(), ConfigError> {
+    fn set_rate(&self, rate: Rate) -> Result<(), LimitConfigError> {
         self.settings.set_rate(rate)
     }
 
@@ -279,7 +298,7 @@ impl RateLimiter for TokenBucket {
         self.settings.load().1
     }
 
-    fn set_burst(&self, burst: u32) -> Result<(), ConfigError> {
+    fn set_burst(&self, burst: u32) -> Result<(), LimitConfigError> {
         self.settings.set_burst(burst)
     }
 

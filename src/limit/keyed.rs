@@ -39,7 +39,7 @@
 //! readings. The count is exact under every interleaving.
 
 use super::gcra::{Settings, step};
-use super::{AllowError, ConfigError, Epoch, Rate, RateLimited};
+use super::{AllowError, Epoch, LimitConfigError, Rate, RateLimited};
 use crate::sync::{CachePadded, Mutex, MutexGuard};
 use crate::time::Clock;
 use std::cmp::Ordering;
@@ -216,17 +216,22 @@ impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::ZeroBurst`], [`ConfigError::Overflow`] as for
-    /// [`TokenBucket`](super::TokenBucket); [`ConfigError::ZeroCapacity`]
+    /// [`LimitConfigError::ZeroBurst`], [`LimitConfigError::Overflow`] as for
+    /// [`TokenBucket`](super::TokenBucket); [`LimitConfigError::ZeroCapacity`]
     /// for `max_keys == 0`.
     ///
     /// # Examples
     ///
     /// ```
-    /// let limiter = gosling::limit::KeyedLimiter::<u64>::new(gosling::limit::Rate::per_second(10).unwrap(), 5, 1000).unwrap();
+    /// let limiter = gosling::limit::KeyedLimiter::<u64>::new(gosling::limit::Rate::per_second(10)?, 5, 1000)?;
     /// assert!(limiter.allow(&7));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn new(rate: Rate, burst: u32, max_keys: usize) -> Result<KeyedLimiter<K>, ConfigError> {
+    pub fn new(
+        rate: Rate,
+        burst: u32,
+        max_keys: usize,
+    ) -> Result<KeyedLimiter<K>, LimitConfigError> {
         KeyedLimiter::with_clock(rate, burst, max_keys, Clock::system())
     }
 
@@ -249,9 +254,9 @@ impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
         burst: u32,
         max_keys: usize,
         clock: Clock,
-    ) -> Result<KeyedLimiter<K>, ConfigError> {
+    ) -> Result<KeyedLimiter<K>, LimitConfigError> {
         if max_keys == 0 {
-            return Err(ConfigError::ZeroCapacity);
+            return Err(LimitConfigError::ZeroCapacity);
         }
         let settings = Settings::new(rate, burst)?;
         let hasher = SeededHasher::new();
@@ -283,8 +288,9 @@ impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
     ///
     /// ```
     /// use gosling::limit::{KeyedLimiter, Rate};
-    /// let limiter = KeyedLimiter::new(Rate::per_second(1).unwrap(), 1, 100).unwrap();
+    /// let limiter = KeyedLimiter::new(Rate::per_second(1)?, 1, 100)?;
     /// assert!(limiter.allow(&"k"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[inline]
     pub fn allow(&self, key: &K) -> bool {
@@ -304,8 +310,9 @@ impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
     /// use gosling::limit::{KeyedLimiter, Rate};
     /// let manual = gosling::time::ManualClock::new();
     /// let limiter = KeyedLimiter::with_clock(Rate::per_second(2).unwrap(), 1, 100, manual.clock()).unwrap();
-    /// limiter.check(&1u8).unwrap();
+    /// limiter.check(&1u8)?;
     /// assert_eq!(limiter.check(&1u8).unwrap_err().retry_after().as_millis(), 500);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn check(&self, key: &K) -> Result<(), RateLimited> {
         match self.allow_n(key, 1) {
@@ -328,22 +335,13 @@ impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
     ///
     /// ```
     /// use gosling::limit::{AllowError, KeyedLimiter, Rate};
-    /// let limiter = KeyedLimiter::new(Rate::per_second(1).unwrap(), 3, 100).unwrap();
+    /// let limiter = KeyedLimiter::new(Rate::per_second(1)?, 3, 100)?;
     /// assert!(limiter.allow_n(&"k", 3).is_ok());
     /// assert!(matches!(limiter.allow_n(&"k", 4), Err(AllowError::ExceedsBurst { .. })));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn allow_n(&self, key: &K, n: u32) -> Result<(), AllowError> {
-        let (period, burst) = self.settings.load();
-        if n > burst {
-            return Err(AllowError::ExceedsBurst {
-                requested: n,
-                burst,
-            });
-        }
-        // Saturating: a racing set_rate and set_burst may pair values that
-        // were each validated only against the other's old value.
-        let cost = period.saturating_mul(u64::from(n));
-        let limit = period.saturating_mul(u64::from(burst));
+        let (cost, limit) = self.settings.cost_of(n)?;
         let now = self.epoch.now_ns();
         let hash = self.hasher.hash_one(key);
         // High bits: the map uses the low ones.
@@ -504,12 +502,13 @@ impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
     ///
     /// ```
     /// use gosling::limit::{KeyedLimiter, Rate};
-    /// let limiter = KeyedLimiter::new(Rate::per_second(1).unwrap(), 1, 2).unwrap();
+    /// let limiter = KeyedLimiter::new(Rate::per_second(1)?, 1, 2)?;
     /// limiter.allow(&1);
     /// limiter.allow(&2);
     /// assert_eq!(limiter.len(), 2);
     /// limiter.allow(&3); // one key is forgotten to make room
     /// assert_eq!(limiter.len(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]
     pub fn len(&self) -> usize {
@@ -522,8 +521,9 @@ impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
     /// # Examples
     ///
     /// ```
-    /// let limiter = gosling::limit::KeyedLimiter::<u8>::new(gosling::limit::Rate::per_second(1).unwrap(), 1, 100).unwrap();
+    /// let limiter = gosling::limit::KeyedLimiter::<u8>::new(gosling::limit::Rate::per_second(1)?, 1, 100)?;
     /// assert!(limiter.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]
     pub fn is_empty(&self) -> bool {
@@ -536,8 +536,9 @@ impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
     /// # Examples
     ///
     /// ```
-    /// let limiter = gosling::limit::KeyedLimiter::<u8>::new(gosling::limit::Rate::per_second(1).unwrap(), 1, 100).unwrap();
+    /// let limiter = gosling::limit::KeyedLimiter::<u8>::new(gosling::limit::Rate::per_second(1)?, 1, 100)?;
     /// assert_eq!(limiter.max_keys(), 100);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]
     pub fn max_keys(&self) -> usize {
@@ -630,8 +631,9 @@ impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
     ///
     /// ```
     /// use gosling::limit::{KeyedLimiter, Rate};
-    /// let rate = Rate::per_second(3).unwrap();
-    /// assert_eq!(KeyedLimiter::<u8>::new(rate, 1, 10).unwrap().rate(), rate);
+    /// let rate = Rate::per_second(3)?;
+    /// assert_eq!(KeyedLimiter::<u8>::new(rate, 1, 10)?.rate(), rate);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]
     pub fn rate(&self) -> Rate {
@@ -642,16 +644,17 @@ impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::Overflow`] when period × burst does not fit.
+    /// [`LimitConfigError::Overflow`] when period × burst does not fit.
     ///
     /// # Examples
     ///
     /// ```
     /// use gosling::limit::{KeyedLimiter, Rate};
-    /// let limiter = KeyedLimiter::<u8>::new(Rate::per_second(3).unwrap(), 1, 10).unwrap();
-    /// limiter.set_rate(Rate::per_second(6).unwrap()).unwrap();
+    /// let limiter = KeyedLimiter::<u8>::new(Rate::per_second(3)?, 1, 10)?;
+    /// limiter.set_rate(Rate::per_second(6)?)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn set_rate(&self, rate: Rate) -> Result<(), ConfigError> {
+    pub fn set_rate(&self, rate: Rate) -> Result<(), LimitConfigError> {
         self.settings.set_rate(rate)
     }
 
@@ -661,7 +664,8 @@ impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
     ///
     /// ```
     /// use gosling::limit::{KeyedLimiter, Rate};
-    /// assert_eq!(KeyedLimiter::<u8>::new(Rate::per_second(3).unwrap(), 4, 10).unwrap().burst(), 4);
+    /// assert_eq!(KeyedLimiter::<u8>::new(Rate::per_second(3)?, 4, 10)?.burst(), 4);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]
     pub fn burst(&self) -> u32 {
@@ -672,17 +676,18 @@ impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::ZeroBurst`], [`ConfigError::Overflow`].
+    /// [`LimitConfigError::ZeroBurst`], [`LimitConfigError::Overflow`].
     ///
     /// # Examples
     ///
     /// ```
     /// use gosling::limit::{KeyedLimiter, Rate};
-    /// let limiter = KeyedLimiter::<u8>::new(Rate::per_second(3).unwrap(), 1, 10).unwrap();
-    /// limiter.set_burst(5).unwrap();
+    /// let limiter = KeyedLimiter::<u8>::new(Rate::per_second(3)?, 1, 10)?;
+    /// limiter.set_burst(5)?;
     /// assert_eq!(limiter.burst(), 5);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn set_burst(&self, burst: u32) -> Result<(), ConfigError> {
+    pub fn set_burst(&self, burst: u32) -> Result<(), LimitConfigError> {
         self.settings.set_burst(burst)
     }
 }

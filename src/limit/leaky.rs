@@ -6,7 +6,7 @@
 //! next free slot, possibly in the future, and sleeps until it.
 
 use super::gcra::{Settings, step};
-use super::{AllowError, ConfigError, Epoch, Rate, RateLimiter};
+use super::{AllowError, Epoch, LimitConfigError, Rate, RateLimiter};
 use crate::sync::CachePadded;
 use crate::time::Clock;
 use std::fmt;
@@ -45,15 +45,16 @@ impl LeakyBucket {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::Overflow`] for a period above about 146 years.
+    /// [`LimitConfigError::Overflow`] for a period above about 146 years.
     ///
     /// # Examples
     ///
     /// ```
-    /// let pacer = gosling::limit::LeakyBucket::new(gosling::limit::Rate::per_second(50).unwrap()).unwrap();
+    /// let pacer = gosling::limit::LeakyBucket::new(gosling::limit::Rate::per_second(50)?)?;
     /// # let _ = pacer;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn new(rate: Rate) -> Result<LeakyBucket, ConfigError> {
+    pub fn new(rate: Rate) -> Result<LeakyBucket, LimitConfigError> {
         LeakyBucket::with_clock(rate, Clock::system())
     }
 
@@ -71,7 +72,7 @@ impl LeakyBucket {
     /// let pacer = LeakyBucket::with_clock(Rate::per_second(1).unwrap(), manual.clock()).unwrap();
     /// assert!(pacer.allow());
     /// ```
-    pub fn with_clock(rate: Rate, clock: Clock) -> Result<LeakyBucket, ConfigError> {
+    pub fn with_clock(rate: Rate, clock: Clock) -> Result<LeakyBucket, LimitConfigError> {
         Ok(LeakyBucket {
             next: CachePadded(AtomicU64::new(0)),
             settings: Settings::new(rate, 1)?,
@@ -93,11 +94,12 @@ impl LeakyBucket {
     ///
     /// let manual = ManualClock::new();
     /// let clock = manual.clock();
-    /// let pacer = LeakyBucket::with_clock(Rate::per_second(10).unwrap(), clock.clone()).unwrap();
+    /// let pacer = LeakyBucket::with_clock(Rate::per_second(10)?, clock.clone())?;
     /// let t0 = clock.now();
     /// assert_eq!(pacer.reserve(), t0);
     /// assert_eq!(pacer.reserve(), t0 + Duration::from_millis(100));
     /// assert_eq!(pacer.reserve(), t0 + Duration::from_millis(200));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn reserve(&self) -> Instant {
         let (period, _) = self.settings.load();
@@ -153,7 +155,7 @@ impl RateLimiter for LeakyBucket {
         self.settings.rate()
     }
 
-    fn set_rate(&self, rate: Rate) -> Result<(), ConfigError> {
+    fn set_rate(&self, rate: Rate) -> Result<(), LimitConfigError> {
         self.settings.set_rate(rate)
     }
 
@@ -161,11 +163,11 @@ impl RateLimiter for LeakyBucket {
         1
     }
 
-    fn set_burst(&self, burst: u32) -> Result<(), ConfigError> {
+    fn set_burst(&self, burst: u32) -> Result<(), LimitConfigError> {
         match burst {
-            0 => Err(ConfigError::ZeroBurst),
+            0 => Err(LimitConfigError::ZeroBurst),
             1 => Ok(()),
-            other => Err(ConfigError::Unsupported {
+            other => Err(LimitConfigError::Unsupported {
                 setting: "burst",
                 value: u64::from(other),
             }),

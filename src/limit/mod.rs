@@ -39,6 +39,10 @@
 //! of `Instant::now()` on virtual machines; on a manual clock its elapsed
 //! time. Instants appear only on the cold paths (refusals, waits), built from
 //! short differences.
+//!
+//! Imports (maintainers): `time` (the clock), `sync` (locks, padding,
+//! back-off) and `context` (cancellable waits). `limit` knows nothing of
+//! pools; the pool and the policies import it.
 
 #![forbid(unsafe_code)]
 
@@ -74,10 +78,11 @@ use std::time::{Duration, Instant};
 /// use gosling::limit::Rate;
 /// use std::time::Duration;
 ///
-/// let rate = Rate::per_second(100).unwrap();
+/// let rate = Rate::per_second(100)?;
 /// assert_eq!(rate.period(), Duration::from_millis(10));
-/// let slow = Rate::new(1, Duration::from_secs(2)).unwrap();
+/// let slow = Rate::new(1, Duration::from_secs(2))?;
 /// assert_eq!(slow.as_per_second(), 0.5);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Rate {
@@ -100,8 +105,9 @@ impl Rate {
     /// use gosling::limit::{Rate, RateError};
     /// use std::time::Duration;
     ///
-    /// assert_eq!(Rate::new(3, Duration::from_secs(3)).unwrap().period(), Duration::from_secs(1));
+    /// assert_eq!(Rate::new(3, Duration::from_secs(3))?.period(), Duration::from_secs(1));
     /// assert_eq!(Rate::new(0, Duration::from_secs(1)), Err(RateError::ZeroPermits));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn new(permits: u32, per: Duration) -> Result<Rate, RateError> {
         if permits == 0 {
@@ -127,8 +133,9 @@ impl Rate {
     /// # Examples
     ///
     /// ```
-    /// let rate = gosling::limit::Rate::per_second(4).unwrap();
+    /// let rate = gosling::limit::Rate::per_second(4)?;
     /// assert_eq!(rate.period().as_millis(), 250);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn per_second(permits: u32) -> Result<Rate, RateError> {
         Rate::new(permits, Duration::from_secs(1))
@@ -144,8 +151,9 @@ impl Rate {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let rate = gosling::limit::Rate::every(Duration::from_secs(10)).unwrap();
+    /// let rate = gosling::limit::Rate::every(Duration::from_secs(10))?;
     /// assert_eq!(rate.as_per_second(), 0.1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn every(period: Duration) -> Result<Rate, RateError> {
         Rate::new(1, period)
@@ -156,8 +164,9 @@ impl Rate {
     /// # Examples
     ///
     /// ```
-    /// let rate = gosling::limit::Rate::per_second(1000).unwrap();
+    /// let rate = gosling::limit::Rate::per_second(1000)?;
     /// assert_eq!(rate.period(), std::time::Duration::from_millis(1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]
     pub const fn period(&self) -> Duration {
@@ -169,7 +178,8 @@ impl Rate {
     /// # Examples
     ///
     /// ```
-    /// assert_eq!(gosling::limit::Rate::per_second(8).unwrap().as_per_second(), 8.0);
+    /// assert_eq!(gosling::limit::Rate::per_second(8)?.as_per_second(), 8.0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]
     pub fn as_per_second(&self) -> f64 {
@@ -228,13 +238,14 @@ impl Error for RateError {}
 /// # Examples
 ///
 /// ```
-/// use gosling::limit::{ConfigError, Rate, TokenBucket};
-/// let err = TokenBucket::new(Rate::per_second(1).unwrap(), 0).unwrap_err();
-/// assert_eq!(err, ConfigError::ZeroBurst);
+/// use gosling::limit::{LimitConfigError, Rate, TokenBucket};
+/// let err = TokenBucket::new(Rate::per_second(1)?, 0).unwrap_err();
+/// assert_eq!(err, LimitConfigError::ZeroBurst);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum ConfigError {
+pub enum LimitConfigError {
     /// A burst (or window limit) of zero would refuse everything.
     ZeroBurst,
     /// A capacity (maximum number of keys, concurrency limit) of zero.
@@ -251,22 +262,22 @@ pub enum ConfigError {
     },
 }
 
-impl fmt::Display for ConfigError {
+impl fmt::Display for LimitConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ConfigError::ZeroBurst => f.write_str("burst must be at least 1"),
-            ConfigError::ZeroCapacity => f.write_str("capacity must be at least 1"),
-            ConfigError::Overflow => {
+            LimitConfigError::ZeroBurst => f.write_str("burst must be at least 1"),
+            LimitConfigError::ZeroCapacity => f.write_str("capacity must be at least 1"),
+            LimitConfigError::Overflow => {
                 f.write_str("period x burst overflows 584 years of nanoseconds")
             }
-            ConfigError::Unsupported { setting, value } => {
+            LimitConfigError::Unsupported { setting, value } => {
                 write!(f, "this limiter does not support {setting} = {value}")
             }
         }
     }
 }
 
-impl Error for ConfigError {}
+impl Error for LimitConfigError {}
 
 /// A refusal: no permit now, and when one would pass (if nobody else takes
 /// it first). A refusal never changes the limiter's state.
@@ -280,9 +291,10 @@ impl Error for ConfigError {}
 ///
 /// let manual = ManualClock::new();
 /// let bucket = TokenBucket::with_clock(Rate::per_second(10).unwrap(), 1, manual.clock()).unwrap();
-/// bucket.check().unwrap();
+/// bucket.check()?;
 /// let refused = bucket.check().unwrap_err();
 /// assert_eq!(refused.retry_after(), Duration::from_millis(100));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct RateLimited {
@@ -309,10 +321,11 @@ impl RateLimited {
     ///
     /// let manual = ManualClock::new();
     /// let clock = manual.clock();
-    /// let bucket = TokenBucket::with_clock(Rate::per_second(1).unwrap(), 1, clock.clone()).unwrap();
+    /// let bucket = TokenBucket::with_clock(Rate::per_second(1)?, 1, clock.clone())?;
     /// assert!(bucket.allow());
     /// let refused = bucket.check().unwrap_err();
     /// assert_eq!(refused.earliest(), clock.now() + Duration::from_secs(1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]
     pub fn earliest(&self) -> Instant {
@@ -353,13 +366,15 @@ impl Error for RateLimited {}
 /// ```
 /// use gosling::limit::{AllowError, Rate, RateLimiter, TokenBucket};
 ///
-/// let bucket = TokenBucket::new(Rate::per_second(10).unwrap(), 5).unwrap();
+/// let bucket = TokenBucket::new(Rate::per_second(10)?, 5)?;
 /// assert_eq!(
 ///     bucket.allow_n(6),
 ///     Err(AllowError::ExceedsBurst { requested: 6, burst: 5 })
 /// );
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum AllowError {
     /// Not now; see [`RateLimited::retry_after`].
     RateLimited(RateLimited),
@@ -401,12 +416,14 @@ impl Error for AllowError {
 /// use gosling::context::Context;
 /// use gosling::limit::{Rate, RateLimiter, TokenBucket, WaitError};
 ///
-/// let bucket = TokenBucket::new(Rate::per_second(1).unwrap(), 1).unwrap();
+/// let bucket = TokenBucket::new(Rate::per_second(1)?, 1)?;
 /// let ctx = Context::new();
 /// ctx.cancel();
 /// assert!(matches!(bucket.wait(&ctx), Err(WaitError::Cancelled(_))));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum WaitError {
     /// The context was cancelled (or reached its deadline) first.
     Cancelled(Cancelled),
@@ -458,7 +475,7 @@ impl Error for WaitError {
 /// use std::sync::Arc;
 /// use std::time::Duration;
 ///
-/// let rate = Rate::per_second(100).unwrap();
+/// let rate = Rate::per_second(100)?;
 /// let limiters: Vec<Arc<dyn RateLimiter>> = vec![
 ///     Arc::new(TokenBucket::new(rate, 10).unwrap()),
 ///     Arc::new(LeakyBucket::new(rate).unwrap()),
@@ -467,6 +484,7 @@ impl Error for WaitError {
 /// for limiter in &limiters {
 ///     assert!(limiter.allow());
 /// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub trait RateLimiter: Send + Sync + fmt::Debug {
     /// Takes `n` permits now if all of them are available (all or nothing).
@@ -498,8 +516,9 @@ pub trait RateLimiter: Send + Sync + fmt::Debug {
     ///
     /// ```
     /// use gosling::limit::{Rate, RateLimiter, TokenBucket};
-    /// let rate = Rate::per_second(5).unwrap();
-    /// assert_eq!(TokenBucket::new(rate, 1).unwrap().rate(), rate);
+    /// let rate = Rate::per_second(5)?;
+    /// assert_eq!(TokenBucket::new(rate, 1)?.rate(), rate);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     fn rate(&self) -> Rate;
 
@@ -507,18 +526,19 @@ pub trait RateLimiter: Send + Sync + fmt::Debug {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::Overflow`] when the new period times the burst does not
-    /// fit; [`ConfigError::Unsupported`] where a kind cannot change it.
+    /// [`LimitConfigError::Overflow`] when the new period times the burst does not
+    /// fit; [`LimitConfigError::Unsupported`] where a kind cannot change it.
     ///
     /// # Examples
     ///
     /// ```
     /// use gosling::limit::{Rate, RateLimiter, TokenBucket};
-    /// let bucket = TokenBucket::new(Rate::per_second(5).unwrap(), 1).unwrap();
-    /// bucket.set_rate(Rate::per_second(50).unwrap()).unwrap();
-    /// assert_eq!(bucket.rate(), Rate::per_second(50).unwrap());
+    /// let bucket = TokenBucket::new(Rate::per_second(5)?, 1)?;
+    /// bucket.set_rate(Rate::per_second(50)?)?;
+    /// assert_eq!(bucket.rate(), Rate::per_second(50)?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    fn set_rate(&self, rate: Rate) -> Result<(), ConfigError>;
+    fn set_rate(&self, rate: Rate) -> Result<(), LimitConfigError>;
 
     /// The largest number of permits that can pass at once.
     ///
@@ -526,7 +546,8 @@ pub trait RateLimiter: Send + Sync + fmt::Debug {
     ///
     /// ```
     /// use gosling::limit::{Rate, RateLimiter, TokenBucket};
-    /// assert_eq!(TokenBucket::new(Rate::per_second(5).unwrap(), 7).unwrap().burst(), 7);
+    /// assert_eq!(TokenBucket::new(Rate::per_second(5)?, 7)?.burst(), 7);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     fn burst(&self) -> u32;
 
@@ -534,20 +555,21 @@ pub trait RateLimiter: Send + Sync + fmt::Debug {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::ZeroBurst`] for 0, [`ConfigError::Overflow`] when the
-    /// period times the burst does not fit, [`ConfigError::Unsupported`]
+    /// [`LimitConfigError::ZeroBurst`] for 0, [`LimitConfigError::Overflow`] when the
+    /// period times the burst does not fit, [`LimitConfigError::Unsupported`]
     /// where a kind has no burst (a [`LeakyBucket`] accepts only 1).
     ///
     /// # Examples
     ///
     /// ```
-    /// use gosling::limit::{ConfigError, Rate, RateLimiter, TokenBucket};
-    /// let bucket = TokenBucket::new(Rate::per_second(5).unwrap(), 1).unwrap();
-    /// bucket.set_burst(10).unwrap();
+    /// use gosling::limit::{LimitConfigError, Rate, RateLimiter, TokenBucket};
+    /// let bucket = TokenBucket::new(Rate::per_second(5)?, 1)?;
+    /// bucket.set_burst(10)?;
     /// assert_eq!(bucket.burst(), 10);
-    /// assert_eq!(bucket.set_burst(0), Err(ConfigError::ZeroBurst));
+    /// assert_eq!(bucket.set_burst(0), Err(LimitConfigError::ZeroBurst));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    fn set_burst(&self, burst: u32) -> Result<(), ConfigError>;
+    fn set_burst(&self, burst: u32) -> Result<(), LimitConfigError>;
 
     /// The clock this limiter reads.
     ///
@@ -596,10 +618,11 @@ pub trait RateLimiter: Send + Sync + fmt::Debug {
     ///
     /// let manual = ManualClock::new();
     /// let bucket = TokenBucket::with_clock(Rate::per_second(4).unwrap(), 1, manual.clock()).unwrap();
-    /// bucket.check().unwrap();
+    /// bucket.check()?;
     /// let wait = bucket.check().unwrap_err().retry_after();
     /// manual.advance(wait);
-    /// bucket.check().unwrap();
+    /// bucket.check()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[inline]
     fn check(&self) -> Result<(), RateLimited> {
@@ -630,10 +653,11 @@ pub trait RateLimiter: Send + Sync + fmt::Debug {
     /// use gosling::context::Context;
     /// use gosling::limit::{Rate, RateLimiter, TokenBucket};
     ///
-    /// let bucket = TokenBucket::new(Rate::per_second(1000).unwrap(), 1).unwrap();
+    /// let bucket = TokenBucket::new(Rate::per_second(1000)?, 1)?;
     /// let ctx = Context::new();
-    /// bucket.wait(&ctx).unwrap();
-    /// bucket.wait(&ctx).unwrap(); // about 1 ms later
+    /// bucket.wait(&ctx)?;
+    /// bucket.wait(&ctx)?; // about 1 ms later
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     fn wait(&self, ctx: &Context) -> Result<(), WaitError> {
         self.wait_n(ctx, 1)
@@ -652,10 +676,11 @@ pub trait RateLimiter: Send + Sync + fmt::Debug {
     /// use gosling::context::Context;
     /// use gosling::limit::{Rate, RateLimiter, TokenBucket, WaitError};
     ///
-    /// let bucket = TokenBucket::new(Rate::per_second(1000).unwrap(), 2).unwrap();
+    /// let bucket = TokenBucket::new(Rate::per_second(1000)?, 2)?;
     /// let ctx = Context::new();
-    /// bucket.wait_n(&ctx, 2).unwrap();
+    /// bucket.wait_n(&ctx, 2)?;
     /// assert!(matches!(bucket.wait_n(&ctx, 3), Err(WaitError::ExceedsBurst { .. })));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     fn wait_n(&self, ctx: &Context, n: u32) -> Result<(), WaitError> {
         loop {
@@ -686,9 +711,10 @@ pub trait RateLimiter: Send + Sync + fmt::Debug {
     /// use gosling::limit::{Rate, RateLimiter, TokenBucket, WaitError};
     /// use std::time::Duration;
     ///
-    /// let bucket = TokenBucket::new(Rate::every(Duration::from_secs(3600)).unwrap(), 1).unwrap();
-    /// bucket.wait_timeout(Duration::from_millis(1)).unwrap();
+    /// let bucket = TokenBucket::new(Rate::every(Duration::from_secs(3600))?, 1)?;
+    /// bucket.wait_timeout(Duration::from_millis(1))?;
     /// assert_eq!(bucket.wait_timeout(Duration::from_millis(1)), Err(WaitError::Timeout));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     fn wait_timeout(&self, timeout: Duration) -> Result<(), WaitError> {
         let ctx = Context::with_clock(self.clock().clone()).with_timeout(timeout);

@@ -17,7 +17,7 @@
 //! nothing and says when the request would pass.
 
 use super::gcra::validate;
-use super::{AllowError, ConfigError, Epoch, Rate, RateLimiter, duration_ns};
+use super::{AllowError, Epoch, LimitConfigError, Rate, RateLimiter, duration_ns};
 use crate::sync::Mutex;
 use crate::time::Clock;
 use std::collections::VecDeque;
@@ -32,19 +32,19 @@ struct Shape {
 }
 
 impl Shape {
-    fn new(limit: u32, window: Duration) -> Result<Shape, ConfigError> {
+    fn new(limit: u32, window: Duration) -> Result<Shape, LimitConfigError> {
         let window_ns = duration_ns(window);
         if window_ns == 0 {
-            return Err(ConfigError::Unsupported {
+            return Err(LimitConfigError::Unsupported {
                 setting: "window (ns)",
                 value: 0,
             });
         }
         if limit == 0 {
-            return Err(ConfigError::ZeroBurst);
+            return Err(LimitConfigError::ZeroBurst);
         }
         if window_ns > u64::MAX / 4 {
-            return Err(ConfigError::Overflow);
+            return Err(LimitConfigError::Overflow);
         }
         Ok(Shape { limit, window_ns })
     }
@@ -54,9 +54,9 @@ impl Shape {
     }
 
     /// Keeps the window, sets the limit to the permits that fit in it.
-    fn with_rate(self, rate: Rate) -> Result<Shape, ConfigError> {
+    fn with_rate(self, rate: Rate) -> Result<Shape, LimitConfigError> {
         let limit = (self.window_ns / rate.period_ns()).max(1);
-        let limit = u32::try_from(limit).map_err(|_| ConfigError::Overflow)?;
+        let limit = u32::try_from(limit).map_err(|_| LimitConfigError::Overflow)?;
         validate(rate.period_ns(), limit)?;
         Ok(Shape { limit, ..self })
     }
@@ -79,7 +79,7 @@ macro_rules! window_common {
             self.state.lock().shape.rate()
         }
 
-        fn set_rate(&self, rate: Rate) -> Result<(), ConfigError> {
+        fn set_rate(&self, rate: Rate) -> Result<(), LimitConfigError> {
             let mut state = self.state.lock();
             state.shape = state.shape.with_rate(rate)?;
             Ok(())
@@ -89,9 +89,9 @@ macro_rules! window_common {
             self.state.lock().shape.limit
         }
 
-        fn set_burst(&self, burst: u32) -> Result<(), ConfigError> {
+        fn set_burst(&self, burst: u32) -> Result<(), LimitConfigError> {
             if burst == 0 {
-                return Err(ConfigError::ZeroBurst);
+                return Err(LimitConfigError::ZeroBurst);
             }
             self.state.lock().shape.limit = burst;
             Ok(())
@@ -142,16 +142,17 @@ impl FixedWindow {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::ZeroBurst`] for a zero limit; [`ConfigError::Unsupported`]
-    /// for a zero window; [`ConfigError::Overflow`] for a window over ~146 years.
+    /// [`LimitConfigError::ZeroBurst`] for a zero limit; [`LimitConfigError::Unsupported`]
+    /// for a zero window; [`LimitConfigError::Overflow`] for a window over ~146 years.
     ///
     /// # Examples
     ///
     /// ```
-    /// let w = gosling::limit::FixedWindow::new(100, std::time::Duration::from_secs(60)).unwrap();
+    /// let w = gosling::limit::FixedWindow::new(100, std::time::Duration::from_secs(60))?;
     /// # let _ = w;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn new(limit: u32, window: Duration) -> Result<FixedWindow, ConfigError> {
+    pub fn new(limit: u32, window: Duration) -> Result<FixedWindow, LimitConfigError> {
         FixedWindow::with_clock(limit, window, Clock::system())
     }
 
@@ -173,7 +174,7 @@ impl FixedWindow {
         limit: u32,
         window: Duration,
         clock: Clock,
-    ) -> Result<FixedWindow, ConfigError> {
+    ) -> Result<FixedWindow, LimitConfigError> {
         Ok(FixedWindow {
             state: Mutex::new(FixedState {
                 shape: Shape::new(limit, window)?,
@@ -264,10 +265,11 @@ impl SlidingLog {
     /// # Examples
     ///
     /// ```
-    /// let log = gosling::limit::SlidingLog::new(10, std::time::Duration::from_secs(1)).unwrap();
+    /// let log = gosling::limit::SlidingLog::new(10, std::time::Duration::from_secs(1))?;
     /// # let _ = log;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn new(limit: u32, window: Duration) -> Result<SlidingLog, ConfigError> {
+    pub fn new(limit: u32, window: Duration) -> Result<SlidingLog, LimitConfigError> {
         SlidingLog::with_clock(limit, window, Clock::system())
     }
 
@@ -288,7 +290,7 @@ impl SlidingLog {
         limit: u32,
         window: Duration,
         clock: Clock,
-    ) -> Result<SlidingLog, ConfigError> {
+    ) -> Result<SlidingLog, LimitConfigError> {
         Ok(SlidingLog {
             state: Mutex::new(LogState {
                 shape: Shape::new(limit, window)?,
@@ -394,10 +396,11 @@ impl SlidingCounter {
     /// # Examples
     ///
     /// ```
-    /// let c = gosling::limit::SlidingCounter::new(10, std::time::Duration::from_secs(1)).unwrap();
+    /// let c = gosling::limit::SlidingCounter::new(10, std::time::Duration::from_secs(1))?;
     /// # let _ = c;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn new(limit: u32, window: Duration) -> Result<SlidingCounter, ConfigError> {
+    pub fn new(limit: u32, window: Duration) -> Result<SlidingCounter, LimitConfigError> {
         SlidingCounter::with_clock(limit, window, Clock::system())
     }
 
@@ -418,7 +421,7 @@ impl SlidingCounter {
         limit: u32,
         window: Duration,
         clock: Clock,
-    ) -> Result<SlidingCounter, ConfigError> {
+    ) -> Result<SlidingCounter, LimitConfigError> {
         Ok(SlidingCounter {
             state: Mutex::new(CounterState {
                 shape: Shape::new(limit, window)?,

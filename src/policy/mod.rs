@@ -576,7 +576,7 @@ impl<E: Any, Fb> Policy<E, Fb> {
             Some(bulkhead) => match bulkhead.limiter.try_acquire() {
                 Ok(slot) => Some(slot),
                 Err(_) if wait && !bulkhead.max_wait.is_zero() => {
-                    match bulkhead.limiter.acquire_within(ctx, bulkhead.max_wait) {
+                    match bulkhead.limiter.acquire_timeout(ctx, bulkhead.max_wait) {
                         Ok(slot) => Some(slot),
                         Err(refused) => {
                             // The dependency was not called: nothing to judge.

@@ -369,7 +369,7 @@ impl Builder {
     /// use std::time::Duration;
     ///
     /// let pool = Pool::builder().workers(1).task_timeout(Duration::from_millis(20)).build()?;
-    /// let stuck = pool.submit(|ctx| { let _ = ctx.wait_cancelled(Duration::from_secs(60)); }).unwrap();
+    /// let stuck = pool.submit(|ctx| { let _ = ctx.wait_cancelled_timeout(Duration::from_secs(60)); }).unwrap();
     /// assert_eq!(stuck.wait(), Err(TaskError::TimedOut));
     /// # Ok::<(), gosling::BuildError>(())
     /// ```

@@ -295,7 +295,7 @@ impl<T: Send + 'static, E: Send + 'static> Task<T, E> {
     /// let pool = Pool::new(1)?;
     /// let slow = Task::new(|ctx| {
     ///     // A cooperative body: stops when its context is cancelled.
-    ///     let _ = ctx.wait_cancelled(Duration::from_secs(60));
+    ///     let _ = ctx.wait_cancelled_timeout(Duration::from_secs(60));
     /// })
     /// .timeout(Duration::from_millis(20));
     /// assert_eq!(pool.submit_task(slow).unwrap().wait(), Err(TaskError::TimedOut));
