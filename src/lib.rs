@@ -1,10 +1,10 @@
 //! gosling: task orchestration for synchronous Rust — worker pools, queues,
 //! cancellation, retries and error groups — on `std` alone.
 //!
-//! No dependencies and no async runtime: worker threads, one mutex-guarded
-//! queue per pool, condition variables, and a careful lifecycle. Every
-//! accepted task ends in exactly one terminal state; a refused one is handed
-//! back; shutdown is idempotent and bounded. `ARCHITECTURE.md` in the
+//! No dependencies and no async runtime: worker threads, a lock-free intake
+//! (or a lock-guarded priority or LIFO queue) per pool, condition variables,
+//! and a careful lifecycle. Every accepted task ends in exactly one terminal
+//! state; a refused one is handed back; shutdown is idempotent and bounded. `ARCHITECTURE.md` in the
 //! repository describes the design.
 //!
 //! ## Pools and tasks
