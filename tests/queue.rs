@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{advance_until, hold_worker};
+use common::{advance_until, bounded, hold_worker};
 use gosling::context::Context;
 use gosling::time::ManualClock;
 use gosling::{FullPolicy, Pool, QueueKind, SubmitErrorKind, Task};
@@ -181,15 +181,6 @@ fn priority_is_ignored_by_fifo_and_lifo() {
         pool.wait_idle().unwrap();
         assert_eq!(*log.lock().unwrap(), expected, "{kind:?}");
     }
-}
-
-fn bounded(capacity: usize, policy: FullPolicy) -> Pool {
-    Pool::builder()
-        .workers(1)
-        .capacity(capacity)
-        .when_full(policy)
-        .build()
-        .unwrap()
 }
 
 #[test]

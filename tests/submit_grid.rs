@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{Watchdog, hold_worker};
+use common::{Watchdog, bounded, hold_worker};
 use gosling::context::Context;
 use gosling::{
     FullPolicy, Pool, SubmitError, SubmitErrorKind, SubmitTimeoutError, Task, TrySubmitError,
@@ -213,19 +213,10 @@ fn wait<T: std::fmt::Debug + Send + 'static, E: std::fmt::Debug + Send + 'static
         .expect("the task succeeded")
 }
 
-fn pool(capacity: usize, policy: FullPolicy) -> Pool {
-    Pool::builder()
-        .workers(1)
-        .capacity(capacity)
-        .when_full(policy)
-        .build()
-        .unwrap()
-}
-
 #[test]
 fn every_form_of_every_kind_accepts_when_there_is_room() {
     let _watchdog = Watchdog::start("submit grid: accept".into(), Duration::from_secs(20));
-    let pool = pool(8, FullPolicy::Block);
+    let pool = bounded(8, FullPolicy::Block);
     for kind in KINDS {
         for form in FORMS {
             let n = if kind == Kind::Batch { 3 } else { 1 };
@@ -240,7 +231,7 @@ fn every_form_of_every_kind_accepts_when_there_is_room() {
 
 #[test]
 fn a_closed_pool_refuses_every_form_as_closed_and_hands_the_tasks_back() {
-    let pool = pool(8, FullPolicy::Block);
+    let pool = bounded(8, FullPolicy::Block);
     pool.close();
     for kind in KINDS {
         for form in FORMS {
@@ -259,7 +250,7 @@ fn a_closed_pool_refuses_every_form_as_closed_and_hands_the_tasks_back() {
 #[test]
 fn a_full_queue_is_full_for_try_forms_and_a_timeout_for_timed_forms() {
     let _watchdog = Watchdog::start("submit grid: full".into(), Duration::from_secs(20));
-    let pool = pool(1, FullPolicy::Reject);
+    let pool = bounded(1, FullPolicy::Reject);
     let gate = hold_worker(&pool);
     let queued = pool.submit(|_| 0).unwrap(); // fills the one place
     for kind in KINDS {
@@ -284,7 +275,7 @@ fn the_policy_forms_time_out_under_a_timeout_policy_and_that_is_not_full() {
         "submit grid: policy timeout".into(),
         Duration::from_secs(20),
     );
-    let pool = pool(1, FullPolicy::Timeout(Duration::ZERO));
+    let pool = bounded(1, FullPolicy::Timeout(Duration::ZERO));
     let gate = hold_worker(&pool);
     let queued = pool.submit(|_| 0).unwrap();
     for kind in KINDS {
@@ -305,7 +296,7 @@ fn a_batch_larger_than_the_capacity_is_refused_at_once_in_every_form() {
         "submit grid: oversize batch".into(),
         Duration::from_secs(20),
     );
-    let pool = pool(2, FullPolicy::Block);
+    let pool = bounded(2, FullPolicy::Block);
     for (form, cause) in [
         (Form::Policy, SubmitErrorKind::Full),
         (Form::Try, SubmitErrorKind::Full),
@@ -326,7 +317,7 @@ fn a_batch_larger_than_the_capacity_is_refused_at_once_in_every_form() {
 #[test]
 fn a_timed_form_waits_for_room_that_comes_in_time() {
     let _watchdog = Watchdog::start("submit grid: room comes".into(), Duration::from_secs(20));
-    let pool = pool(1, FullPolicy::Reject);
+    let pool = bounded(1, FullPolicy::Reject);
     let gate = hold_worker(&pool);
     let queued = pool.submit(|_| 0).unwrap();
     std::thread::scope(|s| {
@@ -348,7 +339,7 @@ fn try_and_timed_errors_convert_into_submit_error_for_the_question_mark() {
         pool.spawn_timeout(noop, Duration::from_secs(1))?;
         Ok(())
     }
-    let pool = pool(4, FullPolicy::Block);
+    let pool = bounded(4, FullPolicy::Block);
     assert!(queue_both(&pool).is_ok());
     pool.close();
     let err = queue_both(&pool).unwrap_err();

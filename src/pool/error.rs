@@ -225,6 +225,35 @@ impl fmt::Display for WaitIdleError {
 
 impl Error for WaitIdleError {}
 
+/// The trait impls both per-form refusal types share: `From` into
+/// [`SubmitError`] (for `?`), a `Debug` that names the cause without the
+/// task (which need not be `Debug`), `Display` and `Error`.
+macro_rules! refusal_impls {
+    ($name:ident: $($cause:ident),+) => {
+        impl<T> From<$name<T>> for SubmitError<T> {
+            fn from(e: $name<T>) -> Self {
+                SubmitError::new(e.kind(), e.into_inner())
+            }
+        }
+
+        impl<T> fmt::Debug for $name<T> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(match self {
+                    $($name::$cause(_) => concat!(stringify!($cause), "(..)"),)+
+                })
+            }
+        }
+
+        impl<T> fmt::Display for $name<T> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "task refused: {}", self.kind())
+            }
+        }
+
+        impl<T> Error for $name<T> {}
+    };
+}
+
 /// Why a `try_` submission ([`Pool::try_spawn`](crate::Pool::try_spawn),
 /// [`try_submit`](crate::Pool::try_submit),
 /// [`try_submit_task`](crate::Pool::try_submit_task),
@@ -321,28 +350,7 @@ impl<T> TrySubmitError<T> {
     }
 }
 
-impl<T> From<TrySubmitError<T>> for SubmitError<T> {
-    fn from(e: TrySubmitError<T>) -> Self {
-        SubmitError::new(e.kind(), e.into_inner())
-    }
-}
-
-impl<T> fmt::Debug for TrySubmitError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            TrySubmitError::Full(_) => "Full(..)",
-            TrySubmitError::Closed(_) => "Closed(..)",
-        })
-    }
-}
-
-impl<T> fmt::Display for TrySubmitError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "task refused: {}", self.kind())
-    }
-}
-
-impl<T> Error for TrySubmitError<T> {}
+refusal_impls!(TrySubmitError: Full, Closed);
 
 /// Why a timed submission (the `_timeout` and `_deadline` forms:
 /// [`Pool::spawn_timeout`](crate::Pool::spawn_timeout),
@@ -444,28 +452,7 @@ impl<T> SubmitTimeoutError<T> {
     }
 }
 
-impl<T> From<SubmitTimeoutError<T>> for SubmitError<T> {
-    fn from(e: SubmitTimeoutError<T>) -> Self {
-        SubmitError::new(e.kind(), e.into_inner())
-    }
-}
-
-impl<T> fmt::Debug for SubmitTimeoutError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            SubmitTimeoutError::Timeout(_) => "Timeout(..)",
-            SubmitTimeoutError::Closed(_) => "Closed(..)",
-        })
-    }
-}
-
-impl<T> fmt::Display for SubmitTimeoutError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "task refused: {}", self.kind())
-    }
-}
-
-impl<T> Error for SubmitTimeoutError<T> {}
+refusal_impls!(SubmitTimeoutError: Timeout, Closed);
 
 /// Why [`Builder::build`](crate::Builder::build) failed.
 ///

@@ -15,7 +15,7 @@
 //! layer's `help` and `job`.
 
 use super::inner::Inner;
-use super::worker::WorkerSlot;
+use super::worker::{RoomWake, WorkerSlot};
 use crate::task::help::{Help, Helper, Watch};
 use crate::task::job::{PoolHooks, RunEnv};
 use crate::task::small::Queued;
@@ -81,38 +81,19 @@ impl Helper for PoolHelper {
                     return Help::Later(limited.earliest());
                 }
             }
-            let mut promoted = false;
-            let job = if let Some(limits) = &inner.config.resources {
-                let (job, woke) = inner.pop_admitted(&mut state, limits);
-                promoted = woke;
-                job
-            } else if let Some(intake) = &mut state.intake {
-                let mut taken = None;
-                // A slot still being written is left to the worker loop.
-                let _ = intake.take(1, |job| taken = Some(job));
-                taken
-            } else {
-                state.queue.pop()
-            };
-            if let Some(job) = job {
-                state.running += 1;
-                if state.queue.is_empty() && state.hint_nonzero {
-                    state.hint_nonzero = false;
-                    inner.sleep.publish_len(0);
-                }
-                // A place in the queue was freed: a blocked submitter may
-                // take it (a batch may need more than one: wake them all).
-                let room = state.room_waiters > 0;
-                let wake_worker = promoted && inner.wake_one_for_later(&mut state);
+            let claim = self.slot.claim(inner, &mut state, 1);
+            if claim.claimed > 0 {
+                state.running += claim.claimed;
+                let room = RoomWake::for_claim(&state, claim.claimed);
+                // A waiting task put back in the queue: a sleeping worker
+                // may take it while this one runs.
+                let wake_worker = claim.promoted && inner.wake_one_for_later(&mut state);
                 drop(state);
-                if room {
-                    inner.room_cv.notify_all();
-                }
+                room.notify(inner);
                 if wake_worker {
                     inner.work_cv.notify_one();
                 }
-                self.run(job);
-                inner.state.lock().running -= 1;
+                self.run_own();
                 return Help::Ran;
             }
         } else if inner.config.batching() && self.slot.steal(&state) {

@@ -120,6 +120,46 @@ impl WorkerSlot {
         ran
     }
 
+    /// Claims up to `take` queued tasks, in the queue's order, into this
+    /// worker's batch (empty: run to the end before the worker, or a wait
+    /// that helps, comes back for more). Called under the state lock. A
+    /// resource-limited pool claims one task its resource admits, setting
+    /// aside those it refuses (`resource.rs`).
+    pub(crate) fn claim(&self, inner: &Arc<Inner>, state: &mut State, take: usize) -> Claim {
+        let mut promoted = false;
+        let mut pending = false;
+        let mut batch = self.batch.lock();
+        if let Some(limits) = &inner.config.resources {
+            let (job, woke) = inner.pop_admitted(state, limits);
+            promoted = woke;
+            batch.extend(job);
+        } else if let Some(intake) = &mut state.intake {
+            pending = intake.take(take, |job| batch.push_back(job));
+            // A submitter reserved the next slot and is writing it: that
+            // takes nanoseconds unless it was preempted, so wait a little
+            // here before giving the lock up.
+            let mut spins = 0;
+            while pending && batch.is_empty() && spins < PENDING_SPINS {
+                std::hint::spin_loop();
+                spins += 1;
+                pending = intake.take(take, |job| batch.push_back(job));
+            }
+        } else {
+            batch.extend(std::iter::from_fn(|| state.queue.pop()).take(take));
+        }
+        let claimed = batch.len();
+        drop(batch);
+        if state.queue.is_empty() && state.hint_nonzero {
+            state.hint_nonzero = false;
+            inner.sleep.publish_len(0);
+        }
+        Claim {
+            claimed,
+            promoted,
+            pending,
+        }
+    }
+
     /// Moves the older half of another worker's unstarted batch into this
     /// one's; true if it found any. Called under the state lock, so one
     /// worker steals at a time (and holding both batch locks cannot
@@ -161,11 +201,47 @@ pub(crate) struct WorkerEntry {
     pub(crate) thread: Option<JoinHandle<()>>,
 }
 
-/// Which submitters blocked on a full queue a freed slot wakes.
-enum Wake {
+/// Which submitters blocked on a full queue the places freed by a claim
+/// wake.
+pub(crate) enum RoomWake {
     None,
     One,
     All,
+}
+
+impl RoomWake {
+    /// For `claimed` places just freed, with the state lock held: one
+    /// waiter for one place, unless a batch waits — one freed place may not
+    /// be enough for it, so every waiter is woken lest a batch absorb the
+    /// wake-up a single submitter needed.
+    pub(crate) fn for_claim(state: &State, claimed: usize) -> RoomWake {
+        match (state.room_waiters, state.batch_waiters) {
+            (0, _) => RoomWake::None,
+            (_, 0) if claimed == 1 => RoomWake::One,
+            _ => RoomWake::All,
+        }
+    }
+
+    /// Wakes them; after the state lock is released.
+    pub(crate) fn notify(self, inner: &Inner) {
+        match self {
+            RoomWake::None => {}
+            RoomWake::One => inner.room_cv.notify_one(),
+            RoomWake::All => inner.room_cv.notify_all(),
+        }
+    }
+}
+
+/// What [`WorkerSlot::claim`] took.
+pub(crate) struct Claim {
+    /// Tasks now in the batch (counted in nothing yet: the caller adds them
+    /// to `State::running`).
+    pub(crate) claimed: usize,
+    /// A task waiting for its resource was put back in the queue meanwhile
+    /// (another worker may take it).
+    pub(crate) promoted: bool,
+    /// A submitter to the injector is still writing the next entry.
+    pub(crate) pending: bool,
 }
 
 /// Starts one worker thread; the caller holds the state lock and has already
@@ -343,37 +419,11 @@ impl<'a> Worker<'a> {
         } else {
             1
         };
-        let mut promoted = false;
-        let mut pending = false;
-        // Straight into this worker's batch (empty: it was run to the end
-        // before the worker came back for more).
-        let mut batch = self.slot.batch.lock();
-        if let Some(limits) = &inner.config.resources {
-            // One task whose resource admits it; those refused step aside
-            // (see `resource.rs`).
-            let (job, woke) = inner.pop_admitted(&mut state, limits);
-            promoted = woke;
-            batch.extend(job);
-        } else if let Some(intake) = &mut state.intake {
-            pending = intake.take(take, |job| batch.push_back(job));
-            // A submitter reserved the next slot and is writing it: that
-            // takes nanoseconds unless it was preempted, so wait a little
-            // here before giving the lock up.
-            let mut spins = 0;
-            while pending && batch.is_empty() && spins < PENDING_SPINS {
-                std::hint::spin_loop();
-                spins += 1;
-                pending = intake.take(take, |job| batch.push_back(job));
-            }
-        } else {
-            batch.extend(std::iter::from_fn(|| state.queue.pop()).take(take));
-        }
-        let claimed = batch.len();
-        drop(batch);
-        if state.queue.is_empty() && state.hint_nonzero {
-            state.hint_nonzero = false;
-            inner.sleep.publish_len(0);
-        }
+        let Claim {
+            claimed,
+            promoted,
+            pending,
+        } = self.slot.claim(inner, &mut state, take);
         if claimed == 0 {
             if pending {
                 // The submitter writing the next entry was preempted: let it
@@ -389,11 +439,7 @@ impl<'a> Worker<'a> {
         self.spun = false;
         // Before looking for what it leaves behind (see `left_over`).
         stop_searching(inner, &mut self.searching);
-        let wake_submitters = match (state.room_waiters, state.batch_waiters) {
-            (0, _) => Wake::None,
-            (_, 0) if claimed == 1 => Wake::One,
-            _ => Wake::All,
-        };
+        let wake_submitters = RoomWake::for_claim(&state, claimed);
         // A waiting task put back in the queue: a sleeping worker may take
         // it while this one runs its task.
         let wake_worker = if promoted {
@@ -405,11 +451,7 @@ impl<'a> Worker<'a> {
         if wake_worker {
             inner.work_cv.notify_one();
         }
-        match wake_submitters {
-            Wake::None => {}
-            Wake::One => inner.room_cv.notify_one(),
-            Wake::All => inner.room_cv.notify_all(),
-        }
+        wake_submitters.notify(inner);
         self.run_batch();
         inner.state.lock()
     }

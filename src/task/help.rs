@@ -85,11 +85,14 @@ pub(crate) fn install(helper: Option<Rc<dyn Helper>>) {
 
 /// The calling thread's helper, if it works for `pool` and may nest one
 /// more helping run.
+///
+/// On every handle wait: a thread that is no pool's worker pays one
+/// thread-local read.
+#[inline]
 pub(crate) fn helper_for(pool: usize) -> Option<Rc<dyn Helper>> {
-    if pool == 0 || DEPTH.with(Cell::get) >= MAX_DEPTH {
-        return None;
-    }
-    HELPER.with(|h| h.borrow().as_ref().filter(|h| h.pool() == pool).cloned())
+    HELPER
+        .with(|h| h.borrow().as_ref().filter(|h| h.pool() == pool).cloned())
+        .filter(|_| DEPTH.with(Cell::get) < MAX_DEPTH)
 }
 
 /// Counts one nested helping run while alive.

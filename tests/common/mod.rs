@@ -3,8 +3,18 @@
 
 #![allow(dead_code)]
 
-use gosling::{Pool, Stats};
+use gosling::{FullPolicy, Pool, Stats};
 use std::sync::{Once, mpsc};
+
+/// A one-worker pool with a queue of `capacity` and the given full policy.
+pub(crate) fn bounded(capacity: usize, policy: FullPolicy) -> Pool {
+    Pool::builder()
+        .workers(1)
+        .capacity(capacity)
+        .when_full(policy)
+        .build()
+        .unwrap()
+}
 
 /// Occupies one worker with a task that waits on a gate; returns once that
 /// task runs. Sending on (or dropping) the returned sender releases it.
