@@ -6,7 +6,7 @@
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, criterion_group, criterion_main};
-use gosling::retry::CircuitBreaker;
+use gosling::breaker::CircuitBreaker;
 use std::hint::black_box;
 use std::time::Duration;
 

@@ -113,7 +113,7 @@ fn submit_with_options(c: &mut Criterion) {
         b.iter(|| pool.submit(|_| black_box(1u64)).unwrap().wait().unwrap())
     });
     group.bench_function("timeout+retry", |b| {
-        let policy = RetryPolicy::with_retry(3, Duration::from_millis(10));
+        let policy = RetryPolicy::fixed(3, Duration::from_millis(10));
         b.iter(|| {
             let task = Task::retrying(policy.clone(), |_| Ok::<_, ()>(black_box(1u64)))
                 .timeout(Duration::from_secs(30));

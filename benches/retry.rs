@@ -32,7 +32,7 @@ fn backoff_delay(c: &mut Criterion) {
     let mut group = c.benchmark_group("backoff_delay");
     for (strategy_name, strategy) in strategies {
         for (jitter_name, jitter) in jitters {
-            let backoff = strategy.with_jitter(jitter).with_cap(cap);
+            let backoff = strategy.jitter(jitter).cap(cap);
             let mut rng = JitterRng::seeded(42);
             let mut retry = 0u32;
             let mut previous = Duration::ZERO;
@@ -65,7 +65,7 @@ fn policy_call(c: &mut Criterion) {
     group.bench_function("catch_panics", |b| {
         b.iter(|| black_box(&catching).call(&ctx, |attempt| Ok::<u32, ()>(black_box(attempt))))
     });
-    let limited = RetryPolicy::new(3).with_max_elapsed(Duration::from_secs(10));
+    let limited = RetryPolicy::new(3).max_elapsed(Duration::from_secs(10));
     group.bench_function("max_elapsed", |b| {
         b.iter(|| black_box(&limited).call(&ctx, |attempt| Ok::<u32, ()>(black_box(attempt))))
     });
@@ -74,7 +74,7 @@ fn policy_call(c: &mut Criterion) {
     // One failure then success, no backoff wait: the cost of a retry itself
     // (classification, entropy seeding, delay, a zero-length context sleep).
     let mut group = c.benchmark_group("retry_call_one_retry");
-    let zero = RetryPolicy::with_retry(3, Duration::ZERO);
+    let zero = RetryPolicy::fixed(3, Duration::ZERO);
     group.bench_function("zero_delay", |b| {
         b.iter(|| {
             black_box(&zero).call(

@@ -155,9 +155,9 @@
 //! use std::time::Duration;
 //!
 //! let backoff = Backoff::exponential(Duration::from_millis(1), 2.0)?
-//!     .with_jitter(Jitter::Equal)
-//!     .with_cap(Duration::from_millis(20));
-//! let policy = RetryPolicy::new(2).with_backoff(backoff);
+//!     .jitter(Jitter::Equal)
+//!     .cap(Duration::from_millis(20));
+//! let policy = RetryPolicy::new(2).backoff(backoff);
 //!
 //! let result: Result<u32, _> = policy.call(&Context::new(), |_attempt| Err("unavailable"));
 //! assert!(matches!(result, Err(RetryError::Exhausted { attempts: 3, .. })));
@@ -187,18 +187,20 @@
 //!
 //! ## Circuit breakers and fallbacks
 //!
-//! A [`retry::CircuitBreaker`] stops calling a dependency whose failure rate
-//! over a sliding window reaches a threshold, rejects calls while open, then
-//! admits a fixed number of trial calls; a [`retry::Fallback`] turns a
+//! A [`breaker::CircuitBreaker`] stops calling a dependency whose failure
+//! rate over a sliding window reaches a threshold, rejects calls while open,
+//! then admits a fixed number of trial calls; a [`retry::Fallback`] turns a
 //! failure or a rejection into a replacement value.
 //!
 //! ```
-//! use gosling::retry::{CallError, CircuitBreaker, Fallback};
+//! use gosling::breaker::{CallError, CircuitBreaker};
+//! use gosling::retry::Fallback;
 //!
-//! let breaker = CircuitBreaker::<&str>::builder().count_window(10).build().unwrap();
+//! let breaker = CircuitBreaker::<&str>::builder().count_window(10).build()?;
 //! let fallback = Fallback::new(|_: CallError<&str>| "cached");
 //! assert_eq!(fallback.call_through(&breaker, || Ok("fresh")), "fresh");
 //! assert_eq!(fallback.call_through(&breaker, || Err("down")), "cached");
+//! # Ok::<(), gosling::breaker::BreakerBuildError>(())
 //! ```
 //!
 //! ## Composed policies
@@ -212,18 +214,19 @@
 //! pool's timer. [`policy::PolicyError`] says which layer stopped a call.
 //!
 //! ```
+//! use gosling::breaker::CircuitBreaker;
 //! use gosling::context::Context;
 //! use gosling::limit::ConcurrencyLimiter;
 //! use gosling::policy::{Policy, PolicyError};
-//! use gosling::retry::{CircuitBreaker, RetryPolicy};
+//! use gosling::retry::RetryPolicy;
 //! use std::time::Duration;
 //!
-//! let breaker = CircuitBreaker::<&str>::builder().build().unwrap();
+//! let breaker = CircuitBreaker::<&str>::builder().build()?;
 //! let policy = Policy::new()
 //!     .timeout(Duration::from_secs(1))
-//!     .retry(RetryPolicy::with_retry(2, Duration::from_millis(1)))
+//!     .retry(RetryPolicy::fixed(2, Duration::from_millis(1)))
 //!     .circuit_breaker(breaker.clone())
-//!     .bulkhead(ConcurrencyLimiter::new(8).unwrap(), Duration::from_millis(50))
+//!     .bulkhead(ConcurrencyLimiter::new(8)?, Duration::from_millis(50))
 //!     .fallback(|err: PolicyError<&str>| if err.is_rejected() { "busy" } else { "cached" });
 //! let mut attempts = 0;
 //! let value = policy.call(&Context::new(), |_ctx| {
@@ -232,6 +235,7 @@
 //! });
 //! assert_eq!((value, attempts), (Ok("cached"), 3));
 //! assert_eq!(breaker.metrics().window_failures, 3); // every attempt went through the breaker
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! ## Schedules: cron expressions and time zones
@@ -308,6 +312,7 @@
 //! assert!(bulkhead.try_acquire().is_ok());
 //! # let _ = Duration::ZERO;
 //! ```
+pub mod breaker;
 pub mod config;
 pub mod context;
 pub mod group;

@@ -229,7 +229,7 @@ fn a_shutdown_ending_a_pending_retry_is_bounded_by_its_callback() {
             .build()
             .unwrap(),
     );
-    let policy = RetryPolicy::new(3).with_backoff(Backoff::constant(Duration::from_secs(3600)));
+    let policy = RetryPolicy::new(3).backoff(Backoff::constant(Duration::from_secs(3600)));
     let (failed_tx, failed) = mpsc::channel();
     let handle = pool
         .submit_task(

@@ -4,7 +4,7 @@
 use gosling::Pool;
 use gosling::context::Context;
 use gosling::retry::{Backoff, RetryPolicy};
-use gosling::schedule::{Chain, ChainOutcome, OnError, OnSuccess, Step};
+use gosling::schedule::{Chain, ChainHandle, ChainOutcome, OnError, OnSuccess, Step};
 use gosling::time::ManualClock;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc;
@@ -40,6 +40,70 @@ fn deploy_chain(log: &Log, verify_fails: bool) -> Chain<String> {
             Step::new("verify", logged(log, "verify", verify_fails))
                 .compensate_with(Step::new("rollback", logged(log, "rollback", false))),
         )
+}
+
+/// A pool of one worker on a manual clock.
+fn manual_pool() -> (ManualClock, Pool) {
+    let manual = ManualClock::new();
+    let pool = Pool::builder()
+        .workers(1)
+        .clock(manual.clock())
+        .build()
+        .unwrap();
+    (manual, pool)
+}
+
+/// A one-step chain whose step `name` fails every attempt with `error`,
+/// retried by `policy`; the receiver gets one message per attempt.
+fn always_failing(
+    name: &'static str,
+    error: &'static str,
+    policy: RetryPolicy,
+) -> (Chain<&'static str>, mpsc::Receiver<()>) {
+    let (tx, rx) = mpsc::channel();
+    let tx = Mutex::new(tx);
+    let chain = Chain::new().step(
+        Step::new(name, move |_| {
+            tx.lock().unwrap().send(()).unwrap();
+            Err::<(), _>(error)
+        })
+        .retry(policy),
+    );
+    (chain, rx)
+}
+
+/// A step `poll` that fails every attempt, retried ten times a minute apart.
+fn polling_every_minute() -> (Chain<&'static str>, mpsc::Receiver<()>) {
+    always_failing(
+        "poll",
+        "not yet",
+        RetryPolicy::fixed(10, Duration::from_secs(60)),
+    )
+}
+
+/// Starts `chain` on `pool` and returns once its first attempt has failed and
+/// its task has returned: the chain is waiting out its first backoff.
+fn in_first_backoff(
+    chain: Chain<&'static str>,
+    pool: &Pool,
+    ctx: &Context,
+    attempts: &mpsc::Receiver<()>,
+) -> ChainHandle<&'static str> {
+    let handle = chain.start(pool, ctx).unwrap();
+    attempts.recv_timeout(WAIT).unwrap();
+    pool.wait_idle().unwrap();
+    handle
+}
+
+/// Waits for the chain and checks that step `step` gave up after three
+/// attempts, aborting the chain.
+fn aborted_after_three_attempts(handle: ChainHandle<&'static str>, step: &str) {
+    let report = handle.wait_timeout(WAIT).unwrap();
+    assert_eq!(
+        report.outcome(),
+        &ChainOutcome::Aborted { step: step.into() }
+    );
+    assert_eq!(report.steps()[0].attempts(), 3);
 }
 
 #[test]
@@ -153,7 +217,7 @@ fn retries_on_the_callers_thread_sleep_on_the_context() {
                 Ok(())
             }
         })
-        .retry(RetryPolicy::with_retry(3, Duration::from_secs(5))),
+        .retry(RetryPolicy::fixed(3, Duration::from_secs(5))),
     );
     let runner = std::thread::spawn(move || chain.run(&ctx));
     // Each backoff is a sleep on the manual clock: advance until done.
@@ -168,22 +232,9 @@ fn retries_on_the_callers_thread_sleep_on_the_context() {
 
 #[test]
 fn retries_on_a_pool_wait_on_the_timer_not_on_a_worker() {
-    let manual = ManualClock::new();
-    let pool = Pool::builder()
-        .workers(1)
-        .clock(manual.clock())
-        .build()
-        .unwrap();
-    let (tx, rx) = mpsc::channel();
-    let tx = Mutex::new(tx);
+    let (manual, pool) = manual_pool();
     let backoff = Backoff::exponential(Duration::from_secs(2), 2.0).unwrap();
-    let chain = Chain::new().step(
-        Step::new("upload", move |_| {
-            tx.lock().unwrap().send(()).unwrap();
-            Err::<(), _>("503")
-        })
-        .retry(RetryPolicy::new(2).with_backoff(backoff)),
-    );
+    let (chain, rx) = always_failing("upload", "503", RetryPolicy::new(2).backoff(backoff));
     let handle = chain.start(&pool, &Context::new()).unwrap();
     for delay in [2, 4] {
         rx.recv_timeout(WAIT).unwrap();
@@ -196,36 +247,14 @@ fn retries_on_a_pool_wait_on_the_timer_not_on_a_worker() {
         manual.advance(Duration::from_secs(delay));
     }
     rx.recv_timeout(WAIT).unwrap();
-    let report = handle.wait_timeout(WAIT).unwrap();
-    assert_eq!(
-        report.outcome(),
-        &ChainOutcome::Aborted {
-            step: "upload".into()
-        }
-    );
-    assert_eq!(report.steps()[0].attempts(), 3);
+    aborted_after_three_attempts(handle, "upload");
 }
 
 #[test]
 fn cancelling_a_chain_on_a_pool_during_a_backoff() {
-    let manual = ManualClock::new();
-    let pool = Pool::builder()
-        .workers(1)
-        .clock(manual.clock())
-        .build()
-        .unwrap();
-    let (tx, rx) = mpsc::channel();
-    let tx = Mutex::new(tx);
-    let chain = Chain::new().step(
-        Step::new("poll", move |_| {
-            tx.lock().unwrap().send(()).unwrap();
-            Err::<(), _>("not yet")
-        })
-        .retry(RetryPolicy::with_retry(10, Duration::from_secs(60))),
-    );
-    let handle = chain.start(&pool, &Context::new()).unwrap();
-    rx.recv_timeout(WAIT).unwrap();
-    pool.wait_idle().unwrap();
+    let (manual, pool) = manual_pool();
+    let (chain, rx) = polling_every_minute();
+    let handle = in_first_backoff(chain, &pool, &Context::new(), &rx);
     // The chain waits out its 60 s backoff on the timer; the clock does not
     // move: the cancel alone ends the wait.
     handle.cancel();
@@ -245,25 +274,10 @@ fn cancelling_a_chain_on_a_pool_during_a_backoff() {
 
 #[test]
 fn cancelling_the_parent_context_ends_a_backoff_wait() {
-    let manual = ManualClock::new();
-    let pool = Pool::builder()
-        .workers(1)
-        .clock(manual.clock())
-        .build()
-        .unwrap();
-    let (tx, rx) = mpsc::channel();
-    let tx = Mutex::new(tx);
-    let chain = Chain::new().step(
-        Step::new("poll", move |_| {
-            tx.lock().unwrap().send(()).unwrap();
-            Err::<(), _>("not yet")
-        })
-        .retry(RetryPolicy::with_retry(10, Duration::from_secs(60))),
-    );
+    let (_manual, pool) = manual_pool();
+    let (chain, rx) = polling_every_minute();
     let parent = Context::new();
-    let handle = chain.start(&pool, &parent).unwrap();
-    rx.recv_timeout(WAIT).unwrap();
-    pool.wait_idle().unwrap();
+    let handle = in_first_backoff(chain, &pool, &parent, &rx);
     parent.cancel();
     let report = handle.wait_timeout(WAIT).unwrap();
     assert_eq!(
@@ -294,23 +308,11 @@ fn max_elapsed_is_measured_on_the_pools_clock() {
     // The pool runs on a manual clock; the caller's context on the system
     // clock. The step's 10 s budget is spent on the pool's clock, where its
     // backoffs are waited: attempts at 0, 4 and 8 s, then 8 + 4 > 10.
-    let manual = ManualClock::new();
-    let pool = Pool::builder()
-        .workers(1)
-        .clock(manual.clock())
-        .build()
-        .unwrap();
-    let (tx, rx) = mpsc::channel();
-    let tx = Mutex::new(tx);
-    let chain = Chain::new().step(
-        Step::new("poll", move |_| {
-            tx.lock().unwrap().send(()).unwrap();
-            Err::<(), _>("not yet")
-        })
-        .retry(
-            RetryPolicy::with_retry(10, Duration::from_secs(4))
-                .with_max_elapsed(Duration::from_secs(10)),
-        ),
+    let (manual, pool) = manual_pool();
+    let (chain, rx) = always_failing(
+        "poll",
+        "not yet",
+        RetryPolicy::fixed(10, Duration::from_secs(4)).max_elapsed(Duration::from_secs(10)),
     );
     let handle = chain.start(&pool, &Context::new()).unwrap();
     for _ in 0..2 {
@@ -319,33 +321,13 @@ fn max_elapsed_is_measured_on_the_pools_clock() {
         manual.advance(Duration::from_secs(4));
     }
     rx.recv_timeout(WAIT).unwrap();
-    let report = handle.wait_timeout(WAIT).unwrap();
-    assert_eq!(
-        report.outcome(),
-        &ChainOutcome::Aborted {
-            step: "poll".into()
-        }
-    );
-    assert_eq!(report.steps()[0].attempts(), 3);
+    aborted_after_three_attempts(handle, "poll");
 }
 
 #[test]
 fn a_backoff_too_long_for_an_instant_keeps_the_chain_waiting() {
-    let manual = ManualClock::new();
-    let pool = Pool::builder()
-        .workers(1)
-        .clock(manual.clock())
-        .build()
-        .unwrap();
-    let (tx, rx) = mpsc::channel();
-    let tx = Mutex::new(tx);
-    let chain = Chain::new().step(
-        Step::new("poll", move |_| {
-            tx.lock().unwrap().send(()).unwrap();
-            Err::<(), _>("not yet")
-        })
-        .retry(RetryPolicy::with_retry(1, Duration::MAX)),
-    );
+    let (manual, pool) = manual_pool();
+    let (chain, rx) = always_failing("poll", "not yet", RetryPolicy::fixed(1, Duration::MAX));
     let handle = chain.start(&pool, &Context::new()).unwrap();
     rx.recv_timeout(WAIT).unwrap();
     pool.wait_idle().unwrap();
@@ -382,24 +364,9 @@ fn wait_timeout_of_duration_max_waits_without_a_deadline() {
 
 #[test]
 fn a_shutdown_during_a_backoff_ends_the_chain() {
-    let manual = ManualClock::new();
-    let pool = Pool::builder()
-        .workers(1)
-        .clock(manual.clock())
-        .build()
-        .unwrap();
-    let (tx, rx) = mpsc::channel();
-    let tx = Mutex::new(tx);
-    let chain = Chain::new().step(
-        Step::new("poll", move |_| {
-            tx.lock().unwrap().send(()).unwrap();
-            Err::<(), _>("not yet")
-        })
-        .retry(RetryPolicy::with_retry(10, Duration::from_secs(60))),
-    );
-    let handle = chain.start(&pool, &Context::new()).unwrap();
-    rx.recv_timeout(WAIT).unwrap();
-    pool.wait_idle().unwrap();
+    let (_manual, pool) = manual_pool();
+    let (chain, rx) = polling_every_minute();
+    let handle = in_first_backoff(chain, &pool, &Context::new(), &rx);
     pool.shutdown(Duration::from_secs(5)).unwrap();
     let report = handle.wait_timeout(WAIT).unwrap();
     assert_eq!(

@@ -1,6 +1,7 @@
 //! Fallback semantics, standalone and in front of a circuit breaker.
 
-use gosling::retry::{BreakerState, CallError, CircuitBreaker, Fallback, Rejected};
+use gosling::breaker::{BreakerState, CallError, CircuitBreaker, Rejected};
+use gosling::retry::Fallback;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 

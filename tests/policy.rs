@@ -6,10 +6,11 @@
 mod common;
 
 use common::{Rng, seed, wait_until};
+use gosling::breaker::{CircuitBreaker, Rejected};
 use gosling::context::{CancelReason, Context};
 use gosling::limit::ConcurrencyLimiter;
 use gosling::policy::{Policy, PolicyError};
-use gosling::retry::{CircuitBreaker, Rejected, RetryPolicy};
+use gosling::retry::RetryPolicy;
 use gosling::time::ManualClock;
 use gosling::{Pool, TaskError, TaskStatus};
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
@@ -40,7 +41,7 @@ fn opens_after<E>(n: u64) -> CircuitBreaker<E> {
 }
 
 fn now_retry(retries: u32) -> RetryPolicy {
-    RetryPolicy::with_retry(retries, Duration::ZERO)
+    RetryPolicy::fixed(retries, Duration::ZERO)
 }
 
 #[test]
@@ -414,7 +415,7 @@ fn a_late_value_is_still_returned() {
 fn cancelling_the_caller_stops_the_retries_during_a_backoff() {
     let manual = ManualClock::new();
     let ctx = Context::with_clock(manual.clock());
-    let policy = Policy::new().retry(RetryPolicy::with_retry(10, HOUR));
+    let policy = Policy::new().retry(RetryPolicy::fixed(10, HOUR));
     let calls = AtomicU32::new(0);
     let (ran_tx, ran) = mpsc::channel();
     std::thread::scope(|s| {
@@ -502,7 +503,7 @@ fn the_total_timeout_ends_a_backoff_wait() {
     // The system clock: an hour's backoff ends at the 20 ms total deadline
     // (a broken wait would hang here, not pass).
     let policy = Policy::new()
-        .retry(RetryPolicy::with_retry(3, HOUR))
+        .retry(RetryPolicy::fixed(3, HOUR))
         .total_timeout(Duration::from_millis(20));
     let err = policy
         .call(&Context::new(), |_| Err::<(), _>("busy"))
@@ -639,7 +640,7 @@ fn a_policy_task_retries_on_the_timer_without_holding_a_worker() {
         .unwrap();
     let breaker = counting_breaker::<&str>();
     let policy = Policy::new()
-        .retry(RetryPolicy::with_retry(3, Duration::from_secs(10)))
+        .retry(RetryPolicy::fixed(3, Duration::from_secs(10)))
         .circuit_breaker(breaker.clone());
     let calls = Arc::new(AtomicU32::new(0));
     let counted = Arc::clone(&calls);
@@ -709,7 +710,7 @@ fn the_fallback_answers_for_a_pool_task_after_the_last_attempt() {
         .build()
         .unwrap();
     let policy = Policy::new()
-        .retry(RetryPolicy::with_retry(1, Duration::from_secs(1)))
+        .retry(RetryPolicy::fixed(1, Duration::from_secs(1)))
         .fallback(|err: PolicyError<&str>| format!("fallback: {err}"));
     let handle = pool
         .submit_task(policy.task(|_| Err::<String, _>("down")))
@@ -733,7 +734,7 @@ fn the_fallback_does_not_replace_a_cancel_during_the_backoff() {
         .build()
         .unwrap();
     let policy = Policy::new()
-        .retry(RetryPolicy::with_retry(3, HOUR))
+        .retry(RetryPolicy::fixed(3, HOUR))
         .fallback(|_: PolicyError<&str>| "fallback");
     let handle = pool
         .submit_task(policy.task(|_| Err::<&str, _>("down")))
@@ -769,7 +770,7 @@ fn a_rejected_pool_task_is_retried_on_the_timer_when_asked() {
         .unwrap();
     let bulkhead = ConcurrencyLimiter::new(1).unwrap();
     let policy = Policy::<()>::new()
-        .retry(RetryPolicy::with_retry(2, Duration::from_secs(5)))
+        .retry(RetryPolicy::fixed(2, Duration::from_secs(5)))
         .retry_rejections(true)
         .bulkhead(bulkhead.clone(), Duration::ZERO);
     let held = bulkhead.try_acquire().unwrap();
@@ -824,7 +825,7 @@ fn a_pool_task_attempt_times_out_and_is_retried() {
         .unwrap();
     let policy = Policy::<&str>::new()
         .timeout(Duration::from_secs(2))
-        .retry(RetryPolicy::with_retry(1, Duration::ZERO));
+        .retry(RetryPolicy::fixed(1, Duration::ZERO));
     let clock = manual.clone();
     let mut attempt = 0;
     let handle = pool

@@ -186,7 +186,7 @@ fn retries_take_permits_like_any_start() {
     let mut attempts = 0;
     let handle = pool
         .submit_task(Task::retrying(
-            gosling::retry::RetryPolicy::with_retry(2, Duration::ZERO),
+            gosling::retry::RetryPolicy::fixed(2, Duration::ZERO),
             move |_| {
                 log.lock().unwrap().push(attempt_clock.now() - t0);
                 attempts += 1;

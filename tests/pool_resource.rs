@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::await_stats;
+use common::{await_stats, watchdog};
 use gosling::limit::{KeyedLimiter, Rate, RateLimiter, TokenBucket};
 use gosling::retry::RetryPolicy;
 use gosling::time::{Clock, ManualClock};
@@ -29,6 +29,7 @@ fn one_worker_pool(clock: &Clock, resource: &str, period: Duration) -> Pool {
 
 #[test]
 fn a_refused_task_does_not_stall_other_resources() {
+    let _watchdog = watchdog("a_refused_task_does_not_stall_other_resources");
     let manual = ManualClock::new();
     let clock = manual.clock();
     let pool = one_worker_pool(&clock, "slow", Duration::from_secs(10));
@@ -72,6 +73,7 @@ fn a_refused_task_does_not_stall_other_resources() {
 
 #[test]
 fn tasks_of_one_resource_start_in_order_one_per_permit() {
+    let watchdog = watchdog("tasks_of_one_resource_start_in_order_one_per_permit");
     let manual = ManualClock::new();
     let clock = manual.clock();
     let t0 = clock.now();
@@ -98,7 +100,12 @@ fn tasks_of_one_resource_start_in_order_one_per_permit() {
     for handle in handles {
         // The clock moves only after the previous start was seen, so each
         // start time is exact.
-        starts.push(handle.wait().unwrap());
+        watchdog.status(format!(
+            "started at {starts:?}, clock at {:?}",
+            clock.now() - t0
+        ));
+        let r = handle.wait();
+        starts.push(r.unwrap());
         manual.advance(Duration::from_secs(1));
     }
     assert_eq!(starts, [0, 1, 2, 3, 4].map(Duration::from_secs));
@@ -111,6 +118,7 @@ fn tasks_of_one_resource_start_in_order_one_per_permit() {
 
 #[test]
 fn priorities_hold_at_dispatch_and_a_waiting_task_keeps_its_priority() {
+    let _watchdog = watchdog("priorities_hold_at_dispatch_and_a_waiting_task_keeps_its_priority");
     let manual = ManualClock::new();
     let clock = manual.clock();
     let pool = Pool::builder()
@@ -150,6 +158,7 @@ fn priorities_hold_at_dispatch_and_a_waiting_task_keeps_its_priority() {
 
 #[test]
 fn every_attempt_of_a_retried_task_takes_a_permit() {
+    let _watchdog = watchdog("every_attempt_of_a_retried_task_takes_a_permit");
     let manual = ManualClock::new();
     let clock = manual.clock();
     let t0 = clock.now();
@@ -157,7 +166,7 @@ fn every_attempt_of_a_retried_task_takes_a_permit() {
     let starts = Arc::new(Mutex::new(Vec::new()));
     let seen = starts.clone();
     let attempt_clock = clock.clone();
-    let task = Task::retrying(RetryPolicy::with_retry(2, Duration::ZERO), move |_| {
+    let task = Task::retrying(RetryPolicy::fixed(2, Duration::ZERO), move |_| {
         let mut starts = seen.lock().unwrap();
         starts.push(attempt_clock.now() - t0);
         if starts.len() < 3 {
@@ -188,6 +197,7 @@ fn every_attempt_of_a_retried_task_takes_a_permit() {
 
 #[test]
 fn a_task_cancelled_while_waiting_never_runs_and_spends_no_permit() {
+    let _watchdog = watchdog("a_task_cancelled_while_waiting_never_runs_and_spends_no_permit");
     let manual = ManualClock::new();
     let clock = manual.clock();
     let t0 = clock.now();
@@ -223,6 +233,7 @@ fn a_task_cancelled_while_waiting_never_runs_and_spends_no_permit() {
 
 #[test]
 fn shutdown_now_cancels_waiting_tasks_and_reports_them() {
+    let _watchdog = watchdog("shutdown_now_cancels_waiting_tasks_and_reports_them");
     let manual = ManualClock::new();
     let clock = manual.clock();
     let pool = one_worker_pool(&clock, "r", Duration::from_secs(60));
@@ -247,6 +258,7 @@ fn shutdown_now_cancels_waiting_tasks_and_reports_them() {
 
 #[test]
 fn a_graceful_shutdown_drains_waiting_tasks() {
+    let _watchdog = watchdog("a_graceful_shutdown_drains_waiting_tasks");
     let manual = ManualClock::new();
     let clock = manual.clock();
     let pool = one_worker_pool(&clock, "r", Duration::from_secs(1));
@@ -270,6 +282,7 @@ fn a_graceful_shutdown_drains_waiting_tasks() {
 
 #[test]
 fn waiting_tasks_count_against_the_capacity() {
+    let _watchdog = watchdog("waiting_tasks_count_against_the_capacity");
     let manual = ManualClock::new();
     let clock = manual.clock();
     let pool = Pool::builder()
@@ -299,6 +312,7 @@ fn waiting_tasks_count_against_the_capacity() {
 
 #[test]
 fn keyed_limits_give_every_resource_its_own_bucket() {
+    let _watchdog = watchdog("keyed_limits_give_every_resource_its_own_bucket");
     let manual = ManualClock::new();
     let clock = manual.clock();
     let per_key = KeyedLimiter::with_clock(Rate::per_second(1).unwrap(), 1, 100, clock.clone());
@@ -336,6 +350,8 @@ fn keyed_limits_give_every_resource_its_own_bucket() {
 
 #[test]
 fn wait_idle_counts_waiting_tasks_and_unknown_resources_are_not_limited() {
+    let _watchdog =
+        watchdog("wait_idle_counts_waiting_tasks_and_unknown_resources_are_not_limited");
     let manual = ManualClock::new();
     let clock = manual.clock();
     let pool = one_worker_pool(&clock, "r", Duration::from_secs(1));
@@ -364,6 +380,7 @@ fn wait_idle_counts_waiting_tasks_and_unknown_resources_are_not_limited() {
 
 #[test]
 fn the_task_keeps_its_resource_when_handed_back() {
+    let _watchdog = watchdog("the_task_keeps_its_resource_when_handed_back");
     let pool = Pool::builder()
         .workers(1)
         .resource_limit("r", every(Duration::from_secs(1), Clock::system()))

@@ -42,7 +42,7 @@ fn exhausted_retries_fail_with_the_attempt_count() {
     let pool = Pool::builder()
         .workers(1)
         .clock(manual.clock())
-        .retry_policy(RetryPolicy::with_retry(3, Duration::from_secs(1)))
+        .retry_policy(RetryPolicy::fixed(3, Duration::from_secs(1)))
         .build()
         .unwrap();
     let handle = pool
@@ -85,7 +85,7 @@ fn cancel_during_backoff_ends_cancelled_and_the_body_never_runs_again() {
     let counted = Arc::clone(&calls);
     let handle = pool
         .submit_task(Task::retrying(
-            RetryPolicy::with_retry(5, Duration::from_secs(10)),
+            RetryPolicy::fixed(5, Duration::from_secs(10)),
             move |_| {
                 counted.fetch_add(1, Ordering::SeqCst);
                 Err::<(), _>("flaky")
@@ -129,18 +129,15 @@ fn a_retried_task_keeps_its_priority() {
     let mut attempt = 0;
     let urgent = pool
         .submit_task(
-            Task::retrying(
-                RetryPolicy::with_retry(1, Duration::from_secs(5)),
-                move |_| {
-                    attempt += 1;
-                    log.lock().unwrap().push(format!("urgent#{attempt}"));
-                    if attempt == 1 {
-                        Err("first try fails")
-                    } else {
-                        Ok(())
-                    }
-                },
-            )
+            Task::retrying(RetryPolicy::fixed(1, Duration::from_secs(5)), move |_| {
+                attempt += 1;
+                log.lock().unwrap().push(format!("urgent#{attempt}"));
+                if attempt == 1 {
+                    Err("first try fails")
+                } else {
+                    Ok(())
+                }
+            })
             .priority(10),
         )
         .unwrap();
@@ -183,7 +180,7 @@ fn panics_are_retried_only_when_the_policy_says_so() {
     let mut first = true;
     let handle = pool
         .submit_task(Task::retrying(
-            RetryPolicy::with_retry(2, Duration::ZERO).retry_panics(true),
+            RetryPolicy::fixed(2, Duration::ZERO).retry_panics(true),
             move |_| {
                 if std::mem::take(&mut first) {
                     panic!("transient");
@@ -196,7 +193,7 @@ fn panics_are_retried_only_when_the_policy_says_so() {
 
     let handle = pool
         .submit_task(Task::retrying(
-            RetryPolicy::with_retry(2, Duration::ZERO),
+            RetryPolicy::fixed(2, Duration::ZERO),
             |_| -> Result<(), ()> { panic!("fatal") },
         ))
         .unwrap();
@@ -207,7 +204,7 @@ fn panics_are_retried_only_when_the_policy_says_so() {
 #[test]
 fn a_non_retryable_error_stops_at_once() {
     let pool = Pool::new(1).unwrap();
-    let policy = RetryPolicy::with_retry(5, Duration::ZERO).retry_if(|e: &&str| *e != "fatal");
+    let policy = RetryPolicy::fixed(5, Duration::ZERO).retry_if(|e: &&str| *e != "fatal");
     let handle = pool
         .submit_task(Task::retrying(policy, |_| Err::<(), _>("fatal")))
         .unwrap();
@@ -225,7 +222,7 @@ fn a_pending_retry_is_cancelled_by_shutdown() {
         .unwrap();
     let handle = pool
         .submit_task(Task::retrying(
-            RetryPolicy::with_retry(3, Duration::from_secs(60)),
+            RetryPolicy::fixed(3, Duration::from_secs(60)),
             |_| Err::<(), _>("down"),
         ))
         .unwrap();
@@ -247,7 +244,7 @@ fn shutdown_now_ends_a_pending_retry_at_once_and_reports_it() {
         .unwrap();
     let handle = pool
         .submit_task(Task::retrying(
-            RetryPolicy::with_retry(3, Duration::from_secs(3600)),
+            RetryPolicy::fixed(3, Duration::from_secs(3600)),
             |_| Err::<(), _>("down"),
         ))
         .unwrap();
@@ -291,7 +288,7 @@ fn with_retries_overrides_only_the_count_of_the_pool_default() {
     let pool = Pool::builder()
         .workers(1)
         .clock(manual.clock())
-        .retry_policy(RetryPolicy::with_retry(1, Duration::from_secs(10)))
+        .retry_policy(RetryPolicy::fixed(1, Duration::from_secs(10)))
         .build()
         .unwrap();
     let calls = Arc::new(AtomicU32::new(0));

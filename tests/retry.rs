@@ -87,9 +87,7 @@ fn exponential_sequence() {
 
 #[test]
 fn exponential_with_cap() {
-    let backoff = Backoff::exponential(ms(100), 2.0)
-        .unwrap()
-        .with_cap(ms(500));
+    let backoff = Backoff::exponential(ms(100), 2.0).unwrap().cap(ms(500));
     assert_eq!(
         sequence(&backoff, 1, 6),
         [ms(100), ms(200), ms(400), ms(500), ms(500), ms(500)]
@@ -109,8 +107,8 @@ fn full_jitter_matches_definition() {
     let cap = ms(1_000);
     let backoff = Backoff::exponential(ms(100), 2.0)
         .unwrap()
-        .with_cap(cap)
-        .with_jitter(Jitter::Full);
+        .cap(cap)
+        .jitter(Jitter::Full);
     let mut reference = SplitMix(42);
     let expected: Vec<Duration> = (0..8u32)
         .map(|n| {
@@ -126,8 +124,8 @@ fn equal_jitter_matches_definition() {
     // temp = min(cap, base * 2^n); sleep = temp/2 + random_between(0, temp/2)
     let backoff = Backoff::exponential(ms(100), 2.0)
         .unwrap()
-        .with_cap(ms(1_000))
-        .with_jitter(Jitter::Equal);
+        .cap(ms(1_000))
+        .jitter(Jitter::Equal);
     let mut reference = SplitMix(7);
     let expected: Vec<Duration> = (0..8u32)
         .map(|n| {
@@ -151,8 +149,8 @@ fn decorrelated_jitter_matches_definition() {
     let cap = nanos(ms(2_000));
     let backoff = Backoff::exponential(ms(100), 2.0)
         .unwrap()
-        .with_cap(ms(2_000))
-        .with_jitter(Jitter::Decorrelated);
+        .cap(ms(2_000))
+        .jitter(Jitter::Decorrelated);
     let mut reference = SplitMix(99);
     let mut sleep = base;
     let expected: Vec<Duration> = (0..12)
@@ -167,7 +165,7 @@ fn decorrelated_jitter_matches_definition() {
 #[test]
 fn golden_values_for_seed_42() {
     // Pinned so a change of generator or reduction is noticed.
-    let full = Backoff::constant(ms(1_000)).with_jitter(Jitter::Full);
+    let full = Backoff::constant(ms(1_000)).jitter(Jitter::Full);
     let first: Vec<u64> = sequence(&full, 42, 3).iter().map(|d| nanos(*d)).collect();
     assert_eq!(first, GOLDEN_FULL_42);
 }
@@ -180,8 +178,8 @@ fn decorrelated_jitter_does_not_pile_up_on_the_cap() {
     // puts ~2/3 of the delays exactly on the cap once it is reached.
     let cap = ms(1_000);
     let backoff = Backoff::constant(ms(10))
-        .with_jitter(Jitter::Decorrelated)
-        .with_cap(cap);
+        .jitter(Jitter::Decorrelated)
+        .cap(cap);
     let delays = sequence(&backoff, 0xCA9, 2_000);
     let at_cap = delays.iter().filter(|d| **d == cap).count();
     assert!(at_cap < 10, "{at_cap} of 2000 delays exactly at the cap");
@@ -192,14 +190,14 @@ fn decorrelated_jitter_does_not_pile_up_on_the_cap() {
 fn cap_below_base_wins() {
     let cap = ms(5);
     for jitter in all_jitters() {
-        let backoff = Backoff::constant(ms(50)).with_jitter(jitter).with_cap(cap);
+        let backoff = Backoff::constant(ms(50)).jitter(jitter).cap(cap);
         for delay in sequence(&backoff, 4, 10) {
             assert!(delay <= cap, "{jitter:?}: {delay:?}");
         }
     }
     let backoff = Backoff::constant(ms(50))
-        .with_jitter(Jitter::Decorrelated)
-        .with_cap(cap);
+        .jitter(Jitter::Decorrelated)
+        .cap(cap);
     assert_eq!(sequence(&backoff, 4, 3), [cap; 3]);
 }
 
@@ -207,7 +205,7 @@ fn cap_below_base_wins() {
 fn same_seed_same_sequence_other_seed_differs() {
     let backoff = Backoff::exponential(ms(10), 2.0)
         .unwrap()
-        .with_jitter(Jitter::Full);
+        .jitter(Jitter::Full);
     assert_eq!(sequence(&backoff, 5, 10), sequence(&backoff, 5, 10));
     assert_ne!(sequence(&backoff, 5, 10), sequence(&backoff, 6, 10));
 }
@@ -244,7 +242,7 @@ fn the_cap_always_holds() {
     for backoff in strategies() {
         for jitter in all_jitters() {
             let cap = Duration::from_nanos(meta.between(1, nanos(ms(2_000))));
-            let backoff = backoff.with_jitter(jitter).with_cap(cap);
+            let backoff = backoff.jitter(jitter).cap(cap);
             let rng_seed = meta.next();
             for (i, delay) in sequence(&backoff, rng_seed, 200).into_iter().enumerate() {
                 assert!(
@@ -262,7 +260,7 @@ fn retry_1000_saturates_at_the_cap() {
     let cap = Duration::from_secs(60);
     for backoff in strategies() {
         for jitter in all_jitters() {
-            let backoff = backoff.with_jitter(jitter).with_cap(cap);
+            let backoff = backoff.jitter(jitter).cap(cap);
             let mut rng = JitterRng::seeded(3);
             for retry in [1_000, 100_000, u32::MAX] {
                 let delay = backoff.delay(retry, cap, &mut rng);
@@ -270,10 +268,10 @@ fn retry_1000_saturates_at_the_cap() {
             }
         }
     }
-    let growing = Backoff::exponential(ms(100), 2.0).unwrap().with_cap(cap);
+    let growing = Backoff::exponential(ms(100), 2.0).unwrap().cap(cap);
     let mut rng = JitterRng::seeded(3);
     assert_eq!(growing.delay(1_000, Duration::ZERO, &mut rng), cap);
-    let linear = Backoff::linear(ms(100), ms(100)).with_cap(cap);
+    let linear = Backoff::linear(ms(100), ms(100)).cap(cap);
     assert_eq!(linear.delay(u32::MAX, Duration::ZERO, &mut rng), cap);
 }
 
@@ -287,7 +285,7 @@ fn uncapped_arithmetic_saturates_without_overflow() {
     assert_eq!(linear.delay(3, Duration::ZERO, &mut rng), max);
     let huge = Backoff::constant(Duration::MAX);
     assert_eq!(huge.delay(1, Duration::ZERO, &mut rng), max);
-    let decorrelated = Backoff::constant(Duration::from_secs(1)).with_jitter(Jitter::Decorrelated);
+    let decorrelated = Backoff::constant(Duration::from_secs(1)).jitter(Jitter::Decorrelated);
     let delay = decorrelated.delay(1_000, Duration::MAX, &mut rng);
     assert!(delay >= Duration::from_secs(1));
     let zero_base = Backoff::exponential(Duration::ZERO, 2.0).unwrap();
@@ -317,7 +315,7 @@ fn invalid_factors_are_rejected() {
 #[test]
 fn decorrelated_stays_between_base_and_three_times_previous() {
     let seed = 0xDEC0_u64;
-    let backoff = Backoff::constant(ms(10)).with_jitter(Jitter::Decorrelated);
+    let backoff = Backoff::constant(ms(10)).jitter(Jitter::Decorrelated);
     let mut rng = JitterRng::seeded(seed);
     let mut previous = Duration::ZERO;
     for retry in 1..=30 {
@@ -337,23 +335,23 @@ fn decorrelated_stays_between_base_and_three_times_previous() {
 fn policy_is_cheap_to_clone_and_shareable() {
     fn assert_traits<T: Clone + Send + Sync + 'static>() {}
     assert_traits::<RetryPolicy>();
-    let policy = RetryPolicy::with_retry(2, MS);
+    let policy = RetryPolicy::fixed(2, MS);
     let clone = policy.clone();
-    thread::spawn(move || assert_eq!(clone.max_retries(), 2))
+    thread::spawn(move || assert_eq!(clone.get_max_retries(), 2))
         .join()
         .unwrap();
 }
 
 #[test]
 fn seed_constructors() {
-    let policy = RetryPolicy::with_retry(3, ms(200));
-    assert_eq!(policy.max_retries(), 3);
-    assert_eq!(*policy.backoff(), Backoff::constant(ms(200)));
-    let per_task = policy.clone().with_task_retry(0);
-    assert_eq!(per_task.max_retries(), 0);
-    assert_eq!(policy.max_retries(), 3);
-    assert_eq!(per_task.backoff(), policy.backoff());
-    assert_eq!(RetryPolicy::default().max_retries(), 0);
+    let policy = RetryPolicy::fixed(3, ms(200));
+    assert_eq!(policy.get_max_retries(), 3);
+    assert_eq!(*policy.get_backoff(), Backoff::constant(ms(200)));
+    let per_task = policy.clone().max_retries(0);
+    assert_eq!(per_task.get_max_retries(), 0);
+    assert_eq!(policy.get_max_retries(), 3);
+    assert_eq!(per_task.get_backoff(), policy.get_backoff());
+    assert_eq!(RetryPolicy::default().get_max_retries(), 0);
 }
 
 #[test]
@@ -367,8 +365,8 @@ fn allows_retry_counts_retries_not_attempts() {
 
 #[test]
 fn next_delay_is_the_backoff() {
-    let backoff = Backoff::linear(ms(5), ms(5)).with_jitter(Jitter::Equal);
-    let policy = RetryPolicy::new(9).with_backoff(backoff);
+    let backoff = Backoff::linear(ms(5), ms(5)).jitter(Jitter::Equal);
+    let policy = RetryPolicy::new(9).backoff(backoff);
     let mut a = JitterRng::seeded(8);
     let mut b = JitterRng::seeded(8);
     for retry in 1..10 {
@@ -409,8 +407,8 @@ fn classifier_defaults_and_overrides() {
 
 #[test]
 fn decide_checks_classifier_then_count_then_time() {
-    let policy = RetryPolicy::with_retry(2, ms(300))
-        .with_max_elapsed(Duration::from_secs(1))
+    let policy = RetryPolicy::fixed(2, ms(300))
+        .max_elapsed(Duration::from_secs(1))
         .retry_if(|e: &DbError| *e == DbError::Deadlock);
     let mut rng = JitterRng::seeded(0);
     let zero = Duration::ZERO;
@@ -466,9 +464,9 @@ fn decide_checks_classifier_then_count_then_time() {
 fn decide_draws_the_same_delays_as_the_backoff() {
     let backoff = Backoff::exponential(ms(10), 2.0)
         .unwrap()
-        .with_jitter(Jitter::Decorrelated)
-        .with_cap(ms(500));
-    let policy = RetryPolicy::new(50).with_backoff(backoff);
+        .jitter(Jitter::Decorrelated)
+        .cap(ms(500));
+    let policy = RetryPolicy::new(50).backoff(backoff);
     let mut from_policy = JitterRng::seeded(21);
     let mut previous = Duration::ZERO;
     let expected = sequence(&backoff, 21, 50);
@@ -509,7 +507,7 @@ fn zero_retries_means_one_attempt() {
 fn exhausted_retries_report_the_attempt_count_and_last_error() {
     let mut calls = Vec::new();
     let result: Result<(), _> =
-        RetryPolicy::with_retry(3, Duration::ZERO).call(&Context::new(), |attempt| {
+        RetryPolicy::fixed(3, Duration::ZERO).call(&Context::new(), |attempt| {
             calls.push(attempt);
             Err(format!("failure {attempt}"))
         });
@@ -528,7 +526,7 @@ fn exhausted_retries_report_the_attempt_count_and_last_error() {
 
 #[test]
 fn success_after_failures_returns_the_value() {
-    let result = RetryPolicy::with_retry(5, Duration::ZERO).call(&Context::new(), |attempt| {
+    let result = RetryPolicy::fixed(5, Duration::ZERO).call(&Context::new(), |attempt| {
         if attempt < 3 {
             Err(attempt)
         } else {
@@ -552,7 +550,7 @@ fn first_try_success_runs_once() {
 #[test]
 fn non_retryable_error_stops_at_once() {
     let policy =
-        RetryPolicy::with_retry(10, Duration::ZERO).retry_if(|e: &DbError| *e == DbError::Deadlock);
+        RetryPolicy::fixed(10, Duration::ZERO).retry_if(|e: &DbError| *e == DbError::Deadlock);
     let mut calls = 0;
     let result: Result<(), _> = policy.call(&Context::new(), |_| {
         calls += 1;
@@ -597,7 +595,7 @@ fn cancel_during_backoff_ends_promptly_and_never_runs_again() {
     let ctx = Context::with_clock(manual.clock());
     // An hour of backoff that the manual clock never lets pass: only the
     // cancellation can end the wait.
-    let policy = RetryPolicy::with_retry(5, Duration::from_secs(3_600));
+    let policy = RetryPolicy::fixed(5, Duration::from_secs(3_600));
     let (attempts, handle) = spawn_failing_call(policy, ctx.clone());
     assert_eq!(attempts.recv().unwrap(), 1);
     ctx.cancel();
@@ -618,7 +616,7 @@ fn cancel_during_backoff_ends_promptly_and_never_runs_again() {
 fn deadline_during_backoff_reports_deadline_exceeded() {
     let manual = ManualClock::new();
     let ctx = Context::with_clock(manual.clock()).with_timeout(Duration::from_secs(10));
-    let policy = RetryPolicy::with_retry(5, Duration::from_secs(3_600));
+    let policy = RetryPolicy::fixed(5, Duration::from_secs(3_600));
     let (attempts, handle) = spawn_failing_call(policy, ctx);
     assert_eq!(attempts.recv().unwrap(), 1);
     manual.advance(Duration::from_secs(10));
@@ -639,7 +637,7 @@ fn already_cancelled_context_runs_the_first_attempt_only() {
     let ctx = Context::new();
     ctx.cancel_with(CancelReason::Shutdown);
     let mut calls = 0;
-    let result: Result<(), _> = RetryPolicy::with_retry(3, Duration::ZERO).call(&ctx, |_| {
+    let result: Result<(), _> = RetryPolicy::fixed(3, Duration::ZERO).call(&ctx, |_| {
         calls += 1;
         Err("down")
     });
@@ -660,7 +658,7 @@ fn backoff_waits_on_the_context_clock() {
     let clock = manual.clock();
     let ctx = Context::with_clock(clock.clone());
     let start = clock.now();
-    let policy = RetryPolicy::with_retry(2, Duration::from_secs(1));
+    let policy = RetryPolicy::fixed(2, Duration::from_secs(1));
     let (tx, rx) = mpsc::channel();
     let handle = thread::spawn(move || {
         policy.call(&ctx, |attempt| {
@@ -696,8 +694,7 @@ fn max_elapsed_stops_retrying() {
     let manual = ManualClock::new();
     let ctx = Context::with_clock(manual.clock());
     // Each attempt takes 4 s of manual time; no backoff.
-    let policy =
-        RetryPolicy::with_retry(100, Duration::ZERO).with_max_elapsed(Duration::from_secs(10));
+    let policy = RetryPolicy::fixed(100, Duration::ZERO).max_elapsed(Duration::from_secs(10));
     let result: Result<(), _> = policy.call(&ctx, |attempt| {
         manual.advance(Duration::from_secs(4));
         Err(attempt)
@@ -716,8 +713,8 @@ fn max_elapsed_stops_retrying() {
 fn max_elapsed_skips_a_backoff_that_would_pass_it() {
     let manual = ManualClock::new();
     let ctx = Context::with_clock(manual.clock());
-    let policy = RetryPolicy::with_retry(100, Duration::from_secs(3))
-        .with_max_elapsed(Duration::from_secs(10));
+    let policy =
+        RetryPolicy::fixed(100, Duration::from_secs(3)).max_elapsed(Duration::from_secs(10));
     // 8 s spent + 3 s of backoff > 10 s: give up now rather than wait.
     let result: Result<(), _> = policy.call(&ctx, |attempt| {
         manual.advance(Duration::from_secs(8));
@@ -739,7 +736,7 @@ fn max_elapsed_skips_a_backoff_that_would_pass_it() {
 fn panics_are_not_caught_unless_retryable() {
     let mut calls = 0;
     let caught = panic::catch_unwind(AssertUnwindSafe(|| {
-        RetryPolicy::with_retry(3, Duration::ZERO).call(&Context::new(), |_| -> Result<(), ()> {
+        RetryPolicy::fixed(3, Duration::ZERO).call(&Context::new(), |_| -> Result<(), ()> {
             calls += 1;
             panic!("bug");
         })
@@ -751,7 +748,7 @@ fn panics_are_not_caught_unless_retryable() {
 
 #[test]
 fn retryable_panics_are_retried() {
-    let policy = RetryPolicy::with_retry(3, Duration::ZERO).retry_panics(true);
+    let policy = RetryPolicy::fixed(3, Duration::ZERO).retry_panics(true);
     let result: Result<u32, RetryError<()>> = policy.call(&Context::new(), |attempt| {
         if attempt < 3 {
             panic!("flaky {attempt}");
@@ -763,7 +760,7 @@ fn retryable_panics_are_retried() {
 
 #[test]
 fn last_panic_is_resumed_when_retries_run_out() {
-    let policy = RetryPolicy::with_retry(2, Duration::ZERO).retry_panics(true);
+    let policy = RetryPolicy::fixed(2, Duration::ZERO).retry_panics(true);
     let mut calls = 0;
     let caught = panic::catch_unwind(AssertUnwindSafe(|| {
         policy.call(&Context::new(), |attempt| -> Result<(), &str> {
@@ -784,7 +781,7 @@ fn last_panic_is_resumed_when_retries_run_out() {
 
 #[test]
 fn error_after_panics_is_returned_normally() {
-    let policy = RetryPolicy::with_retry(1, Duration::ZERO).retry_panics(true);
+    let policy = RetryPolicy::fixed(1, Duration::ZERO).retry_panics(true);
     let result: Result<(), _> = policy.call(&Context::new(), |attempt| {
         if attempt == 1 {
             panic!("first");
@@ -834,8 +831,8 @@ fn randomised_attempt_counts_reconcile() {
         let retries = rng.between(0, 6) as u32;
         let succeed_at = rng.between(1, 9) as u32;
         let fatal_at = rng.between(1, 12) as u32;
-        let policy = RetryPolicy::with_retry(retries, Duration::ZERO)
-            .retry_if(move |e: &u32| *e != fatal_at);
+        let policy =
+            RetryPolicy::fixed(retries, Duration::ZERO).retry_if(move |e: &u32| *e != fatal_at);
         let mut calls = 0u32;
         let result = policy.call(&Context::new(), |attempt| {
             calls += 1;

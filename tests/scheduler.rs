@@ -299,17 +299,24 @@ fn gated() -> (
     (body, Gated { started, gate })
 }
 
-#[test]
-fn overlap_skip_drops_fires_while_running() {
-    let (manual, _pool, scheduler, _t0) = setup(2);
+/// A job every 10 s on two workers with the given overlap policy, its first
+/// run started and held at the gate.
+fn first_run_held(overlap: Overlap) -> (ManualClock, Pool, Scheduler, JobHandle, Gated) {
+    let (manual, pool, scheduler, _t0) = setup(2);
     let (body, g) = gated();
     let job = scheduler
         .every(secs(10))
-        .overlap(Overlap::Skip)
+        .overlap(overlap)
         .start(body)
         .unwrap();
     manual.advance(secs(10));
     assert_eq!(g.started.recv_timeout(WAIT).unwrap(), 1);
+    (manual, pool, scheduler, job, g)
+}
+
+#[test]
+fn overlap_skip_drops_fires_while_running() {
+    let (manual, _pool, _scheduler, job, g) = first_run_held(Overlap::Skip);
     manual.advance(secs(10));
     wait(&job, "an overlap skip", |s| s.skipped_overlap == 1);
     manual.advance(secs(10));
@@ -326,15 +333,7 @@ fn overlap_skip_drops_fires_while_running() {
 
 #[test]
 fn overlap_queue_one_keeps_one_waiting() {
-    let (manual, _pool, scheduler, _t0) = setup(2);
-    let (body, g) = gated();
-    let job = scheduler
-        .every(secs(10))
-        .overlap(Overlap::QueueOne)
-        .start(body)
-        .unwrap();
-    manual.advance(secs(10));
-    assert_eq!(g.started.recv_timeout(WAIT).unwrap(), 1);
+    let (manual, _pool, _scheduler, job, g) = first_run_held(Overlap::QueueOne);
     manual.advance(secs(10));
     wait(&job, "one waiting", |s| s.waiting == 1);
     manual.advance(secs(10));
@@ -349,15 +348,7 @@ fn overlap_queue_one_keeps_one_waiting() {
 
 #[test]
 fn overlap_allow_runs_concurrently() {
-    let (manual, _pool, scheduler, _t0) = setup(2);
-    let (body, g) = gated();
-    let job = scheduler
-        .every(secs(10))
-        .overlap(Overlap::Allow)
-        .start(body)
-        .unwrap();
-    manual.advance(secs(10));
-    assert_eq!(g.started.recv_timeout(WAIT).unwrap(), 1);
+    let (manual, _pool, _scheduler, job, g) = first_run_held(Overlap::Allow);
     manual.advance(secs(10));
     // The second starts while the first is still blocked.
     assert_eq!(g.started.recv_timeout(WAIT).unwrap(), 2);
@@ -438,7 +429,7 @@ fn failing_job_backs_off_then_returns_to_its_cadence() {
     let backoff = Backoff::exponential(secs(1), 2.0).unwrap();
     let job = scheduler
         .every(secs(60))
-        .retry(RetryPolicy::new(5).with_backoff(backoff))
+        .retry(RetryPolicy::new(5).backoff(backoff))
         .start(move |_| {
             let fail = left
                 .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
@@ -477,7 +468,7 @@ fn retries_give_up_and_the_cadence_resumes() {
     let (manual, _pool, scheduler, t0) = setup(1);
     let job = scheduler
         .every(secs(60))
-        .retry(RetryPolicy::with_retry(1, secs(5)))
+        .retry(RetryPolicy::fixed(1, secs(5)))
         .start(|_| Err::<(), _>("down"))
         .unwrap();
     manual.advance(secs(60));
@@ -758,7 +749,7 @@ fn a_retry_refused_by_a_full_queue_returns_to_the_cadence() {
     let (body, rx) = reporter();
     let job = scheduler
         .every(secs(60))
-        .retry(RetryPolicy::with_retry(3, secs(5)))
+        .retry(RetryPolicy::fixed(3, secs(5)))
         .start(move |ctx| body(ctx).and(Err("down".to_string())))
         .unwrap();
     manual.advance(secs(60));
@@ -900,7 +891,7 @@ fn a_backoff_too_long_for_an_instant_waits_rather_than_retrying_at_once() {
     let (body, rx) = reporter();
     let job = scheduler
         .every(secs(60))
-        .retry(RetryPolicy::with_retry(1, Duration::MAX))
+        .retry(RetryPolicy::fixed(1, Duration::MAX))
         .start(move |ctx| body(ctx).and(Err("down".to_string())))
         .unwrap();
     manual.advance(secs(60));
@@ -925,7 +916,7 @@ fn failing_chain(error: &'static str) -> (Chain<String>, Receiver<()>) {
     let step = Step::new("poll", move |ctx: &Context| {
         body(ctx).and(Err(error.to_string()))
     })
-    .retry(RetryPolicy::with_retry(1, secs(5)));
+    .retry(RetryPolicy::fixed(1, secs(5)));
     (Chain::new().step(step), rx)
 }
 
@@ -935,7 +926,7 @@ fn a_scheduled_chain_refused_by_a_full_queue_is_a_cancelled_run() {
     let (chain, rx) = failing_chain("not yet");
     let job = scheduler
         .every(secs(60))
-        .retry(RetryPolicy::with_retry(3, secs(1)))
+        .retry(RetryPolicy::fixed(3, secs(1)))
         .start_chain(chain)
         .unwrap();
     manual.advance(secs(60));
@@ -966,7 +957,7 @@ fn a_scheduled_chain_cancelled_during_a_backoff_is_a_cancelled_run() {
     let (chain, rx) = failing_chain("not yet");
     let job = scheduler
         .every(secs(60))
-        .retry(RetryPolicy::with_retry(3, secs(1)))
+        .retry(RetryPolicy::fixed(3, secs(1)))
         .context(&service)
         .start_chain(chain)
         .unwrap();
@@ -988,7 +979,7 @@ fn a_scheduled_chain_cancelled_during_a_backoff_is_a_cancelled_run() {
     let (chain, rx) = failing_chain("not yet");
     let job = scheduler
         .every(secs(60))
-        .retry(RetryPolicy::with_retry(3, secs(1)))
+        .retry(RetryPolicy::fixed(3, secs(1)))
         .start_chain(chain)
         .unwrap();
     manual.advance(secs(60));
@@ -1020,7 +1011,7 @@ fn a_scheduled_chains_panic_is_retried_only_with_retry_panics() {
         }));
         let job = scheduler
             .every(secs(60))
-            .retry(RetryPolicy::with_retry(2, secs(5)).retry_panics(retry_panics))
+            .retry(RetryPolicy::fixed(2, secs(5)).retry_panics(retry_panics))
             .start_chain(chain)
             .unwrap();
         manual.advance(secs(60));
@@ -1046,7 +1037,7 @@ fn a_scheduled_chains_panic_is_retried_only_with_retry_panics() {
 #[test]
 fn a_scheduled_chains_error_goes_through_the_classifier() {
     let (manual, pool, scheduler, t0) = setup(1);
-    let policy = RetryPolicy::with_retry(3, secs(7)).retry_if(|e: &String| e != "fatal");
+    let policy = RetryPolicy::fixed(3, secs(7)).retry_if(|e: &String| e != "fatal");
     let (fatal, rx_fatal) = failing_chain("fatal");
     let (busy, rx_busy) = failing_chain("busy");
     let fatal = scheduler

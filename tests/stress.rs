@@ -413,7 +413,7 @@ fn submit(
             let allowed = rng.below(4);
             let mut attempt = 0u64;
             let task = Task::retrying(
-                RetryPolicy::with_retry(allowed as u32, Duration::ZERO),
+                RetryPolicy::fixed(allowed as u32, Duration::ZERO),
                 move |_| {
                     if attempt == 0 {
                         probe.start(); // counts the task once, however many attempts
@@ -1541,7 +1541,7 @@ impl Cx<'_> {
             Body::Retry { failures, allowed } => {
                 let mut attempt = 0u8;
                 Task::retrying(
-                    RetryPolicy::with_retry(allowed.into(), Duration::ZERO),
+                    RetryPolicy::fixed(allowed.into(), Duration::ZERO),
                     move |_| {
                         if attempt == 0 {
                             probe.start(); // counts the task once, however many attempts

@@ -164,12 +164,12 @@ impl DurableQueue for ProjectQueue {
 
 /// W10: gosling's circuit breaker, default configuration (count-based
 /// sliding window of 100 calls in 10 buckets, 50 % failure-rate threshold).
-pub struct ProjectBreaker(gosling::retry::CircuitBreaker<()>);
+pub struct ProjectBreaker(gosling::breaker::CircuitBreaker<()>);
 
 impl Breaker for ProjectBreaker {
     const NAME: &'static str = NAME;
     fn create() -> Result<Self, String> {
-        gosling::retry::CircuitBreaker::<()>::builder()
+        gosling::breaker::CircuitBreaker::<()>::builder()
             .build()
             .map(ProjectBreaker)
             .map_err(|e| e.to_string())

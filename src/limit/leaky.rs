@@ -114,7 +114,7 @@ impl LeakyBucket {
                 Relaxed,
                 Relaxed,
             ) {
-                Ok(_) => return self.epoch.instant(slot, now),
+                Ok(_) => return self.epoch.instant(slot),
                 Err(current) => next = current,
             }
         }

@@ -747,10 +747,14 @@ impl Epoch {
         self.clock.now_ns().saturating_sub(self.origin_ns)
     }
 
-    /// The instant `ns` on this clock, given that `now_ns` was read just
-    /// before: only the (short) difference crosses between the two scales.
-    pub(crate) fn instant(&self, ns: u64, now_ns: u64) -> Instant {
-        let now = self.clock.now();
+    /// The instant `ns` on this clock. The clock is read afresh, `Instant`
+    /// and counter together, so only their (short) difference crosses
+    /// between the two scales — and not the time that passed since the
+    /// caller's own reading: a manual clock advanced meanwhile (or a thread
+    /// preempted) would otherwise push the instant late by that much.
+    pub(crate) fn instant(&self, ns: u64) -> Instant {
+        let (now, now_ns) = self.clock.now_and_ns();
+        let now_ns = now_ns.saturating_sub(self.origin_ns);
         if ns >= now_ns {
             now + Duration::from_nanos(ns - now_ns)
         } else {
@@ -767,7 +771,7 @@ impl Epoch {
     #[cold]
     pub(crate) fn limited(&self, earliest_ns: u64, now_ns: u64) -> RateLimited {
         RateLimited::new(
-            self.instant(earliest_ns, now_ns),
+            self.instant(earliest_ns),
             Duration::from_nanos(earliest_ns.saturating_sub(now_ns)),
         )
     }
@@ -780,4 +784,32 @@ pub(crate) fn duration_ns(d: Duration) -> u64 {
     d.as_secs()
         .saturating_mul(1_000_000_000)
         .saturating_add(u64::from(d.subsec_nanos()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::ManualClock;
+
+    #[test]
+    fn an_epoch_instant_does_not_move_with_the_clock_after_the_reading() {
+        // A refusal reads the time, decides, then names the instant it would
+        // pass. The clock moving in between (another thread advancing a
+        // manual clock) must not push that instant later.
+        let manual = ManualClock::new();
+        manual.advance(Duration::from_secs(7));
+        let clock = manual.clock();
+        let epoch = Epoch::new(clock.clone());
+        let t0 = clock.now();
+        let read = epoch.now_ns();
+        manual.advance(Duration::from_secs(3));
+        let earliest = read + 1_000_000_000;
+        assert_eq!(epoch.instant(earliest), t0 + Duration::from_secs(1));
+        assert_eq!(epoch.instant(0), t0);
+        let refused = epoch.limited(earliest, read);
+        assert_eq!(refused.earliest(), t0 + Duration::from_secs(1));
+        assert_eq!(refused.retry_after(), Duration::from_secs(1));
+        // A point already behind the clock maps behind it too.
+        assert_eq!(epoch.instant(read), t0);
+    }
 }

@@ -379,8 +379,9 @@ impl Builder {
     }
 
     /// The retry policy of every repeatable task ([`Task::repeatable`](crate::Task::repeatable))
-    /// that does not bring its own ([`Task::retrying`](crate::Task::retrying)):
-    /// the seed's `WithRetry`. One-shot bodies are never retried. Default: none.
+    /// that does not bring its own ([`Task::retrying`](crate::Task::retrying)),
+    /// like Go's `WithRetry` pool option. One-shot bodies are never retried.
+    /// Default: none.
     ///
     /// # Examples
     ///
@@ -391,7 +392,7 @@ impl Builder {
     ///
     /// let pool = Pool::builder()
     ///     .workers(2)
-    ///     .retry_policy(RetryPolicy::with_retry(5, Duration::from_millis(1)))
+    ///     .retry_policy(RetryPolicy::fixed(5, Duration::from_millis(1)))
     ///     .build()?;
     /// let mut left = 2;
     /// let handle = pool

@@ -34,7 +34,7 @@ use std::time::Duration;
 /// use gosling::retry::{Backoff, Jitter, JitterRng};
 /// use std::time::Duration;
 ///
-/// let backoff = Backoff::constant(Duration::from_millis(100)).with_jitter(Jitter::Full);
+/// let backoff = Backoff::constant(Duration::from_millis(100)).jitter(Jitter::Full);
 /// let mut rng = JitterRng::seeded(42);
 /// let delay = backoff.delay(1, Duration::ZERO, &mut rng);
 /// assert!(delay <= Duration::from_millis(100));
@@ -87,7 +87,7 @@ enum Strategy {
 /// use std::time::Duration;
 ///
 /// let backoff = Backoff::exponential(Duration::from_millis(100), 2.0)?
-///     .with_cap(Duration::from_secs(1));
+///     .cap(Duration::from_secs(1));
 /// let mut rng = JitterRng::seeded(1);
 /// let delays: Vec<_> = (1..=5)
 ///     .map(|retry| backoff.delay(retry, Duration::ZERO, &mut rng).as_millis())
@@ -151,7 +151,7 @@ impl Backoff {
     }
 
     /// `base` before the first retry, multiplied by `factor` before each
-    /// later one; no jitter, no cap (add one with [`with_cap`](Backoff::with_cap)).
+    /// later one; no jitter, no cap (add one with [`cap`](Backoff::cap)).
     ///
     /// # Errors
     ///
@@ -207,11 +207,11 @@ impl Backoff {
     /// use gosling::retry::{Backoff, Jitter};
     /// use std::time::Duration;
     ///
-    /// let backoff = Backoff::constant(Duration::from_secs(1)).with_jitter(Jitter::Equal);
-    /// assert_eq!(backoff.jitter(), Jitter::Equal);
+    /// let backoff = Backoff::constant(Duration::from_secs(1)).jitter(Jitter::Equal);
+    /// assert_eq!(backoff.get_jitter(), Jitter::Equal);
     /// ```
     #[must_use]
-    pub const fn with_jitter(mut self, jitter: Jitter) -> Backoff {
+    pub const fn jitter(mut self, jitter: Jitter) -> Backoff {
         self.jitter = jitter;
         self
     }
@@ -225,13 +225,13 @@ impl Backoff {
     /// use std::time::Duration;
     ///
     /// let backoff = Backoff::linear(Duration::from_secs(1), Duration::from_secs(1))
-    ///     .with_cap(Duration::from_secs(3));
+    ///     .cap(Duration::from_secs(3));
     /// let mut rng = JitterRng::seeded(0);
     /// assert_eq!(backoff.delay(10, Duration::ZERO, &mut rng), Duration::from_secs(3));
-    /// assert_eq!(backoff.cap(), Some(Duration::from_secs(3)));
+    /// assert_eq!(backoff.get_cap(), Some(Duration::from_secs(3)));
     /// ```
     #[must_use]
-    pub fn with_cap(mut self, cap: Duration) -> Backoff {
+    pub fn cap(mut self, cap: Duration) -> Backoff {
         self.cap = nanos(cap);
         self
     }
@@ -242,10 +242,10 @@ impl Backoff {
     ///
     /// ```
     /// use gosling::retry::{Backoff, Jitter};
-    /// assert_eq!(Backoff::constant(std::time::Duration::ZERO).jitter(), Jitter::None);
+    /// assert_eq!(Backoff::constant(std::time::Duration::ZERO).get_jitter(), Jitter::None);
     /// ```
     #[must_use]
-    pub const fn jitter(&self) -> Jitter {
+    pub const fn get_jitter(&self) -> Jitter {
         self.jitter
     }
 
@@ -255,10 +255,10 @@ impl Backoff {
     ///
     /// ```
     /// use gosling::retry::Backoff;
-    /// assert_eq!(Backoff::constant(std::time::Duration::ZERO).cap(), None);
+    /// assert_eq!(Backoff::constant(std::time::Duration::ZERO).get_cap(), None);
     /// ```
     #[must_use]
-    pub const fn cap(&self) -> Option<Duration> {
+    pub const fn get_cap(&self) -> Option<Duration> {
         if self.cap == u64::MAX {
             None
         } else {
@@ -301,17 +301,7 @@ impl Backoff {
                 initial.saturating_add(step.saturating_mul(u64::from(steps)))
             }
             Strategy::Exponential { base, factor } => {
-                // `powi` takes an i32; beyond that the product is infinite
-                // (or the base is zero) anyway.
-                let exponent = i32::try_from(steps).unwrap_or(i32::MAX);
-                let product = base as f64 * factor.powi(exponent);
-                if product >= self.cap as f64 {
-                    self.cap
-                } else {
-                    // In range and finite: `factor >= 1` and `base` is finite.
-                    // `as` saturates should rounding reach 2^64.
-                    product as u64
-                }
+                crate::time::grow_nanos(base, factor, steps, self.cap)
             }
         };
         raw.min(self.cap)
@@ -331,8 +321,8 @@ impl Backoff {
     /// use std::time::Duration;
     ///
     /// let backoff = Backoff::exponential(Duration::from_millis(100), 2.0)?
-    ///     .with_jitter(Jitter::Decorrelated)
-    ///     .with_cap(Duration::from_secs(5));
+    ///     .jitter(Jitter::Decorrelated)
+    ///     .cap(Duration::from_secs(5));
     /// let mut rng = JitterRng::seeded(7);
     /// let mut previous = Duration::ZERO;
     /// for retry in 1..=20 {

@@ -1,7 +1,8 @@
 //! [`Fallback`]: replaces a failed or rejected call's error with a value
-//! computed from it.
+//! computed from it; in front of a [`CircuitBreaker`] (from
+//! [`crate::breaker`]) it sees the breaker's [`CallError`].
 
-use super::breaker::{CallError, CircuitBreaker};
+use crate::breaker::{CallError, CircuitBreaker};
 use std::fmt;
 
 /// Turns a failure into a replacement value: `call` runs the operation and,
@@ -74,9 +75,10 @@ impl<F> Fallback<F> {
     /// # Examples
     ///
     /// ```
-    /// use gosling::retry::{CallError, CircuitBreaker, Fallback};
+    /// use gosling::breaker::{CallError, CircuitBreaker};
+    /// use gosling::retry::Fallback;
     ///
-    /// let breaker = CircuitBreaker::<&'static str>::builder().build().unwrap();
+    /// let breaker = CircuitBreaker::<&'static str>::builder().build()?;
     /// let fallback = Fallback::new(|err: CallError<&'static str>| match err {
     ///     CallError::Rejected(_) => "breaker open",
     ///     CallError::Failed(e) => e,
@@ -84,6 +86,7 @@ impl<F> Fallback<F> {
     /// assert_eq!(fallback.call_through(&breaker, || Ok("fresh")), "fresh");
     /// breaker.force_open();
     /// assert_eq!(fallback.call_through(&breaker, || Ok("fresh")), "breaker open");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[inline]
     pub fn call_through<T, E>(

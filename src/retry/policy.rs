@@ -54,7 +54,10 @@ type Predicate = Arc<dyn Fn(&dyn Any) -> bool + Send + Sync>;
 ///
 /// A policy is an immutable value behind an `Arc`: cloning is cheap and it
 /// is `Send + Sync`, so a pool can keep one as its default and hand clones to
-/// tasks. The setters (`with_*`, `retry_*`) return a modified copy.
+/// tasks. The setters ([`max_retries`](RetryPolicy::max_retries),
+/// [`backoff`](RetryPolicy::backoff), [`max_elapsed`](RetryPolicy::max_elapsed),
+/// `retry_*`) return a modified copy; the getters of the first three are
+/// `get_*`.
 ///
 /// It works with or without a pool: [`call`](RetryPolicy::call) retries a
 /// closure on the caller's thread; a pool asks
@@ -68,11 +71,11 @@ type Predicate = Arc<dyn Fn(&dyn Any) -> bool + Send + Sync>;
 /// use gosling::retry::RetryPolicy;
 /// use std::time::Duration;
 ///
-/// let policy = RetryPolicy::with_retry(3, Duration::from_millis(1));
+/// let policy = RetryPolicy::fixed(3, Duration::from_millis(1));
 /// let value = policy.call(&Context::new(), |attempt| {
 ///     if attempt < 3 { Err("not yet") } else { Ok(attempt * 10) }
 /// });
-/// assert_eq!(value.unwrap(), 30);
+/// assert_eq!(value.ok(), Some(30));
 /// ```
 #[derive(Clone)]
 pub struct RetryPolicy {
@@ -105,9 +108,9 @@ impl RetryPolicy {
     /// use std::time::Duration;
     ///
     /// let policy = RetryPolicy::new(5);
-    /// assert_eq!(policy.max_retries(), 5);
-    /// assert_eq!(policy.backoff().jitter(), Jitter::Full);
-    /// assert_eq!(policy.backoff().cap(), Some(Duration::from_secs(30)));
+    /// assert_eq!(policy.get_max_retries(), 5);
+    /// assert_eq!(policy.get_backoff().get_jitter(), Jitter::Full);
+    /// assert_eq!(policy.get_backoff().get_cap(), Some(Duration::from_secs(30)));
     /// ```
     #[must_use]
     pub fn new(max_retries: u32) -> RetryPolicy {
@@ -130,16 +133,16 @@ impl RetryPolicy {
     ///
     /// ```
     /// use gosling::retry::RetryPolicy;
-    /// assert_eq!(RetryPolicy::never().max_retries(), 0);
+    /// assert_eq!(RetryPolicy::never().get_max_retries(), 0);
     /// ```
     #[must_use]
     pub fn never() -> RetryPolicy {
         RetryPolicy::new(0)
     }
 
-    /// The seed's `WithRetry(attempts, delay)`: up to `retries` retries
-    /// (`retries + 1` attempts in total), waiting `delay` before each, no
-    /// jitter.
+    /// Up to `retries` retries (`retries + 1` attempts in total), waiting the
+    /// same `delay` before each, without jitter — like Go's
+    /// `WithRetry(attempts, delay)` option.
     ///
     /// # Examples
     ///
@@ -147,18 +150,18 @@ impl RetryPolicy {
     /// use gosling::retry::{Backoff, RetryPolicy};
     /// use std::time::Duration;
     ///
-    /// let policy = RetryPolicy::with_retry(2, Duration::from_millis(500));
-    /// assert_eq!(policy.max_retries(), 2);
-    /// assert_eq!(*policy.backoff(), Backoff::constant(Duration::from_millis(500)));
+    /// let policy = RetryPolicy::fixed(2, Duration::from_millis(500));
+    /// assert_eq!(policy.get_max_retries(), 2);
+    /// assert_eq!(*policy.get_backoff(), Backoff::constant(Duration::from_millis(500)));
     /// ```
     #[must_use]
-    pub fn with_retry(retries: u32, delay: Duration) -> RetryPolicy {
-        RetryPolicy::new(retries).with_backoff(Backoff::constant(delay))
+    pub fn fixed(retries: u32, delay: Duration) -> RetryPolicy {
+        RetryPolicy::new(retries).backoff(Backoff::constant(delay))
     }
 
-    /// The seed's `WithTaskRetry(n)`: this policy with `retries` retries and
-    /// everything else kept — how a task overrides the count of its pool's
-    /// default policy.
+    /// This policy with `retries` retries after the first attempt (0: a
+    /// single attempt) and everything else kept — for instance a task's own
+    /// count on top of its pool's default policy.
     ///
     /// # Examples
     ///
@@ -166,14 +169,14 @@ impl RetryPolicy {
     /// use gosling::retry::RetryPolicy;
     /// use std::time::Duration;
     ///
-    /// let pool_default = RetryPolicy::with_retry(3, Duration::from_secs(1));
-    /// let for_task = pool_default.clone().with_task_retry(10);
-    /// assert_eq!(for_task.max_retries(), 10);
-    /// assert_eq!(for_task.backoff(), pool_default.backoff());
-    /// assert_eq!(pool_default.max_retries(), 3); // the default is untouched
+    /// let pool_default = RetryPolicy::fixed(3, Duration::from_secs(1));
+    /// let for_task = pool_default.clone().max_retries(10);
+    /// assert_eq!(for_task.get_max_retries(), 10);
+    /// assert_eq!(for_task.get_backoff(), pool_default.get_backoff());
+    /// assert_eq!(pool_default.get_max_retries(), 3); // the default is untouched
     /// ```
     #[must_use]
-    pub fn with_task_retry(mut self, retries: u32) -> RetryPolicy {
+    pub fn max_retries(mut self, retries: u32) -> RetryPolicy {
         Arc::make_mut(&mut self.inner).max_retries = retries;
         self
     }
@@ -194,7 +197,7 @@ impl RetryPolicy {
         }
         let retries = self.inner.max_retries;
         match pool_default {
-            Some(default) => default.clone().with_task_retry(retries),
+            Some(default) => default.clone().max_retries(retries),
             None => RetryPolicy::new(retries),
         }
     }
@@ -208,12 +211,12 @@ impl RetryPolicy {
     /// use std::time::Duration;
     ///
     /// let backoff = Backoff::linear(Duration::from_millis(100), Duration::from_millis(100))
-    ///     .with_jitter(Jitter::Equal);
-    /// let policy = RetryPolicy::new(4).with_backoff(backoff);
-    /// assert_eq!(*policy.backoff(), backoff);
+    ///     .jitter(Jitter::Equal);
+    /// let policy = RetryPolicy::new(4).backoff(backoff);
+    /// assert_eq!(*policy.get_backoff(), backoff);
     /// ```
     #[must_use]
-    pub fn with_backoff(mut self, backoff: Backoff) -> RetryPolicy {
+    pub fn backoff(mut self, backoff: Backoff) -> RetryPolicy {
         Arc::make_mut(&mut self.inner).backoff = backoff;
         self
     }
@@ -228,11 +231,11 @@ impl RetryPolicy {
     /// use gosling::retry::RetryPolicy;
     /// use std::time::Duration;
     ///
-    /// let policy = RetryPolicy::new(100).with_max_elapsed(Duration::from_secs(60));
-    /// assert_eq!(policy.max_elapsed(), Some(Duration::from_secs(60)));
+    /// let policy = RetryPolicy::new(100).max_elapsed(Duration::from_secs(60));
+    /// assert_eq!(policy.get_max_elapsed(), Some(Duration::from_secs(60)));
     /// ```
     #[must_use]
-    pub fn with_max_elapsed(mut self, limit: Duration) -> RetryPolicy {
+    pub fn max_elapsed(mut self, limit: Duration) -> RetryPolicy {
         Arc::make_mut(&mut self.inner).max_elapsed = Some(limit);
         self
     }
@@ -250,7 +253,7 @@ impl RetryPolicy {
     /// use std::io::{Error, ErrorKind};
     /// use std::time::Duration;
     ///
-    /// let policy = RetryPolicy::with_retry(5, Duration::ZERO)
+    /// let policy = RetryPolicy::fixed(5, Duration::ZERO)
     ///     .retry_if(|e: &Error| e.kind() != ErrorKind::PermissionDenied);
     ///
     /// let mut calls = 0;
@@ -316,10 +319,10 @@ impl RetryPolicy {
     /// # Examples
     ///
     /// ```
-    /// assert_eq!(gosling::retry::RetryPolicy::new(2).max_retries(), 2);
+    /// assert_eq!(gosling::retry::RetryPolicy::new(2).get_max_retries(), 2);
     /// ```
     #[must_use]
-    pub fn max_retries(&self) -> u32 {
+    pub fn get_max_retries(&self) -> u32 {
         self.inner.max_retries
     }
 
@@ -330,10 +333,10 @@ impl RetryPolicy {
     /// ```
     /// use gosling::retry::RetryPolicy;
     /// use std::time::Duration;
-    /// assert_eq!(RetryPolicy::new(1).backoff().base(), Duration::from_millis(100));
+    /// assert_eq!(RetryPolicy::new(1).get_backoff().base(), Duration::from_millis(100));
     /// ```
     #[must_use]
-    pub fn backoff(&self) -> &Backoff {
+    pub fn get_backoff(&self) -> &Backoff {
         &self.inner.backoff
     }
 
@@ -342,10 +345,10 @@ impl RetryPolicy {
     /// # Examples
     ///
     /// ```
-    /// assert_eq!(gosling::retry::RetryPolicy::new(1).max_elapsed(), None);
+    /// assert_eq!(gosling::retry::RetryPolicy::new(1).get_max_elapsed(), None);
     /// ```
     #[must_use]
-    pub fn max_elapsed(&self) -> Option<Duration> {
+    pub fn get_max_elapsed(&self) -> Option<Duration> {
         self.inner.max_elapsed
     }
 
@@ -441,7 +444,7 @@ impl RetryPolicy {
     /// use gosling::retry::{JitterRng, RetryPolicy};
     /// use std::time::Duration;
     ///
-    /// let policy = RetryPolicy::with_retry(3, Duration::from_millis(20));
+    /// let policy = RetryPolicy::fixed(3, Duration::from_millis(20));
     /// let mut rng = JitterRng::seeded(0);
     /// assert_eq!(policy.next_delay(1, Duration::ZERO, &mut rng), Duration::from_millis(20));
     /// ```
@@ -456,7 +459,7 @@ impl RetryPolicy {
     /// - The first attempt always runs; `op` may check `ctx` itself.
     /// - After a failure, retrying stops when the error is not retryable,
     ///   the retries are used up, `ctx` is cancelled, or the next backoff
-    ///   would pass [`max_elapsed`](RetryPolicy::with_max_elapsed).
+    ///   would pass [`max_elapsed`](RetryPolicy::max_elapsed).
     /// - Backoff waits are [`Context::sleep`]s on `ctx`: cancelling `ctx`
     ///   (or its deadline passing) ends the wait at once, and `op` does not
     ///   run again. Waits read `ctx`'s clock, so a
@@ -484,7 +487,7 @@ impl RetryPolicy {
     /// use gosling::retry::{RetryError, RetryPolicy};
     /// use std::time::Duration;
     ///
-    /// let policy = RetryPolicy::with_retry(2, Duration::ZERO);
+    /// let policy = RetryPolicy::fixed(2, Duration::ZERO);
     /// let result: Result<(), _> = policy.call(&Context::new(), |attempt| Err(attempt));
     /// match result {
     ///     Err(RetryError::Exhausted { last, attempts }) => {
@@ -575,8 +578,8 @@ impl RetryPolicy {
     /// use gosling::retry::{Decision, Failure, JitterRng, RetryPolicy};
     /// use std::time::Duration;
     ///
-    /// let policy = RetryPolicy::with_retry(1, Duration::from_secs(2))
-    ///     .with_max_elapsed(Duration::from_secs(10));
+    /// let policy = RetryPolicy::fixed(1, Duration::from_secs(2))
+    ///     .max_elapsed(Duration::from_secs(10));
     /// let mut rng = JitterRng::from_entropy();
     /// let err = "connection refused";
     /// let failure = Failure::Error(&err);
@@ -676,8 +679,8 @@ impl Decision {
 /// The default backoff of [`RetryPolicy::new`].
 fn default_backoff() -> Backoff {
     Backoff::doubling(Duration::from_millis(100))
-        .with_jitter(Jitter::Full)
-        .with_cap(Duration::from_secs(30))
+        .jitter(Jitter::Full)
+        .cap(Duration::from_secs(30))
 }
 
 /// The outcome of a failed attempt inside [`RetryPolicy::call`].
@@ -821,7 +824,7 @@ impl<E> RetryError<E> {
     /// use gosling::retry::RetryPolicy;
     /// use std::time::Duration;
     ///
-    /// let policy = RetryPolicy::with_retry(4, Duration::ZERO);
+    /// let policy = RetryPolicy::fixed(4, Duration::ZERO);
     /// let err = policy.call(&Context::new(), |_| Err::<(), _>(())).unwrap_err();
     /// assert_eq!(err.attempts(), 5);
     /// ```

@@ -77,7 +77,7 @@ pub enum OnSuccess {
 /// use std::time::Duration;
 ///
 /// let deploy = Step::new("deploy", |_ctx| Ok::<(), String>(()))
-///     .retry(RetryPolicy::with_retry(2, Duration::from_secs(1)))
+///     .retry(RetryPolicy::fixed(2, Duration::from_secs(1)))
 ///     .on_error(OnError::Abort);
 /// assert_eq!(deploy.name(), "deploy");
 /// ```
@@ -132,7 +132,7 @@ impl<E> Step<E> {
     /// use gosling::retry::RetryPolicy;
     /// use std::time::Duration;
     /// let step = gosling::schedule::Step::new("upload", |_| Err::<(), _>("timeout"))
-    ///     .retry(RetryPolicy::with_retry(3, Duration::from_millis(100)));
+    ///     .retry(RetryPolicy::fixed(3, Duration::from_millis(100)));
     /// ```
     #[must_use]
     pub fn retry(mut self, policy: RetryPolicy) -> Step<E> {
@@ -314,7 +314,7 @@ impl<E: Any + Send + 'static> Chain<E> {
     ///     Step::new("flaky", move |_| {
     ///         if tries.fetch_add(1, Ordering::Relaxed) < 2 { Err("busy") } else { Ok(()) }
     ///     })
-    ///     .retry(RetryPolicy::with_retry(5, Duration::ZERO)),
+    ///     .retry(RetryPolicy::fixed(5, Duration::ZERO)),
     /// );
     /// let report = chain.run(&Context::new());
     /// assert!(report.outcome().is_success());
@@ -338,7 +338,7 @@ impl<E: Any + Send + 'static> Chain<E> {
 
     /// Runs the chain on `pool`: each step on a worker, each retry backoff
     /// on the pool's timer (no worker sleeps through it). Backoffs and a
-    /// step policy's [`max_elapsed`](RetryPolicy::with_max_elapsed) are
+    /// step policy's [`max_elapsed`](RetryPolicy::max_elapsed) are
     /// measured on the pool's clock. The chain's context is a child of
     /// `ctx`; [`ChainHandle::cancel`] (or cancelling `ctx`) cancels it,
     /// which also ends a backoff wait at once.

@@ -288,7 +288,7 @@ enum Kind {
 ///     .missed(MissedRun::Skip)
 ///     .overlap(Overlap::QueueOne)
 ///     .when(|_ctx| true)
-///     .retry(RetryPolicy::with_retry(3, Duration::from_secs(1)))
+///     .retry(RetryPolicy::fixed(3, Duration::from_secs(1)))
 ///     .context(&ctx)
 ///     .start(|ctx| {
 ///         let tenant = ctx.value::<&str>().copied();
@@ -440,7 +440,7 @@ impl JobBuilder {
     /// let backoff = Backoff::exponential(Duration::from_secs(1), 2.0)?;
     /// let builder = Scheduler::new(&pool)
     ///     .every(Duration::from_secs(60))
-    ///     .retry(RetryPolicy::new(4).with_backoff(backoff));
+    ///     .retry(RetryPolicy::new(4).backoff(backoff));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn retry(mut self, policy: RetryPolicy) -> JobBuilder {

@@ -129,7 +129,7 @@ impl<T: Send + 'static, E: Send + 'static> Task<T, E> {
     ///
     /// let pool = Pool::builder()
     ///     .workers(1)
-    ///     .retry_policy(RetryPolicy::with_retry(3, Duration::from_millis(1)))
+    ///     .retry_policy(RetryPolicy::fixed(3, Duration::from_millis(1)))
     ///     .build()?;
     /// let mut calls = 0;
     /// let flaky = Task::repeatable(move |_| {
@@ -166,7 +166,7 @@ impl<T: Send + 'static, E: Send + 'static> Task<T, E> {
     ///
     /// let pool = Pool::builder()
     ///     .workers(1)
-    ///     .retry_policy(RetryPolicy::with_retry(1, Duration::ZERO))
+    ///     .retry_policy(RetryPolicy::fixed(1, Duration::ZERO))
     ///     .build()?;
     /// // This task may try five more times; the pool's other tasks once more.
     /// let important = Task::with_retries(5, |_| Err::<(), _>("still down"));
@@ -207,7 +207,7 @@ impl<T: Send + 'static, E: Send + 'static> Task<T, E> {
     /// use std::time::Duration;
     ///
     /// let pool = Pool::new(1)?;
-    /// let always_down = Task::retrying(RetryPolicy::with_retry(2, Duration::ZERO), |_| Err::<(), _>("down"));
+    /// let always_down = Task::retrying(RetryPolicy::fixed(2, Duration::ZERO), |_| Err::<(), _>("down"));
     /// let handle = pool.submit_task(always_down).unwrap();
     /// let id = handle.id();
     /// # let attempts = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));

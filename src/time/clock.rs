@@ -111,6 +111,23 @@ impl Clock {
         }
     }
 
+    /// [`now`](Clock::now) and [`now_ns`](Clock::now_ns) read together, for
+    /// turning a point on the `now_ns` scale into an `Instant`. On a manual
+    /// clock both come from one reading, so the pair is exact even while
+    /// another thread advances the clock; on the system clock they are read
+    /// back to back.
+    #[inline]
+    pub(crate) fn now_and_ns(&self) -> (Instant, u64) {
+        match &self.kind {
+            Kind::System => (Instant::now(), super::tsc::now_ns()),
+            Kind::Manual(state) => {
+                // ORDERING: Acquire, as in `ManualState::elapsed`.
+                let ns = state.elapsed_nanos.load(Ordering::Acquire);
+                (state.base_instant + Duration::from_nanos(ns), ns)
+            }
+        }
+    }
+
     /// True for a clock made by [`ManualClock`].
     ///
     /// # Examples

@@ -1,0 +1,103 @@
+//! [`BreakerMetrics`]: a snapshot of a breaker's counters, and how
+//! `Inner` takes it.
+
+use super::Inner;
+use super::state::{BreakerState, HALF_OPEN, STATE_MASK};
+use super::window::{Sums, Window};
+#[cfg(doc)]
+use super::{BreakerBuilder, CircuitBreaker};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A snapshot of a breaker's counters, from [`CircuitBreaker::metrics`].
+///
+/// Lifetime counts cover every result recorded since the breaker was built;
+/// the `window_*` counts and rates cover the current sliding window (in
+/// half-open: the current trial).
+///
+/// # Examples
+///
+/// ```
+/// use gosling::breaker::{CircuitBreaker, BreakerState};
+///
+/// let breaker = CircuitBreaker::<()>::builder().count_window(4).build()?;
+/// let _ = breaker.call(|| Ok::<_, ()>(1));
+/// let _ = breaker.call(|| Err::<u8, _>(()));
+/// let m = breaker.metrics();
+/// assert_eq!((m.successful_calls, m.failed_calls, m.window_calls), (1, 1, 2));
+/// assert_eq!(m.failure_rate, None); // fewer than the minimum of 4 calls
+/// assert_eq!(m.state, BreakerState::Closed);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct BreakerMetrics {
+    /// The current state.
+    pub state: BreakerState,
+    /// Calls recorded as successes (lifetime).
+    pub successful_calls: u64,
+    /// Calls recorded as failures (lifetime).
+    pub failed_calls: u64,
+    /// Recorded calls that were slow, successful or not (lifetime).
+    pub slow_calls: u64,
+    /// Calls rejected without running (lifetime).
+    pub rejected_calls: u64,
+    /// Errors the [`BreakerBuilder::ignore_if`] predicate left out (lifetime).
+    pub ignored_calls: u64,
+    /// Results that arrived after the state they started in had ended, and
+    /// so decided nothing (lifetime).
+    pub late_results: u64,
+    /// Calls in the current window (or half-open trial).
+    pub window_calls: u64,
+    /// Failures in the current window (or half-open trial).
+    pub window_failures: u64,
+    /// Slow calls in the current window (or half-open trial).
+    pub window_slow_calls: u64,
+    /// The window's failure rate in percent, once it holds the minimum
+    /// number of calls.
+    pub failure_rate: Option<f64>,
+    /// The window's slow-call rate in percent, once it holds the minimum
+    /// number of calls.
+    pub slow_call_rate: Option<f64>,
+}
+
+impl<E> Inner<E> {
+    pub(super) fn metrics(&self) -> BreakerMetrics {
+        // ORDERING: Acquire pairs with the Release of a transition.
+        let word = self.word.load(Ordering::Acquire);
+        let now = self.clock.now();
+        let state = word & STATE_MASK;
+        let (window, judged) = if state == HALF_OPEN {
+            let sums = self.trial_sums();
+            (sums, sums.calls > 0)
+        } else {
+            let sums = self.window.sums(self.since_epoch(now));
+            (sums, sums.calls >= self.config.minimum_calls)
+        };
+        // Lifetime: what left the window plus what is in every bucket.
+        let mut live = Sums::default();
+        match &self.window {
+            Window::Count { buckets, .. } | Window::Time { buckets, .. } => {
+                buckets.iter().for_each(|b| b.load(&mut live));
+            }
+        }
+        // ORDERING: statistics only.
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let calls = load(&self.totals.calls).saturating_add(live.calls);
+        let failures = load(&self.totals.failures).saturating_add(live.failures);
+        let slow = load(&self.totals.slow).saturating_add(live.slow);
+        BreakerMetrics {
+            state: BreakerState::from_word(word),
+            successful_calls: calls.saturating_sub(failures),
+            failed_calls: failures,
+            slow_calls: slow,
+            rejected_calls: load(&self.totals.rejected),
+            ignored_calls: load(&self.totals.ignored),
+            late_results: load(&self.totals.late),
+            window_calls: window.calls,
+            window_failures: window.failures,
+            window_slow_calls: window.slow,
+            failure_rate: judged.then(|| Sums::rate(window.failures, window.calls)),
+            slow_call_rate: judged.then(|| Sums::rate(window.slow, window.calls)),
+        }
+    }
+}
