@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{hold_worker, seeded};
+use common::{hold_worker, scaled, seeded};
 use gosling::{FullPolicy, Pool, QueueKind, SubmitErrorKind};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, Mutex, mpsc};
@@ -31,7 +31,7 @@ fn each_submitters_tasks_start_in_its_order() {
     let pool = Pool::builder().workers(1).unbounded().build().unwrap();
     let gate = hold_worker(&pool);
     let order = Arc::new(Mutex::new(Vec::new()));
-    let per = 2_000u64;
+    let per = scaled(2_000) as u64;
     thread::scope(|s| {
         for p in 0..3u64 {
             let (pool, order) = (&pool, &order);
@@ -67,11 +67,12 @@ fn a_full_bounded_queue_admits_exactly_its_capacity() {
     let gate = hold_worker(&pool);
     let ran = Arc::new(AtomicUsize::new(0));
     let (accepted, full) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    let per = scaled(500).max(capacity);
     thread::scope(|s| {
         for _ in 0..4 {
             let (pool, ran, accepted, full) = (&pool, &ran, &accepted, &full);
             s.spawn(move || {
-                for _ in 0..500 {
+                for _ in 0..per {
                     let ran = Arc::clone(ran);
                     match pool.spawn(move |_| {
                         ran.fetch_add(1, Ordering::SeqCst);
@@ -87,10 +88,10 @@ fn a_full_bounded_queue_admits_exactly_its_capacity() {
         }
     });
     assert_eq!(accepted.load(Ordering::SeqCst), capacity);
-    assert_eq!(full.load(Ordering::SeqCst), 4 * 500 - capacity);
+    assert_eq!(full.load(Ordering::SeqCst), 4 * per - capacity);
     let stats = pool.stats();
     assert_eq!(stats.queued, capacity, "{stats:?}");
-    assert_eq!(stats.rejected, (4 * 500 - capacity) as u64, "{stats:?}");
+    assert_eq!(stats.rejected, (4 * per - capacity) as u64, "{stats:?}");
     drop(gate);
     pool.wait_idle().unwrap();
     assert_eq!(ran.load(Ordering::SeqCst), capacity);
@@ -105,7 +106,7 @@ fn blocked_submitters_all_get_in_and_every_task_runs_once() {
         .build()
         .unwrap();
     let ran = Arc::new(AtomicUsize::new(0));
-    let per = 5_000;
+    let per = scaled(5_000);
     thread::scope(|s| {
         for _ in 0..4 {
             let (pool, ran) = (&pool, &ran);
@@ -141,7 +142,7 @@ fn a_task_submitted_while_workers_go_to_sleep_is_never_stranded() {
     for workers in [1, 2, 3] {
         let pool = Pool::builder().workers(workers).build().unwrap();
         let (tx, rx) = mpsc::channel();
-        for round in 0..1_500u32 {
+        for round in 0..scaled(1_500) as u32 {
             // Vary the moment: right after the last task, mid-spin, or
             // (now and then) well after the workers fell asleep.
             match rng.below(10) {
@@ -170,7 +171,7 @@ fn a_task_submitted_as_the_last_result_is_published_is_never_stranded() {
     let (mut rng, _report) = seeded(SEED_VAR);
     for workers in [1, 2, 3] {
         let pool = Pool::builder().workers(workers).build().unwrap();
-        for round in 0..3_000u64 {
+        for round in 0..scaled(3_000) as u64 {
             match rng.below(10) {
                 // Mostly at once: the window this test is about.
                 0..=6 => {}
@@ -215,7 +216,7 @@ fn tasks_submitted_together_to_an_idle_pool_wake_enough_workers() {
     let (mut rng, _report) = seeded(SEED_VAR);
     for workers in [2, 3] {
         let pool = Pool::builder().workers(workers).build().unwrap();
-        for round in 0..300 {
+        for round in 0..scaled(300) {
             match rng.below(4) {
                 0 => (0..rng.below(20_000)).for_each(|_| std::hint::spin_loop()),
                 1 => (0..rng.below(50)).for_each(|_| thread::yield_now()),
@@ -252,7 +253,8 @@ fn tasks_submitted_together_to_an_idle_pool_wake_enough_workers() {
 #[test]
 fn a_close_racing_submitters_loses_nothing() {
     let (mut rng, report) = seeded(SEED_VAR);
-    for round in 0..40 {
+    let per = scaled(2_000);
+    for round in 0..scaled(40) {
         let pool = Pool::builder()
             .workers(2)
             .capacity(if round % 2 == 0 { 64 } else { usize::MAX })
@@ -263,14 +265,14 @@ fn a_close_racing_submitters_loses_nothing() {
         let dropped = Arc::new(AtomicUsize::new(0));
         let (accepted, refused) = (AtomicU64::new(0), AtomicU64::new(0));
         let start = Barrier::new(4);
-        let close_after = rng.below(3_000) as usize;
+        let close_after = rng.below(3 * per as u64 / 2) as usize;
         thread::scope(|s| {
             for _ in 0..3 {
                 let (pool, ran, dropped, accepted, refused, start) =
                     (&pool, &ran, &dropped, &accepted, &refused, &start);
                 s.spawn(move || {
                     start.wait();
-                    for _ in 0..2_000 {
+                    for _ in 0..per {
                         let (ran, probe) = (Arc::clone(ran), Probe(Arc::clone(dropped)));
                         match pool.spawn(move |_| {
                             let _probe = probe;
@@ -295,9 +297,9 @@ fn a_close_racing_submitters_loses_nothing() {
         pool.shutdown(Duration::from_secs(30)).unwrap();
         let (accepted, refused) = (accepted.into_inner(), refused.into_inner());
         let ctx = format!("round {round}, seed {}: {:?}", report.seed, pool.stats());
-        assert_eq!(accepted + refused, 6_000, "{ctx}");
+        assert_eq!(accepted + refused, 3 * per as u64, "{ctx}");
         assert_eq!(ran.load(Ordering::SeqCst) as u64, accepted, "{ctx}");
-        assert_eq!(dropped.load(Ordering::SeqCst), 6_000, "{ctx}");
+        assert_eq!(dropped.load(Ordering::SeqCst), 3 * per, "{ctx}");
         let stats = pool.stats();
         assert_eq!(stats.submitted, accepted, "{ctx}");
         assert_eq!(stats.succeeded, accepted, "{ctx}");
@@ -309,14 +311,15 @@ fn a_close_racing_submitters_loses_nothing() {
 /// A batch racing with a close goes in whole or comes back whole.
 #[test]
 fn a_batch_is_all_or_nothing_against_a_racing_close() {
-    for _ in 0..30 {
+    let batches = scaled(200) as u64;
+    for _ in 0..scaled(30) {
         let pool = Pool::builder().workers(2).unbounded().build().unwrap();
         let (whole, refused) = (AtomicU64::new(0), AtomicU64::new(0));
         thread::scope(|s| {
             for _ in 0..3 {
                 let (pool, whole, refused) = (&pool, &whole, &refused);
                 s.spawn(move || {
-                    for b in 0..200u64 {
+                    for b in 0..batches {
                         match pool.submit_batch((0..10u64).map(|i| move |_: &_| b * 10 + i)) {
                             Ok(handles) => {
                                 assert_eq!(handles.len(), 10);
@@ -340,7 +343,7 @@ fn a_batch_is_all_or_nothing_against_a_racing_close() {
         pool.shutdown(Duration::from_secs(30)).unwrap();
         let stats = pool.stats();
         let whole = whole.into_inner();
-        assert_eq!(whole + refused.into_inner(), 600);
+        assert_eq!(whole + refused.into_inner(), 3 * batches);
         assert_eq!(stats.submitted, whole * 10, "{stats:?}");
         assert_eq!(stats.succeeded, whole * 10, "{stats:?}");
     }
@@ -350,7 +353,8 @@ fn a_batch_is_all_or_nothing_against_a_racing_close() {
 /// ended `ShutDown`; the report counts the ones that did not run.
 #[test]
 fn shutdown_now_racing_submitters_ends_every_accepted_task_once() {
-    for round in 0..30 {
+    let per = scaled(3_000);
+    for round in 0..scaled(30) {
         let pool = Pool::builder().workers(2).unbounded().build().unwrap();
         let ran = Arc::new(AtomicUsize::new(0));
         let dropped = Arc::new(AtomicUsize::new(0));
@@ -359,7 +363,7 @@ fn shutdown_now_racing_submitters_ends_every_accepted_task_once() {
             for _ in 0..3 {
                 let (pool, ran, dropped, accepted) = (&pool, &ran, &dropped, &accepted);
                 s.spawn(move || {
-                    for _ in 0..3_000 {
+                    for _ in 0..per {
                         let (ran, probe) = (Arc::clone(ran), Probe(Arc::clone(dropped)));
                         let task = move |_: &_| {
                             let _probe = probe;
@@ -371,7 +375,7 @@ fn shutdown_now_racing_submitters_ends_every_accepted_task_once() {
                     }
                 });
             }
-            while ran.load(Ordering::SeqCst) < 500 {
+            while ran.load(Ordering::SeqCst) < per / 6 {
                 thread::yield_now();
             }
             pool.shutdown_now().cancelled()
@@ -380,7 +384,7 @@ fn shutdown_now_racing_submitters_ends_every_accepted_task_once() {
         let accepted = accepted.into_inner();
         let stats = pool.stats();
         let ctx = format!("round {round}: {stats:?}");
-        assert_eq!(dropped.load(Ordering::SeqCst), 9_000, "{ctx}");
+        assert_eq!(dropped.load(Ordering::SeqCst), 3 * per, "{ctx}");
         assert_eq!(
             ran.load(Ordering::SeqCst) as u64 + cancelled as u64,
             accepted,
@@ -399,7 +403,8 @@ fn lifo_and_priority_pools_count_the_same() {
     for kind in [QueueKind::Lifo, QueueKind::Priority, QueueKind::Fifo] {
         let pool = Pool::builder().workers(2).queue(kind).build().unwrap();
         let ran = Arc::new(AtomicUsize::new(0));
-        for _ in 0..1_000 {
+        let n = scaled(1_000);
+        for _ in 0..n {
             let ran = Arc::clone(&ran);
             pool.spawn(move |_| {
                 ran.fetch_add(1, Ordering::SeqCst);
@@ -413,10 +418,10 @@ fn lifo_and_priority_pools_count_the_same() {
         );
         pool.wait_idle().unwrap();
         let stats = pool.stats();
-        assert_eq!(ran.load(Ordering::SeqCst), 1_000);
+        assert_eq!(ran.load(Ordering::SeqCst), n);
         assert_eq!(
             (stats.submitted, stats.succeeded),
-            (1_010, 1_010),
+            (n as u64 + 10, n as u64 + 10),
             "{kind:?}"
         );
     }

@@ -30,7 +30,8 @@
 //   frees blocks, and it frees a block only once it has taken every slot in
 //   it; a producer dereferences a block only after its compare-and-swap
 //   succeeded, i.e. while one of the block's slots is reserved and untaken.
-// Miri runs the tests at the bottom.
+// Miri runs the tests at the bottom, and the integration tests that push
+// through a pool's intake (`.ci/run` names them).
 
 #![allow(unsafe_code)]
 

@@ -16,7 +16,8 @@
 // pointer (`consume::<J>`) knows their type. Invariants: `data` holds a live
 // `J` from `SmallJob::new` until `consume` runs, and `consume` runs exactly
 // once — from `take` (which forgets `self` first) or from `Drop`. Miri runs
-// the tests at the bottom.
+// the tests at the bottom, and the integration tests that run tasks
+// through a pool (`.ci/run` names them).
 
 #![allow(unsafe_code)]
 

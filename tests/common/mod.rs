@@ -30,6 +30,14 @@ pub(crate) fn hold_worker(pool: &Pool) -> mpsc::Sender<()> {
     release_tx
 }
 
+/// A loop count for a test that Miri also runs: `n`, or about a two
+/// hundredth of it (at least 1) under Miri, which interprets the code some
+/// hundred times slower and explores interleavings by its own scheduler
+/// rather than by repetition.
+pub(crate) const fn scaled(n: usize) -> usize {
+    if cfg!(miri) { n.div_ceil(200) } else { n }
+}
+
 /// Polls `done` until it holds: a condition that must become true, bounded
 /// so that a bug fails (naming `what`) instead of hanging.
 pub(crate) fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
@@ -230,14 +238,21 @@ impl Drop for Watchdog {
 
 /// A [`Watchdog`] for a whole test that waits: a wait that would block
 /// forever (a lost delivery, a cancel that never ends the task) aborts the
-/// test binary after ten seconds, naming `test`, instead of hanging it.
+/// test binary after [`STALL`] (ten seconds), naming `test`, instead of
+/// hanging it.
 /// Hold it for the test's length: `let _watchdog = common::watchdog("name");`.
 pub(crate) fn watchdog(test: &str) -> Watchdog {
-    Watchdog::start(
-        format!("test `{test}` is still waiting"),
-        std::time::Duration::from_secs(10),
-    )
+    Watchdog::start(format!("test `{test}` is still waiting"), STALL)
 }
+
+/// How long a waiting test may make no progress before its watchdog calls
+/// it hung: ten seconds, thirty times that under Miri (which interprets
+/// the code some hundred times slower).
+pub(crate) const STALL: std::time::Duration = if cfg!(miri) {
+    std::time::Duration::from_secs(300)
+} else {
+    std::time::Duration::from_secs(10)
+};
 
 /// Advances the manual clock in `step`s until `rx` yields (a bounded loop on
 /// a condition that must become true): for a thread blocked on the clock.

@@ -1,0 +1,190 @@
+//! The sleeper/spinner handshake of pools with the lock-free intake, on
+//! purpose: many short seeded runs that put a submission at every point of
+//! a worker's way from its last task to sleep — still running, spinning,
+//! registering as a sleeper, asleep — and a close at every point of a
+//! burst of submissions. A wake-up the protocol loses leaves a task queued
+//! behind sleeping workers forever; here that is a failure after a bounded
+//! wait, naming the seed and the round. (`intake.rs` holds the
+//! single-submitter forms: a task after a pause, a round trip through a
+//! handle, tasks that must each wake a worker.)
+//!
+//! Set `GOSLING_HANDSHAKE_SEED` to replay a seed and
+//! `GOSLING_HANDSHAKE_ROUNDS` for more (or fewer) rounds per test.
+
+mod common;
+
+use common::{Rng, seeded};
+use gosling::Pool;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+/// The variable that replays a seed.
+const SEED_VAR: &str = "GOSLING_HANDSHAKE_SEED";
+
+/// Rounds per test: `GOSLING_HANDSHAKE_ROUNDS`, else a number that runs in
+/// a few seconds here (and a handful under Miri, which is ~100× slower).
+fn rounds() -> u64 {
+    match std::env::var("GOSLING_HANDSHAKE_ROUNDS") {
+        Ok(s) => s
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("GOSLING_HANDSHAKE_ROUNDS must be a number, not {s:?}")),
+        Err(_) if cfg!(miri) => 3,
+        Err(_) => 200,
+    }
+}
+
+/// How long a task may take to run once submitted before the test calls
+/// its wake-up lost: far beyond any scheduling delay, short enough to fail
+/// fast.
+const LOST: Duration = if cfg!(miri) {
+    Duration::from_secs(300)
+} else {
+    Duration::from_secs(10)
+};
+
+/// A pause drawn from the seed: none, a few yields, a busy spin (about the
+/// length of a worker's spin before it sleeps) or a sleep (long enough for
+/// the workers to be asleep). These land a submission before, during and
+/// after the worker's move to sleep.
+fn pause(rng: &mut Rng) {
+    match rng.below(4) {
+        0 => {}
+        1 => (0..rng.below(40)).for_each(|_| thread::yield_now()),
+        2 => (0..rng.below(20_000)).for_each(|_| std::hint::spin_loop()),
+        _ => thread::sleep(Duration::from_micros(rng.below(300))),
+    }
+}
+
+/// Fire-and-forget tasks, from one to three submitters at once, each after
+/// its own pause, into pools of one to three workers that have just gone
+/// idle: every task runs.
+#[test]
+fn a_task_submitted_while_workers_go_to_sleep_always_runs() {
+    let (mut rng, report) = seeded(SEED_VAR);
+    for workers in 1..=3 {
+        let pool = Pool::builder()
+            .workers(workers)
+            .unbounded()
+            .build()
+            .unwrap();
+        let (done_tx, done_rx) = mpsc::channel::<(u64, usize)>();
+        for round in 0..rounds() {
+            pause(&mut rng);
+            let submitters = 1 + rng.below(3) as usize;
+            let mut expected = 0;
+            thread::scope(|s| {
+                for submitter in 0..submitters {
+                    let tasks = 1 + rng.below(3) as usize;
+                    expected += tasks;
+                    let mut own = Rng::new(rng.next());
+                    let (pool, done_tx) = (&pool, done_tx.clone());
+                    s.spawn(move || {
+                        for _ in 0..tasks {
+                            pause(&mut own);
+                            let done_tx = done_tx.clone();
+                            pool.spawn(move |_| done_tx.send((round, submitter)).unwrap())
+                                .unwrap();
+                        }
+                    });
+                }
+            });
+            for got in 0..expected {
+                match done_rx.recv_timeout(LOST) {
+                    Ok((r, _)) => assert_eq!(r, round, "a task from an earlier round ran late"),
+                    Err(_) => panic!(
+                        "lost wake-up: {got} of {expected} tasks ran in round {round} \
+                         ({workers} workers, {submitters} submitters, seed {}); {:?}",
+                        report.seed,
+                        pool.stats()
+                    ),
+                }
+            }
+        }
+        pool.shutdown(LOST).unwrap();
+    }
+}
+
+/// Counts how many times each task was dropped, whether it ran or came
+/// back refused.
+struct Probe(Arc<AtomicUsize>);
+
+impl Drop for Probe {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A close lands at a drawn point of two submitters' bursts, with workers
+/// drawn between running, spinning and asleep: each task is either accepted
+/// and run, or refused and handed back; none is run twice, dropped unseen
+/// or stranded behind a sleeping worker, and the pool then shuts down.
+#[test]
+fn a_close_racing_submissions_strands_nothing() {
+    let (mut rng, report) = seeded(SEED_VAR);
+    for round in 0..rounds() {
+        let workers = 1 + rng.below(3) as usize;
+        let pool = Pool::builder()
+            .workers(workers)
+            .unbounded()
+            .build()
+            .unwrap();
+        let ran = Arc::new(AtomicUsize::new(0));
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let per = 1 + rng.below(12) as usize;
+        let mut close_rng = Rng::new(rng.next());
+        let (accepted, refused) = thread::scope(|s| {
+            let bursts: Vec<_> = (0..2)
+                .map(|_| {
+                    let mut own = Rng::new(rng.next());
+                    let (pool, ran, dropped) = (&pool, &ran, &dropped);
+                    s.spawn(move || {
+                        let (mut accepted, mut refused) = (0, 0);
+                        for _ in 0..per {
+                            pause(&mut own);
+                            let probe = Probe(Arc::clone(dropped));
+                            let ran = Arc::clone(ran);
+                            match pool.spawn(move |_| {
+                                let _probe = probe;
+                                ran.fetch_add(1, Ordering::SeqCst);
+                            }) {
+                                Ok(()) => accepted += 1,
+                                Err(refusal) => {
+                                    assert!(refusal.is_closed(), "refused for {refusal:?}");
+                                    drop(refusal.into_inner());
+                                    refused += 1;
+                                }
+                            }
+                        }
+                        (accepted, refused)
+                    })
+                })
+                .collect();
+            pause(&mut close_rng);
+            pool.close();
+            bursts
+                .into_iter()
+                .map(|b| b.join().unwrap())
+                .fold((0, 0), |(a, r), (a2, r2)| (a + a2, r + r2))
+        });
+        let ctx = format!(
+            "round {round}, {workers} workers, seed {}: {:?}",
+            report.seed,
+            pool.stats()
+        );
+        assert_eq!(accepted + refused, 2 * per, "{ctx}");
+        pool.shutdown(LOST)
+            .unwrap_or_else(|e| panic!("accepted tasks stranded: {e:?}; {ctx}"));
+        assert_eq!(ran.load(Ordering::SeqCst), accepted, "{ctx}");
+        assert_eq!(dropped.load(Ordering::SeqCst), 2 * per, "{ctx}");
+        let stats = pool.stats();
+        assert_eq!(
+            (stats.submitted, stats.succeeded, stats.rejected),
+            (accepted as u64, accepted as u64, refused as u64),
+            "{ctx}"
+        );
+    }
+}
