@@ -1,6 +1,8 @@
 //! Chains: steps in sequence with on-success and on-error actions, on the
 //! caller's thread and on a pool (backoffs on the timer, manual clock).
 
+mod common;
+
 use gosling::Pool;
 use gosling::context::Context;
 use gosling::retry::{Backoff, RetryPolicy};
@@ -40,17 +42,6 @@ fn deploy_chain(log: &Log, verify_fails: bool) -> Chain<String> {
             Step::new("verify", logged(log, "verify", verify_fails))
                 .compensate_with(Step::new("rollback", logged(log, "rollback", false))),
         )
-}
-
-/// A pool of one worker on a manual clock.
-fn manual_pool() -> (ManualClock, Pool) {
-    let manual = ManualClock::new();
-    let pool = Pool::builder()
-        .workers(1)
-        .clock(manual.clock())
-        .build()
-        .unwrap();
-    (manual, pool)
 }
 
 /// A one-step chain whose step `name` fails every attempt with `error`,
@@ -232,7 +223,7 @@ fn retries_on_the_callers_thread_sleep_on_the_context() {
 
 #[test]
 fn retries_on_a_pool_wait_on_the_timer_not_on_a_worker() {
-    let (manual, pool) = manual_pool();
+    let (manual, pool) = common::manual_pool();
     let backoff = Backoff::exponential(Duration::from_secs(2), 2.0).unwrap();
     let (chain, rx) = always_failing("upload", "503", RetryPolicy::new(2).backoff(backoff));
     let handle = chain.start(&pool, &Context::new()).unwrap();
@@ -252,7 +243,7 @@ fn retries_on_a_pool_wait_on_the_timer_not_on_a_worker() {
 
 #[test]
 fn cancelling_a_chain_on_a_pool_during_a_backoff() {
-    let (manual, pool) = manual_pool();
+    let (manual, pool) = common::manual_pool();
     let (chain, rx) = polling_every_minute();
     let handle = in_first_backoff(chain, &pool, &Context::new(), &rx);
     // The chain waits out its 60 s backoff on the timer; the clock does not
@@ -274,7 +265,7 @@ fn cancelling_a_chain_on_a_pool_during_a_backoff() {
 
 #[test]
 fn cancelling_the_parent_context_ends_a_backoff_wait() {
-    let (_manual, pool) = manual_pool();
+    let (_manual, pool) = common::manual_pool();
     let (chain, rx) = polling_every_minute();
     let parent = Context::new();
     let handle = in_first_backoff(chain, &pool, &parent, &rx);
@@ -308,7 +299,7 @@ fn max_elapsed_is_measured_on_the_pools_clock() {
     // The pool runs on a manual clock; the caller's context on the system
     // clock. The step's 10 s budget is spent on the pool's clock, where its
     // backoffs are waited: attempts at 0, 4 and 8 s, then 8 + 4 > 10.
-    let (manual, pool) = manual_pool();
+    let (manual, pool) = common::manual_pool();
     let (chain, rx) = always_failing(
         "poll",
         "not yet",
@@ -326,7 +317,7 @@ fn max_elapsed_is_measured_on_the_pools_clock() {
 
 #[test]
 fn a_backoff_too_long_for_an_instant_keeps_the_chain_waiting() {
-    let (manual, pool) = manual_pool();
+    let (manual, pool) = common::manual_pool();
     let (chain, rx) = always_failing("poll", "not yet", RetryPolicy::fixed(1, Duration::MAX));
     let handle = chain.start(&pool, &Context::new()).unwrap();
     rx.recv_timeout(WAIT).unwrap();
@@ -364,7 +355,7 @@ fn wait_timeout_of_duration_max_waits_without_a_deadline() {
 
 #[test]
 fn a_shutdown_during_a_backoff_ends_the_chain() {
-    let (_manual, pool) = manual_pool();
+    let (_manual, pool) = common::manual_pool();
     let (chain, rx) = polling_every_minute();
     let handle = in_first_backoff(chain, &pool, &Context::new(), &rx);
     pool.shutdown(Duration::from_secs(5)).unwrap();

@@ -5,7 +5,6 @@ mod common;
 
 use common::{EXPECTED, hold_worker, quiet_expected_panics};
 use gosling::context::Context;
-use gosling::time::ManualClock;
 use gosling::{Pool, Task, TaskError, TaskId, TaskPanic, TaskStatus};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
@@ -78,12 +77,7 @@ fn terminal_statuses_match_outcomes() {
 #[test]
 fn wait_timeout_and_deadline_follow_a_manual_clock() {
     let _watchdog = common::watchdog("wait_timeout_and_deadline_follow_a_manual_clock");
-    let manual = ManualClock::new();
-    let pool = Pool::builder()
-        .workers(1)
-        .clock(manual.clock())
-        .build()
-        .unwrap();
+    let (manual, pool) = common::manual_pool();
     let gate = hold_worker(&pool);
     let handle = pool.submit(|_| 9).unwrap();
     // A deadline that has passed: the handle comes straight back.

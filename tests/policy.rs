@@ -632,12 +632,7 @@ fn random_failure_runs_follow_the_model() {
 
 #[test]
 fn a_policy_task_retries_on_the_timer_without_holding_a_worker() {
-    let manual = ManualClock::new();
-    let pool = Pool::builder()
-        .workers(1)
-        .clock(manual.clock())
-        .build()
-        .unwrap();
+    let (manual, pool) = common::manual_pool();
     let breaker = counting_breaker::<&str>();
     let policy = Policy::new()
         .retry(RetryPolicy::fixed(3, Duration::from_secs(10)))
@@ -703,12 +698,7 @@ fn a_policy_task_without_retry_runs_once_whatever_the_pool_default() {
 
 #[test]
 fn the_fallback_answers_for_a_pool_task_after_the_last_attempt() {
-    let manual = ManualClock::new();
-    let pool = Pool::builder()
-        .workers(1)
-        .clock(manual.clock())
-        .build()
-        .unwrap();
+    let (manual, pool) = common::manual_pool();
     let policy = Policy::new()
         .retry(RetryPolicy::fixed(1, Duration::from_secs(1)))
         .fallback(|err: PolicyError<&str>| format!("fallback: {err}"));
@@ -727,12 +717,7 @@ fn the_fallback_answers_for_a_pool_task_after_the_last_attempt() {
 
 #[test]
 fn the_fallback_does_not_replace_a_cancel_during_the_backoff() {
-    let manual = ManualClock::new();
-    let pool = Pool::builder()
-        .workers(1)
-        .clock(manual.clock())
-        .build()
-        .unwrap();
+    let (_manual, pool) = common::manual_pool();
     let policy = Policy::new()
         .retry(RetryPolicy::fixed(3, HOUR))
         .fallback(|_: PolicyError<&str>| "fallback");
@@ -762,12 +747,7 @@ fn a_pool_task_never_waits_for_the_bulkhead_on_a_worker() {
 
 #[test]
 fn a_rejected_pool_task_is_retried_on_the_timer_when_asked() {
-    let manual = ManualClock::new();
-    let pool = Pool::builder()
-        .workers(1)
-        .clock(manual.clock())
-        .build()
-        .unwrap();
+    let (manual, pool) = common::manual_pool();
     let bulkhead = ConcurrencyLimiter::new(1).unwrap();
     let policy = Policy::<()>::new()
         .retry(RetryPolicy::fixed(2, Duration::from_secs(5)))
@@ -817,12 +797,7 @@ fn a_shared_breaker_rejects_pool_tasks_without_running_them() {
 
 #[test]
 fn a_pool_task_attempt_times_out_and_is_retried() {
-    let manual = ManualClock::new();
-    let pool = Pool::builder()
-        .workers(1)
-        .clock(manual.clock())
-        .build()
-        .unwrap();
+    let (manual, pool) = common::manual_pool();
     let policy = Policy::<&str>::new()
         .timeout(Duration::from_secs(2))
         .retry(RetryPolicy::fixed(1, Duration::ZERO));

@@ -22,6 +22,7 @@ fn wait_for_status<T: Send + 'static, E: Send + 'static>(
 
 #[test]
 fn a_repeatable_task_without_a_policy_runs_once() {
+    let _watchdog = common::watchdog("a_repeatable_task_without_a_policy_runs_once");
     let pool = Pool::new(1).unwrap();
     let calls = Arc::new(AtomicU32::new(0));
     let counted = Arc::clone(&calls);
@@ -38,6 +39,7 @@ fn a_repeatable_task_without_a_policy_runs_once() {
 
 #[test]
 fn exhausted_retries_fail_with_the_attempt_count() {
+    let _watchdog = common::watchdog("exhausted_retries_fail_with_the_attempt_count");
     let manual = ManualClock::new();
     let pool = Pool::builder()
         .workers(1)
@@ -75,12 +77,9 @@ fn exhausted_retries_fail_with_the_attempt_count() {
 
 #[test]
 fn cancel_during_backoff_ends_cancelled_and_the_body_never_runs_again() {
-    let manual = ManualClock::new();
-    let pool = Pool::builder()
-        .workers(1)
-        .clock(manual.clock())
-        .build()
-        .unwrap();
+    let _watchdog =
+        common::watchdog("cancel_during_backoff_ends_cancelled_and_the_body_never_runs_again");
+    let (manual, pool) = common::manual_pool();
     let calls = Arc::new(AtomicU32::new(0));
     let counted = Arc::clone(&calls);
     let handle = pool
@@ -107,6 +106,7 @@ fn cancel_during_backoff_ends_cancelled_and_the_body_never_runs_again() {
 
 #[test]
 fn a_retried_task_keeps_its_priority() {
+    let _watchdog = common::watchdog("a_retried_task_keeps_its_priority");
     let manual = ManualClock::new();
     let pool = Pool::builder()
         .workers(1)
@@ -176,6 +176,7 @@ fn a_retried_task_keeps_its_priority() {
 
 #[test]
 fn panics_are_retried_only_when_the_policy_says_so() {
+    let _watchdog = common::watchdog("panics_are_retried_only_when_the_policy_says_so");
     let pool = Pool::builder().workers(1).build().unwrap();
     let mut first = true;
     let handle = pool
@@ -203,6 +204,7 @@ fn panics_are_retried_only_when_the_policy_says_so() {
 
 #[test]
 fn a_non_retryable_error_stops_at_once() {
+    let _watchdog = common::watchdog("a_non_retryable_error_stops_at_once");
     let pool = Pool::new(1).unwrap();
     let policy = RetryPolicy::fixed(5, Duration::ZERO).retry_if(|e: &&str| *e != "fatal");
     let handle = pool
@@ -214,12 +216,8 @@ fn a_non_retryable_error_stops_at_once() {
 
 #[test]
 fn a_pending_retry_is_cancelled_by_shutdown() {
-    let manual = ManualClock::new();
-    let pool = Pool::builder()
-        .workers(1)
-        .clock(manual.clock())
-        .build()
-        .unwrap();
+    let _watchdog = common::watchdog("a_pending_retry_is_cancelled_by_shutdown");
+    let (manual, pool) = common::manual_pool();
     let handle = pool
         .submit_task(Task::retrying(
             RetryPolicy::fixed(3, Duration::from_secs(60)),
@@ -236,12 +234,8 @@ fn a_pending_retry_is_cancelled_by_shutdown() {
 
 #[test]
 fn shutdown_now_ends_a_pending_retry_at_once_and_reports_it() {
-    let manual = ManualClock::new();
-    let pool = Pool::builder()
-        .workers(1)
-        .clock(manual.clock())
-        .build()
-        .unwrap();
+    let _watchdog = common::watchdog("shutdown_now_ends_a_pending_retry_at_once_and_reports_it");
+    let (_manual, pool) = common::manual_pool();
     let handle = pool
         .submit_task(Task::retrying(
             RetryPolicy::fixed(3, Duration::from_secs(3600)),
@@ -284,6 +278,7 @@ fn drive<T: Send + 'static, E: Send + 'static>(
 
 #[test]
 fn with_retries_overrides_only_the_count_of_the_pool_default() {
+    let _watchdog = common::watchdog("with_retries_overrides_only_the_count_of_the_pool_default");
     let manual = ManualClock::new();
     let pool = Pool::builder()
         .workers(1)
@@ -316,6 +311,8 @@ fn with_retries_overrides_only_the_count_of_the_pool_default() {
 
 #[test]
 fn with_retries_on_a_pool_without_a_policy_uses_the_default_policy() {
+    let _watchdog =
+        common::watchdog("with_retries_on_a_pool_without_a_policy_uses_the_default_policy");
     let pool = Pool::new(1).unwrap();
     let calls = Arc::new(AtomicU32::new(0));
     let counted = Arc::clone(&calls);
@@ -335,6 +332,7 @@ fn with_retries_on_a_pool_without_a_policy_uses_the_default_policy() {
 
 #[test]
 fn a_refused_retrying_task_comes_back_with_its_retry_count() {
+    let _watchdog = common::watchdog("a_refused_retrying_task_comes_back_with_its_retry_count");
     let manual = ManualClock::new();
     let pool = Pool::builder()
         .workers(1)

@@ -66,12 +66,7 @@ fn queued_task_past_its_deadline_never_runs() {
 fn running_task_resolves_at_its_deadline_and_sees_its_context_cancelled() {
     let _watchdog =
         common::watchdog("running_task_resolves_at_its_deadline_and_sees_its_context_cancelled");
-    let manual = ManualClock::new();
-    let pool = Pool::builder()
-        .workers(1)
-        .clock(manual.clock())
-        .build()
-        .unwrap();
+    let (manual, pool) = common::manual_pool();
     let (started_tx, started) = mpsc::channel();
     let (seen_tx, seen) = mpsc::channel();
     let handle = pool
@@ -104,12 +99,7 @@ fn running_task_resolves_at_its_deadline_and_sees_its_context_cancelled() {
 fn late_result_of_a_body_that_ignores_its_context_is_counted_not_delivered() {
     let _watchdog =
         common::watchdog("late_result_of_a_body_that_ignores_its_context_is_counted_not_delivered");
-    let manual = ManualClock::new();
-    let pool = Pool::builder()
-        .workers(1)
-        .clock(manual.clock())
-        .build()
-        .unwrap();
+    let (manual, pool) = common::manual_pool();
     let (started_tx, started) = mpsc::channel();
     let (release, gate) = mpsc::channel::<()>();
     let handle = pool
@@ -336,12 +326,7 @@ fn the_completion_record_says_when_the_task_started_how_long_it_ran_and_its_atte
     let _watchdog = common::watchdog(
         "the_completion_record_says_when_the_task_started_how_long_it_ran_and_its_attempts",
     );
-    let manual = ManualClock::new();
-    let pool = Pool::builder()
-        .workers(1)
-        .clock(manual.clock())
-        .build()
-        .unwrap();
+    let (manual, pool) = common::manual_pool();
     let (records_tx, records) = mpsc::channel();
     let (entered_tx, entered) = mpsc::channel();
     let (release, gate) = mpsc::channel::<()>();

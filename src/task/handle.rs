@@ -733,6 +733,36 @@ mod tests {
         Shared::new(TaskId::from(1), 0, ctx, Arc::new(Tally::default()), None)
     }
 
+    /// The start instant is for the completion record: read once, on the
+    /// first attempt, and only when there is a callback to read it (a task
+    /// without one costs no clock read).
+    #[test]
+    fn the_start_is_recorded_once_and_only_for_a_callback() {
+        let manual = ManualClock::new();
+        let plain = shared(Context::with_clock(manual.clock()));
+        plain.mark_started();
+        assert!(plain.started.get().is_none(), "no callback, no clock read");
+
+        let callback: super::super::record::Callback<u32, std::convert::Infallible> =
+            Box::new(|_| {});
+        let with_callback = Shared::new(
+            TaskId::from(2),
+            0,
+            Context::with_clock(manual.clock()),
+            Arc::new(Tally::default()),
+            Some(callback),
+        );
+        let first = manual.clock().now();
+        with_callback.mark_started();
+        manual.advance(Duration::from_secs(1));
+        with_callback.mark_started();
+        assert_eq!(
+            with_callback.started.get(),
+            Some(&first),
+            "the first attempt's start"
+        );
+    }
+
     #[test]
     fn dropping_the_shared_state_removes_its_deadline_entry() {
         let manual = ManualClock::new();
@@ -852,6 +882,36 @@ mod tests {
             debug.contains("Queued") && debug.contains("TaskHandle"),
             "{debug}"
         );
+    }
+
+    /// A `wait_ctx` blocked on the system clock (no deadline, so no
+    /// timed re-check) returns as soon as its context is cancelled: only
+    /// the context's wake reaches it.
+    #[test]
+    fn cancelling_the_context_wakes_a_blocked_wait_ctx() {
+        let shared = shared(Context::new());
+        let handle = TaskHandle::new(Arc::clone(&shared));
+        let request = Context::new();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let waiter = {
+            let request = request.clone();
+            std::thread::spawn(move || tx.send(handle.wait_ctx(&request).is_err()).unwrap())
+        };
+        for _ in 0..20_000_000 {
+            if shared.slot.lock().waiters == 1 {
+                break;
+            }
+            std::thread::yield_now();
+        }
+        assert_eq!(shared.slot.lock().waiters, 1, "the waiter never blocked");
+        request.cancel();
+        assert_eq!(
+            rx.recv_timeout(Duration::from_secs(10)),
+            Ok(true),
+            "cancelling the context never woke the waiter"
+        );
+        waiter.join().unwrap();
+        assert_eq!(shared.slot.lock().waiters, 0);
     }
 
     #[test]

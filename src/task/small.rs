@@ -308,6 +308,22 @@ mod tests {
         fn retry_settled(&self) {}
     }
 
+    /// How long a test waits for a pool before it calls the wait hung
+    /// (a failure with a message, not a hang).
+    const BOUND: std::time::Duration =
+        std::time::Duration::from_secs(if cfg!(miri) { 300 } else { 10 });
+
+    /// Waits, bounded, until a worker runs a task.
+    fn wait_busy(pool: &crate::Pool) {
+        for _ in 0..20_000_000 {
+            if pool.stats().busy > 0 {
+                return;
+            }
+            std::thread::yield_now();
+        }
+        panic!("the holding task never started");
+    }
+
     #[test]
     fn a_pool_runs_and_abandons_inline_closures() {
         let pool = crate::Pool::new(2).unwrap();
@@ -320,15 +336,17 @@ mod tests {
             })
             .unwrap();
         }
-        pool.wait_idle().unwrap();
+        assert_eq!(
+            pool.wait_idle_timeout(BOUND),
+            Ok(true),
+            "the tasks never ended"
+        );
         assert_eq!(hits.load(Ordering::SeqCst), (0..20).sum());
         // Queued behind a held worker, then cancelled by a shutdown.
         let (release, gate) = std::sync::mpsc::channel::<()>();
         pool.resize(1).unwrap();
         pool.spawn(move |_| gate.recv().unwrap()).unwrap();
-        while pool.stats().busy == 0 {
-            std::thread::yield_now();
-        }
+        wait_busy(&pool);
         for _ in 0..5 {
             let captured = DropCount(drops.clone());
             pool.spawn(move |_| drop(captured)).unwrap();
@@ -350,15 +368,20 @@ mod tests {
         let handles: Vec<_> = (0..10u64)
             .map(|i| pool.submit(move |_| i * 2).unwrap())
             .collect();
-        let total: u64 = handles.into_iter().map(|h| h.wait().unwrap()).sum();
+        let total: u64 = handles
+            .into_iter()
+            .map(|h| {
+                h.wait_timeout(BOUND)
+                    .unwrap_or_else(|_| panic!("never ended"))
+                    .unwrap()
+            })
+            .sum();
         assert_eq!(total, 90);
         // Queued behind a held worker, then ended by a shutdown: each handle
         // learns it once.
         let (release, gate) = std::sync::mpsc::channel::<()>();
         pool.spawn(move |_| gate.recv().unwrap()).unwrap();
-        while pool.stats().busy == 0 {
-            std::thread::yield_now();
-        }
+        wait_busy(&pool);
         let queued: Vec<_> = (0..3u64)
             .map(|i| pool.submit(move |_| i).unwrap())
             .collect();
@@ -366,7 +389,10 @@ mod tests {
         release.send(()).unwrap();
         assert_eq!(report.cancelled(), 3);
         for handle in queued {
-            assert_eq!(handle.wait(), Err(crate::TaskError::ShutDown));
+            assert_eq!(
+                handle.wait_timeout(BOUND).ok(),
+                Some(Err(crate::TaskError::ShutDown))
+            );
         }
     }
 

@@ -39,8 +39,9 @@ pub(crate) fn grow_nanos(base: u64, factor: f64, steps: u32, cap: u64) -> u64 {
     if !factor.is_finite() || factor < 1.0 {
         return cap;
     }
-    if base == 0 || steps == 0 {
-        return base.min(cap);
+    if base == 0 {
+        // Zero stays zero (and `0 × ∞` below would be NaN).
+        return 0;
     }
     let limit = cap as f64;
     let mut product = base as f64;

@@ -16,6 +16,17 @@ pub(crate) fn bounded(capacity: usize, policy: FullPolicy) -> Pool {
         .unwrap()
 }
 
+/// A one-worker pool on a fresh manual clock, and the clock.
+pub(crate) fn manual_pool() -> (gosling::time::ManualClock, Pool) {
+    let manual = gosling::time::ManualClock::new();
+    let pool = Pool::builder()
+        .workers(1)
+        .clock(manual.clock())
+        .build()
+        .unwrap();
+    (manual, pool)
+}
+
 /// Occupies one worker with a task that waits on a gate; returns once that
 /// task runs. Sending on (or dropping) the returned sender releases it.
 pub(crate) fn hold_worker(pool: &Pool) -> mpsc::Sender<()> {
