@@ -781,13 +781,26 @@ mod tests {
     fn a_wait_that_times_out_leaves_no_waiter_counted() {
         let shared = shared(Context::new());
         let handle = TaskHandle::new(Arc::clone(&shared));
-        let handle = handle
-            .wait_timeout(Duration::from_millis(1))
-            .expect_err("nothing was delivered");
-        assert_eq!(shared.slot.lock().waiters, 0);
-        let handle = handle
-            .wait_timeout(Duration::from_millis(1))
-            .expect_err("nothing was delivered");
+        // The timed waits run on a thread of their own, so that a wait that
+        // ignores its timeout fails this test instead of hanging it.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let waits = {
+            let shared = Arc::clone(&shared);
+            std::thread::spawn(move || {
+                let handle = handle
+                    .wait_timeout(Duration::from_millis(1))
+                    .expect_err("nothing was delivered");
+                assert_eq!(shared.slot.lock().waiters, 0);
+                let handle = handle
+                    .wait_timeout(Duration::from_millis(1))
+                    .expect_err("nothing was delivered");
+                tx.send(handle).unwrap();
+            })
+        };
+        let handle = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("a 1 ms wait_timeout never returned");
+        waits.join().unwrap();
         assert_eq!(shared.slot.lock().waiters, 0);
         assert!(shared.transition(QUEUED, RUNNING));
         assert_eq!(handle.status(), TaskStatus::Running);
@@ -897,10 +910,8 @@ mod tests {
             let request = request.clone();
             std::thread::spawn(move || tx.send(handle.wait_ctx(&request).is_err()).unwrap())
         };
-        for _ in 0..20_000_000 {
-            if shared.slot.lock().waiters == 1 {
-                break;
-            }
+        let give_up = Instant::now() + Duration::from_secs(10);
+        while shared.slot.lock().waiters == 0 && Instant::now() < give_up {
             std::thread::yield_now();
         }
         assert_eq!(shared.slot.lock().waiters, 1, "the waiter never blocked");
