@@ -457,12 +457,7 @@ fn wait_ctx_gives_the_handle_back_when_the_callers_context_is_cancelled() {
 #[test]
 fn wait_ctx_ends_at_the_callers_deadline_on_a_manual_clock() {
     let _watchdog = common::watchdog("wait_ctx_ends_at_the_callers_deadline_on_a_manual_clock");
-    let manual = gosling::time::ManualClock::new();
-    let pool = Pool::builder()
-        .workers(1)
-        .clock(manual.clock())
-        .build()
-        .unwrap();
+    let (manual, pool) = common::manual_pool();
     let (release, gate) = mpsc::channel::<()>();
     let handle = pool
         .submit(move |_| {
