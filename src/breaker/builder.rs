@@ -7,6 +7,7 @@ use super::window::{MAX_BUCKETS, PPM, Totals, Window};
 use super::{CircuitBreaker, Inner};
 use crate::sync::{CachePadded, Mutex};
 use crate::time::Clock;
+use crate::time::duration_ns;
 use std::error::Error;
 use std::fmt;
 use std::marker::PhantomData;
@@ -41,19 +42,14 @@ impl OpenWait {
                 // get here, the wait is the cap.
                 let steps = n.max(1) - 1;
                 Duration::from_nanos(crate::time::grow_nanos(
-                    nanos(initial),
+                    duration_ns(initial),
                     factor,
                     steps,
-                    nanos(max),
+                    duration_ns(max),
                 ))
             }
         }
     }
-}
-
-/// Saturating conversion to nanoseconds.
-fn nanos(d: Duration) -> u64 {
-    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// The sliding window's shape.

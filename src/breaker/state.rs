@@ -177,7 +177,7 @@ impl<E> Inner<E> {
     }
 
     pub(super) fn since_epoch(&self, now: Instant) -> u64 {
-        u64::try_from(now.saturating_duration_since(self.epoch).as_nanos()).unwrap_or(u64::MAX)
+        crate::time::duration_ns(now.saturating_duration_since(self.epoch))
     }
 
     pub(super) fn classify(&self, error: &E) -> Kind {
@@ -337,7 +337,7 @@ impl<E> Inner<E> {
         let wait = self.config.open_wait.wait(shared.opens_in_row);
         let until = self
             .since_epoch(now)
-            .saturating_add(u64::try_from(wait.as_nanos()).unwrap_or(u64::MAX));
+            .saturating_add(crate::time::duration_ns(wait));
         // ORDERING: published by the Release store of the word below.
         self.open_until_nanos.store(until, Ordering::Relaxed);
         self.window.clear(&self.totals);

@@ -777,14 +777,7 @@ impl Epoch {
     }
 }
 
-/// A duration in nanoseconds, saturating at `u64::MAX`.
-#[inline]
-pub(crate) fn duration_ns(d: Duration) -> u64 {
-    // Seconds fit u64 nanoseconds for 584 years; beyond that, saturate.
-    d.as_secs()
-        .saturating_mul(1_000_000_000)
-        .saturating_add(u64::from(d.subsec_nanos()))
-}
+pub(crate) use crate::time::duration_ns;
 
 #[cfg(test)]
 mod tests {

@@ -62,14 +62,8 @@ impl<E: Any, Fb> Policy<E, Fb> {
     where
         F: FnMut(&Context) -> Result<T, E>,
     {
-        let total;
-        let ctx = match self.total_timeout {
-            Some(limit) => {
-                total = ctx.with_timeout(limit);
-                &total
-            }
-            None => ctx,
-        };
+        let total = self.total_timeout.map(|limit| ctx.with_timeout(limit));
+        let ctx = total.as_ref().unwrap_or(ctx);
         let Some(retry) = &self.retry else {
             return self.attempt(ctx, op, 1, true);
         };
@@ -198,14 +192,8 @@ impl<E: Any, Fb> Policy<E, Fb> {
                 }
             },
         };
-        let child;
-        let run_ctx = match self.timeout {
-            Some(limit) => {
-                child = ctx.with_timeout(limit);
-                &child
-            }
-            None => ctx,
-        };
+        let child = self.timeout.map(|limit| ctx.with_timeout(limit));
+        let run_ctx = child.as_ref().unwrap_or(ctx);
         let result = op(run_ctx);
         // Why did it fail? The caller's context first: its cancellation
         // (or deadline) is also seen by the attempt's child.

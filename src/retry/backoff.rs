@@ -3,6 +3,7 @@
 //! function of the retry number, the previous delay and a [`JitterRng`].
 
 use crate::rng::Rng;
+use crate::time::duration_ns;
 use std::error::Error;
 use std::fmt;
 use std::time::Duration;
@@ -104,11 +105,6 @@ pub struct Backoff {
     cap: u64,
 }
 
-/// Saturating conversion to nanoseconds.
-fn nanos(d: Duration) -> u64 {
-    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
-}
-
 impl Backoff {
     /// The same `delay` before every retry; no jitter, no cap.
     ///
@@ -125,7 +121,7 @@ impl Backoff {
     #[must_use]
     pub fn constant(delay: Duration) -> Backoff {
         Backoff::from_strategy(Strategy::Constant {
-            delay: nanos(delay),
+            delay: duration_ns(delay),
         })
     }
 
@@ -145,8 +141,8 @@ impl Backoff {
     #[must_use]
     pub fn linear(initial: Duration, step: Duration) -> Backoff {
         Backoff::from_strategy(Strategy::Linear {
-            initial: nanos(initial),
-            step: nanos(step),
+            initial: duration_ns(initial),
+            step: duration_ns(step),
         })
     }
 
@@ -178,7 +174,7 @@ impl Backoff {
             return Err(BackoffError::InvalidFactor(factor));
         }
         Ok(Backoff::from_strategy(Strategy::Exponential {
-            base: nanos(base),
+            base: duration_ns(base),
             factor,
         }))
     }
@@ -186,7 +182,7 @@ impl Backoff {
     /// Exponential from `base` with factor 2: always valid.
     pub(crate) fn doubling(base: Duration) -> Backoff {
         Backoff::from_strategy(Strategy::Exponential {
-            base: nanos(base),
+            base: duration_ns(base),
             factor: 2.0,
         })
     }
@@ -232,7 +228,7 @@ impl Backoff {
     /// ```
     #[must_use]
     pub fn cap(mut self, cap: Duration) -> Backoff {
-        self.cap = nanos(cap);
+        self.cap = duration_ns(cap);
         self
     }
 
@@ -334,7 +330,7 @@ impl Backoff {
     /// ```
     #[must_use]
     pub fn delay(&self, retry: u32, previous: Duration, rng: &mut JitterRng) -> Duration {
-        Duration::from_nanos(self.delay_nanos(retry, nanos(previous), &mut rng.0))
+        Duration::from_nanos(self.delay_nanos(retry, duration_ns(previous), &mut rng.0))
     }
 
     fn delay_nanos(&self, retry: u32, previous: u64, rng: &mut Rng) -> u64 {

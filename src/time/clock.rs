@@ -310,7 +310,7 @@ impl ManualClock {
     /// assert_eq!(manual.elapsed(), Duration::from_millis(1500));
     /// ```
     pub fn advance(&self, by: Duration) {
-        let by = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
+        let by = super::duration_ns(by);
         // ORDERING: Release pairs with the Acquire in `elapsed`.
         let _ = self
             .state

@@ -3,7 +3,8 @@
 //!
 //! - `clock.rs`: [`Clock`] (system or manual), [`ManualClock`], and the
 //!   crate-private `deadline_after` (a deadline capped at a century).
-//! - here (crate-private): `grow_nanos`, the exponential growth shared by
+//! - here (crate-private): `duration_ns`, the saturating nanosecond count
+//!   of a `Duration`, and `grow_nanos`, the exponential growth shared by
 //!   retry backoffs and the breaker's growing open wait.
 //! - `timer.rs` (crate-private): the timer thread that runs short callbacks at
 //!   their deadlines: task timeouts, retry backoffs, scheduled jobs' fires
@@ -23,6 +24,15 @@ pub use clock::{Clock, ManualClock};
 // `tsc.rs` (crate-private): the fast monotonic nanosecond counter behind
 // `Clock::now_ns` (a calibrated x86-64 TSC, with `Instant` as the fallback).
 pub(crate) mod tsc;
+
+/// A duration in nanoseconds, saturating at `u64::MAX` (584 years): the
+/// one conversion every nanosecond-counting part of the crate uses.
+#[inline]
+pub(crate) fn duration_ns(d: std::time::Duration) -> u64 {
+    d.as_secs()
+        .saturating_mul(1_000_000_000)
+        .saturating_add(u64::from(d.subsec_nanos()))
+}
 
 /// `base × factor^steps` nanoseconds, capped at `cap` (and at `cap` when
 /// `factor` is not a finite number ≥ 1): the one exponential growth behind
