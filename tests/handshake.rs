@@ -27,14 +27,8 @@ const SEED_VAR: &str = "GOSLING_HANDSHAKE_SEED";
 /// Rounds per test: `GOSLING_HANDSHAKE_ROUNDS`, else a number that runs in
 /// a few seconds here (and a handful under Miri, which is ~100× slower).
 fn rounds() -> u64 {
-    match std::env::var("GOSLING_HANDSHAKE_ROUNDS") {
-        Ok(s) => s
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("GOSLING_HANDSHAKE_ROUNDS must be a number, not {s:?}")),
-        Err(_) if cfg!(miri) => 3,
-        Err(_) => 200,
-    }
+    let default = if cfg!(miri) { 3 } else { 200 };
+    common::count("GOSLING_HANDSHAKE_ROUNDS", default) as u64
 }
 
 /// How long a task may take to run once submitted before the test calls

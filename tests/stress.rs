@@ -852,13 +852,7 @@ const ROUNDS: usize = 4;
 const IDLE_WAITERS: usize = 2;
 
 fn task_count(default: usize) -> usize {
-    match std::env::var(TASKS_VAR) {
-        Ok(s) => s
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("{TASKS_VAR} must be a count, not {s:?}")),
-        Err(_) => default,
-    }
+    common::count(TASKS_VAR, default)
 }
 
 /// How a task is offered to the pool.

@@ -86,6 +86,18 @@ pub(crate) fn seed(var: &str) -> u64 {
     }
 }
 
+/// A loop count from the variable `var` when set (a long trial), else
+/// `default` (what CI runs).
+pub(crate) fn count(var: &str, default: usize) -> usize {
+    match std::env::var(var) {
+        Ok(s) => s
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{var} must be a count, not {s:?}")),
+        Err(_) => default,
+    }
+}
+
 /// Prints how to replay a randomised test (`var=seed`) if it fails, i.e.
 /// if the thread panics while this is alive.
 pub(crate) struct SeedReport {
