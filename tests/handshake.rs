@@ -2,7 +2,8 @@
 //! purpose: many short seeded runs that put a submission at every point of
 //! a worker's way from its last task to sleep — still running, spinning,
 //! registering as a sleeper, asleep — and a close at every point of a
-//! burst of submissions. A wake-up the protocol loses leaves a task queued
+//! burst of submissions; and the same hand-offs beside threads that keep
+//! every core busy, where spinners are descheduled mid-spin. A wake-up the protocol loses leaves a task queued
 //! behind sleeping workers forever; here that is a failure after a bounded
 //! wait, naming the seed and the round. (`intake.rs` holds the
 //! single-submitter forms: a task after a pause, a round trip through a
@@ -40,9 +41,9 @@ const LOST: Duration = if cfg!(miri) {
     Duration::from_secs(10)
 };
 
-/// A pause drawn from the seed: none, a few yields, a busy spin (about the
-/// length of a worker's spin before it sleeps) or a sleep (long enough for
-/// the workers to be asleep). These land a submission before, during and
+/// A pause drawn from the seed: none, a few yields, a busy spin (from none
+/// to several times a worker's spin before it sleeps, 40 µs) or a sleep
+/// (up to long enough for the workers to be asleep). These land a submission before, during and
 /// after the worker's move to sleep.
 fn pause(rng: &mut Rng) {
     match rng.below(4) {
@@ -180,5 +181,104 @@ fn a_close_racing_submissions_strands_nothing() {
             (accepted as u64, accepted as u64, refused as u64),
             "{ctx}"
         );
+    }
+}
+
+/// Threads that keep every core busy until dropped: the machine a pool
+/// embedded in a busy program runs on, where a spinning worker or waiter
+/// is descheduled mid-spin and its spin budget runs out while it is off
+/// its core.
+struct BusyCores {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    threads: Vec<thread::JoinHandle<()>>,
+}
+
+impl BusyCores {
+    fn start() -> BusyCores {
+        let cores = thread::available_parallelism().map_or(2, |n| n.get().min(4));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let threads = (0..cores)
+            .map(|i| {
+                let stop = Arc::clone(&stop);
+                thread::spawn(move || {
+                    let mut x = 0x9E37_79B9_7F4A_7C15u64 ^ i as u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        for _ in 0..1_000 {
+                            x = x.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ (x >> 29);
+                        }
+                        std::hint::black_box(x);
+                    }
+                })
+            })
+            .collect();
+        BusyCores { stop, threads }
+    }
+}
+
+impl Drop for BusyCores {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+/// With every core busy: round trips through handles and bursts of
+/// fire-and-forget tasks, each after a drawn pause, into pools of one to
+/// three workers. Spinners (workers waiting for work, submitters waiting
+/// for a result) are descheduled at drawn points and their spins end while
+/// they are off their cores; a worker counted as looking may be the one
+/// that is not running. Every result comes back and every task runs.
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "Miri runs one thread at a time: there are no cores to keep busy"
+)]
+fn hand_offs_complete_while_every_core_is_busy() {
+    let (mut rng, report) = seeded(SEED_VAR);
+    let _busy = BusyCores::start();
+    for workers in 1..=3 {
+        let pool = Pool::builder()
+            .workers(workers)
+            .unbounded()
+            .build()
+            .unwrap();
+        let (done_tx, done_rx) = mpsc::channel::<u64>();
+        for round in 0..rounds() {
+            let ctx = || format!("round {round}, {workers} workers, seed {}", report.seed);
+            pause(&mut rng);
+            let trips = 1 + rng.below(8);
+            for trip in 0..trips {
+                let handle = pool.submit(move |_| trip * 3).unwrap();
+                if rng.below(2) == 0 {
+                    pause(&mut rng);
+                }
+                match handle.wait_timeout(LOST) {
+                    Ok(Ok(value)) => assert_eq!(value, trip * 3, "{}", ctx()),
+                    Ok(Err(e)) => panic!("round trip {trip} failed: {e:?}; {}", ctx()),
+                    Err(_) => panic!("round trip {trip} never came back; {}", ctx()),
+                }
+            }
+            let burst = rng.below(6);
+            for _ in 0..burst {
+                let done_tx = done_tx.clone();
+                pool.spawn(move |_| done_tx.send(round).unwrap()).unwrap();
+                if rng.below(3) == 0 {
+                    pause(&mut rng);
+                }
+            }
+            for got in 0..burst {
+                match done_rx.recv_timeout(LOST) {
+                    Ok(r) => assert_eq!(r, round, "a task from an earlier round ran late"),
+                    Err(_) => panic!(
+                        "lost wake-up: {got} of {burst} tasks ran; {}; {:?}",
+                        ctx(),
+                        pool.stats()
+                    ),
+                }
+            }
+        }
+        pool.shutdown(LOST).unwrap();
     }
 }

@@ -245,7 +245,7 @@ pub(crate) fn left_over(inner: &Inner, state: &mut State, more: bool) -> bool {
     left && inner.sleep.spinning() == 0 && inner.wake_one_for_later(state)
 }
 
-/// Spins (then yields) for a few microseconds, watching the queue length,
+/// Spins for up to 40 µs (`sync::HandoffSpin`), watching the queue length,
 /// so that work arriving right after the queue ran dry is taken without a
 /// sleep/wake round trip through the kernel.
 pub(crate) fn spin_for_work(inner: &Inner) {

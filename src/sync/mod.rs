@@ -8,8 +8,10 @@
 //!   different cache lines.
 //! - [`Backoff`]: bounded spinning under contention (a compare-and-swap
 //!   retried), then yielding.
-//! - [`HandoffSpin`]: bounded waiting for a hand-off (work for a worker, a
-//!   result for its submitter) before the waiter parks.
+//! - [`HandoffSpin`] (`spin.rs`): bounded spinning for a hand-off (work
+//!   for a worker, a result for its submitter) before the waiter parks,
+//!   shorter once the cores are seen to be contended. It reads the cheap
+//!   clock (`time/tsc.rs`, a leaf that imports nothing of the crate).
 //! - [`Wake`]: something a manual clock (or another event source) can wake
 //!   without knowing what it is; see `time::clock`.
 
@@ -18,6 +20,9 @@
 use std::ops::{Deref, DerefMut};
 use std::time::Duration;
 
+mod spin;
+
+pub(crate) use spin::HandoffSpin;
 pub(crate) use std::sync::MutexGuard;
 
 /// A poison-free mutex.
@@ -119,52 +124,6 @@ impl<T> DerefMut for CachePadded<T> {
     }
 }
 
-/// Yields a waiter in a hand-off (a worker waiting for work, a submitter
-/// waiting for its result) makes after its spin and before parking: about
-/// 20-60 µs on the reference machine. Short enough that an idle pool is asleep almost at
-/// once; long enough that a steady stream of round trips never sleeps
-/// (peer-bench W3).
-pub(crate) const HANDOFF_YIELDS: u32 = 64;
-
-/// Waiting for a hand-off (a worker for work, a submitter for its result):
-/// the condition is checked after every pause for [`HANDOFF_SPINS`] pauses,
-/// then after each of up to [`HANDOFF_YIELDS`] yields, after which the
-/// caller parks. Unlike [`Backoff`], whose rounds of 2^k pauses suit
-/// contention (retrying a compare-and-swap), a hand-off watches a line only
-/// the other side writes: checking it costs nothing until it changes, and a
-/// round of 64 pauses would delay the taker by up to that much.
-#[derive(Debug)]
-pub(crate) struct HandoffSpin {
-    step: u32,
-}
-
-/// Single pauses a hand-off waiter spins before it starts yielding: about
-/// as long as [`Backoff`]'s spinning phase.
-pub(crate) const HANDOFF_SPINS: u32 = 128;
-
-impl HandoffSpin {
-    pub(crate) const fn new() -> Self {
-        HandoffSpin { step: 0 }
-    }
-
-    /// One round of waiting: a pause, or a yield once spinning is done.
-    #[inline]
-    pub(crate) fn snooze(&mut self) {
-        if self.step < HANDOFF_SPINS {
-            std::hint::spin_loop();
-        } else {
-            std::thread::yield_now();
-        }
-        self.step += 1;
-    }
-
-    /// True once the caller should park instead of snoozing again.
-    #[inline]
-    pub(crate) fn is_completed(&self) -> bool {
-        self.step >= HANDOFF_SPINS + HANDOFF_YIELDS
-    }
-}
-
 /// Exponential spinning for a bounded number of steps, then yielding; the
 /// caller parks once [`Backoff::is_completed`] says spinning no longer pays.
 #[derive(Debug)]
@@ -216,17 +175,6 @@ pub(crate) trait Wake: Send + Sync {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_handoff_spin_ends_after_its_spins_and_yields() {
-        let mut spin = HandoffSpin::new();
-        let mut rounds = 0;
-        while !spin.is_completed() {
-            spin.snooze();
-            rounds += 1;
-        }
-        assert_eq!(rounds, HANDOFF_SPINS + HANDOFF_YIELDS);
-    }
 
     #[test]
     fn a_backoff_ends_after_its_spins_and_yields() {
