@@ -41,6 +41,15 @@ const LOST: Duration = if cfg!(miri) {
     Duration::from_secs(10)
 };
 
+/// An unbounded pool (the lock-free intake) of `workers` workers.
+fn pool(workers: usize) -> Pool {
+    Pool::builder()
+        .workers(workers)
+        .unbounded()
+        .build()
+        .unwrap()
+}
+
 /// A pause drawn from the seed: none, a few yields, a busy spin (from none
 /// to several times a worker's spin before it sleeps, 40 µs) or a sleep
 /// (up to long enough for the workers to be asleep). These land a submission before, during and
@@ -61,11 +70,7 @@ fn pause(rng: &mut Rng) {
 fn a_task_submitted_while_workers_go_to_sleep_always_runs() {
     let (mut rng, report) = seeded(SEED_VAR);
     for workers in 1..=3 {
-        let pool = Pool::builder()
-            .workers(workers)
-            .unbounded()
-            .build()
-            .unwrap();
+        let pool = pool(workers);
         let (done_tx, done_rx) = mpsc::channel::<(u64, usize)>();
         for round in 0..rounds() {
             pause(&mut rng);
@@ -122,11 +127,7 @@ fn a_close_racing_submissions_strands_nothing() {
     let (mut rng, report) = seeded(SEED_VAR);
     for round in 0..rounds() {
         let workers = 1 + rng.below(3) as usize;
-        let pool = Pool::builder()
-            .workers(workers)
-            .unbounded()
-            .build()
-            .unwrap();
+        let pool = pool(workers);
         let ran = Arc::new(AtomicUsize::new(0));
         let dropped = Arc::new(AtomicUsize::new(0));
         let per = 1 + rng.below(12) as usize;
@@ -239,11 +240,7 @@ fn hand_offs_complete_while_every_core_is_busy() {
     let (mut rng, report) = seeded(SEED_VAR);
     let _busy = BusyCores::start();
     for workers in 1..=3 {
-        let pool = Pool::builder()
-            .workers(workers)
-            .unbounded()
-            .build()
-            .unwrap();
+        let pool = pool(workers);
         let (done_tx, done_rx) = mpsc::channel::<u64>();
         for round in 0..rounds() {
             let ctx = || format!("round {round}, {workers} workers, seed {}", report.seed);
