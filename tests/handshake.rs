@@ -17,7 +17,7 @@ mod common;
 use common::{Rng, seeded};
 use gosling::Pool;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
@@ -190,14 +190,14 @@ fn a_close_racing_submissions_strands_nothing() {
 /// is descheduled mid-spin and its spin budget runs out while it is off
 /// its core.
 struct BusyCores {
-    stop: Arc<std::sync::atomic::AtomicBool>,
+    stop: Arc<AtomicBool>,
     threads: Vec<thread::JoinHandle<()>>,
 }
 
 impl BusyCores {
     fn start() -> BusyCores {
         let cores = thread::available_parallelism().map_or(2, |n| n.get().min(4));
-        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stop = Arc::new(AtomicBool::new(false));
         let threads = (0..cores)
             .map(|i| {
                 let stop = Arc::clone(&stop);

@@ -9,9 +9,8 @@
 //! - [`Backoff`]: bounded spinning under contention (a compare-and-swap
 //!   retried), then yielding.
 //! - [`HandoffSpin`] (`spin.rs`): bounded spinning for a hand-off (work
-//!   for a worker, a result for its submitter) before the waiter parks,
-//!   shorter once the cores are seen to be contended. It reads the cheap
-//!   clock (`time/tsc.rs`, a leaf that imports nothing of the crate).
+//!   for a worker, a result for its submitter) for a time budget before
+//!   the waiter parks, never yielding. It reads the cheap clock (`time/tsc.rs`, a leaf that imports nothing of the crate).
 //! - [`Wake`]: something a manual clock (or another event source) can wake
 //!   without knowing what it is; see `time::clock`.
 
