@@ -83,6 +83,37 @@ fn w1_spawn_noop(c: &mut Criterion) {
     group.finish();
 }
 
+/// W1 on the same pool with metrics off and on (`Builder::metrics`): what
+/// the task-time histograms cost a fire-and-forget task.
+fn w1_metrics(c: &mut Criterion) {
+    const N: u64 = 100_000;
+    let off = pool();
+    let metrics = gosling::observe::Metrics::new();
+    let on = Pool::builder()
+        .workers(WORKERS)
+        .unbounded()
+        .metrics(metrics.clone())
+        .build()
+        .unwrap();
+    let counter = Counter::new();
+    let mut group = c.benchmark_group("w1-metrics");
+    group.throughput(Throughput::Elements(N));
+    for (name, pool) in [("off", &off), ("on", &on)] {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                counter.arm(N);
+                for _ in 0..N {
+                    let counter = Arc::clone(&counter);
+                    pool.spawn(move |_| counter.hit()).unwrap();
+                }
+                counter.wait();
+            })
+        });
+    }
+    group.finish();
+    black_box(metrics.render());
+}
+
 /// W3 roundtrip: submit a task returning a value and wait for it.
 fn w3_roundtrip(c: &mut Criterion) {
     let pool = pool();
@@ -224,6 +255,6 @@ fn w5_queued_drain(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(20).measurement_time(Duration::from_secs(3));
-    targets = w1_spawn_noop, w3_roundtrip, w4_multi_producer, w5_queued_drain, submit_with_options
+    targets = w1_spawn_noop, w1_metrics, w3_roundtrip, w4_multi_producer, w5_queued_drain, submit_with_options
 }
 criterion_main!(benches);

@@ -1,5 +1,6 @@
 //! gosling: task orchestration for synchronous Rust — worker pools, queues,
-//! cancellation, retries and error groups — on `std` alone.
+//! cancellation, retries, limits, schedules, error groups and metrics — on
+//! `std` alone.
 //!
 //! No dependencies and no async runtime: worker threads, a lock-free intake
 //! (or a lock-guarded priority or LIFO queue) per pool, condition variables,
@@ -312,11 +313,36 @@
 //! assert!(bulkhead.try_acquire().is_ok());
 //! # let _ = Duration::ZERO;
 //! ```
+//!
+//! ## Metrics
+//!
+//! [`observe`] holds counters, gauges, histograms and moving rates, and
+//! [`Metrics`](observe::Metrics), the collection a scrape renders in the
+//! Prometheus text format. A pool reports its counts and task times
+//! ([`Builder::metrics`]); a circuit breaker, a concurrency limiter and a
+//! [`Metered`](limit::Metered) rate limiter register as sources; names
+//! take a prefix and constant labels, and are checked when registered.
+//!
+//! ```
+//! use gosling::observe::{Buckets, Metrics};
+//! use gosling::Pool;
+//!
+//! let metrics = Metrics::new().prefix("myapp")?;
+//! let pool = Pool::builder().workers(2).metrics(metrics.label("pool", "ingest")?).build()?;
+//! pool.submit(|_| ())?.wait()?;
+//! let replies = metrics.histogram("reply_seconds", "Reply time.", Buckets::latency())?;
+//! replies.observe(0.004);
+//! let text = metrics.render();
+//! assert!(text.contains("myapp_tasks_completed_total{pool=\"ingest\"} 1\n"));
+//! assert!(text.contains("myapp_reply_seconds_bucket{le=\"0.005\"} 1\n"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 pub mod breaker;
 pub mod config;
 pub mod context;
 pub mod group;
 pub mod limit;
+pub mod observe;
 pub mod policy;
 mod pool;
 mod queue;

@@ -211,7 +211,9 @@ fn stress(run: &Run) {
     if !run.injector {
         builder = with_resource_limits(builder);
     }
-    let pool = builder.build().unwrap();
+    // Metrics on: every terminal task is observed exactly once.
+    let metrics = gosling::observe::Metrics::new();
+    let pool = builder.metrics(metrics.clone()).build().unwrap();
     let tracker = Arc::new(Tracker::new(run.tasks));
     let expected = Expected::default();
     let kinds: Vec<AtomicU8> = (0..run.tasks).map(|_| AtomicU8::new(u8::MAX)).collect();
@@ -288,6 +290,18 @@ fn stress(run: &Run) {
     assert_eq!(stats.timed_out, load(&expected.timed_out), "{ctx}");
     assert_eq!(stats.retries, load(&expected.retries), "{ctx}");
     assert_eq!(stats.retrying, 0, "{ctx}");
+    let snapshot = metrics.snapshot();
+    let latency = snapshot.histogram("task_latency_seconds", &[]).unwrap();
+    assert_eq!(
+        latency.count(),
+        stats.finished(),
+        "one latency per task; {ctx}"
+    );
+    assert_eq!(
+        snapshot.value("tasks_completed_total", &[]),
+        Some(stats.succeeded as f64),
+        "{ctx}"
+    );
     // Every running-timeout body that started returned after its deadline.
     let late = (0..run.tasks)
         .filter(|&id| {

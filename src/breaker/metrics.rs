@@ -1,11 +1,13 @@
 //! [`BreakerMetrics`]: a snapshot of a breaker's counters, and how
-//! `Inner` takes it.
+//! `Inner` takes it; the breaker as a source of metrics
+//! ([`Collect`](crate::observe::Collect)).
 
-use super::Inner;
+#[cfg(doc)]
+use super::BreakerBuilder;
 use super::state::{BreakerState, HALF_OPEN, STATE_MASK};
 use super::window::{Sums, Window};
-#[cfg(doc)]
-use super::{BreakerBuilder, CircuitBreaker};
+use super::{CircuitBreaker, Inner};
+use crate::observe::{Collect, Collector};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A snapshot of a breaker's counters, from [`CircuitBreaker::metrics`].
@@ -46,6 +48,9 @@ pub struct BreakerMetrics {
     /// Results that arrived after the state they started in had ended, and
     /// so decided nothing (lifetime).
     pub late_results: u64,
+    /// State changes (lifetime): each one a [`StateChange`](super::StateChange)
+    /// delivered to the listeners.
+    pub transitions: u64,
     /// Calls in the current window (or half-open trial).
     pub window_calls: u64,
     /// Failures in the current window (or half-open trial).
@@ -93,11 +98,110 @@ impl<E> Inner<E> {
             rejected_calls: load(&self.totals.rejected),
             ignored_calls: load(&self.totals.ignored),
             late_results: load(&self.totals.late),
+            transitions: load(&self.totals.transitions),
             window_calls: window.calls,
             window_failures: window.failures,
             window_slow_calls: window.slow,
             failure_rate: judged.then(|| Sums::rate(window.failures, window.calls)),
             slow_call_rate: judged.then(|| Sums::rate(window.slow, window.calls)),
+        }
+    }
+}
+
+/// A breaker reports its counters to a [`Metrics`](crate::observe::Metrics)
+/// collection it is registered in (label it: `breaker="payments"`):
+///
+/// | metric | kind | what |
+/// |---|---|---|
+/// | `breaker_state{state=…}` | gauge | 1 for the current state (`closed`, `open`, `half_open`, `forced_open`, `disabled`), 0 for the others |
+/// | `breaker_calls_total{outcome=…}` | counter | calls by outcome: `success`, `failure`, `rejected`, `ignored` |
+/// | `breaker_slow_calls_total` | counter | recorded calls that were slow |
+/// | `breaker_late_results_total` | counter | results that decided nothing (their state had ended) |
+/// | `breaker_transitions_total` | counter | state changes |
+/// | `breaker_window_calls` | gauge | calls in the current window (or trial) |
+/// | `breaker_failure_rate_percent` | gauge | the window's failure rate, once it holds the minimum of calls |
+///
+/// # Examples
+///
+/// ```
+/// use gosling::breaker::CircuitBreaker;
+/// use gosling::observe::Metrics;
+/// use std::sync::Arc;
+///
+/// let breaker = CircuitBreaker::<&str>::builder().count_window(2).build()?;
+/// let metrics = Metrics::new();
+/// metrics.label("breaker", "payments")?.register(Arc::new(breaker.clone()))?;
+/// let _ = breaker.call(|| Err::<(), _>("down"));
+/// let _ = breaker.call(|| Err::<(), _>("down")); // opens
+/// let _ = breaker.call(|| Ok::<_, &str>(())); // rejected
+/// let snap = metrics.snapshot();
+/// let labels = |extra: (&'static str, &'static str)| [("breaker", "payments"), extra];
+/// assert_eq!(snap.value("breaker_state", &labels(("state", "open"))), Some(1.0));
+/// assert_eq!(snap.value("breaker_calls_total", &labels(("outcome", "failure"))), Some(2.0));
+/// assert_eq!(snap.value("breaker_calls_total", &labels(("outcome", "rejected"))), Some(1.0));
+/// assert_eq!(snap.value("breaker_transitions_total", &[("breaker", "payments")]), Some(1.0));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+impl<E> Collect for CircuitBreaker<E>
+where
+    CircuitBreaker<E>: Send + Sync,
+{
+    fn collect(&self, out: &mut Collector<'_>) {
+        use BreakerState::{Closed, Disabled, ForcedOpen, HalfOpen, Open};
+        let m = self.metrics();
+        for (state, name) in [
+            (Closed, "closed"),
+            (Open, "open"),
+            (HalfOpen, "half_open"),
+            (ForcedOpen, "forced_open"),
+            (Disabled, "disabled"),
+        ] {
+            out.gauge_with(
+                "breaker_state",
+                "The breaker's state: 1 for the current one.",
+                &[("state", name)],
+                f64::from(u8::from(m.state == state)),
+            );
+        }
+        for (outcome, n) in [
+            ("success", m.successful_calls),
+            ("failure", m.failed_calls),
+            ("rejected", m.rejected_calls),
+            ("ignored", m.ignored_calls),
+        ] {
+            out.counter_with(
+                "breaker_calls_total",
+                "Calls through the breaker, by outcome.",
+                &[("outcome", outcome)],
+                n as f64,
+            );
+        }
+        out.counter(
+            "breaker_slow_calls_total",
+            "Recorded calls that were slow.",
+            m.slow_calls as f64,
+        );
+        out.counter(
+            "breaker_late_results_total",
+            "Results that arrived after their state had ended.",
+            m.late_results as f64,
+        );
+        out.counter(
+            "breaker_transitions_total",
+            "State changes.",
+            m.transitions as f64,
+        );
+        out.gauge(
+            "breaker_window_calls",
+            "Calls in the current window or half-open trial.",
+            m.window_calls as f64,
+        );
+        if let Some(rate) = m.failure_rate {
+            out.gauge(
+                "breaker_failure_rate_percent",
+                "The window's failure rate, once it holds the minimum of calls.",
+                rate,
+            );
         }
     }
 }

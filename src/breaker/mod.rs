@@ -27,7 +27,9 @@
 //!   the rate comparison.
 //! - `permit.rs`: [`BreakerPermit`], one admitted call whose result is still
 //!   to come.
-//! - `metrics.rs`: [`BreakerMetrics`], a snapshot of the counters.
+//! - `metrics.rs`: [`BreakerMetrics`], a snapshot of the counters, and the
+//!   breaker as a source of metrics for a
+//!   [`Metrics`](crate::observe::Metrics) collection.
 //! - `error.rs`: [`Rejected`] (why a call was not admitted) and
 //!   [`CallError`] (rejected, or ran and failed).
 //!
@@ -39,8 +41,8 @@
 //! state word and its generations, and why a success usually skips the
 //! judging.
 //!
-//! Imports (maintainers): `sync` (the lock, cache padding) and `time` (the
-//! clock), and `std`. The breaker is a leaf beside `limit` and `retry`: it
+//! Imports (maintainers): `sync` (the lock, cache padding), `time` (the
+//! clock), `observe` (the metrics it reports), and `std`. The breaker is a leaf beside `limit` and `retry`: it
 //! imports neither, nor anything above them; `retry` (the fallback) and
 //! `policy` import it.
 //!

@@ -353,6 +353,8 @@ impl<E> Inner<E> {
         self.word.store(new, Ordering::Release);
         // Resetting a closed breaker only empties its window: no event.
         if (old & STATE_MASK, state) != (CLOSED, CLOSED) {
+            // ORDERING: a statistic.
+            self.totals.transitions.fetch_add(1, Ordering::Relaxed);
             shared.events.push_back(StateChange {
                 from: BreakerState::from_word(old),
                 to: BreakerState::from_word(new),

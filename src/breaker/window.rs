@@ -62,6 +62,8 @@ pub(super) struct Totals {
     pub(super) rejected: AtomicU64,
     pub(super) ignored: AtomicU64,
     pub(super) late: AtomicU64,
+    /// State changes (every one a listener is told of).
+    pub(super) transitions: AtomicU64,
 }
 
 /// A window's (or a half-open trial's) counts, summed.

@@ -404,6 +404,26 @@ impl ConcurrencyLimiter {
         self.inner.state.lock().in_use
     }
 
+    /// Callers blocked in an `acquire` waiting for a permit now.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let bulkhead = gosling::limit::ConcurrencyLimiter::new(1)?;
+    /// assert_eq!(bulkhead.waiting(), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn waiting(&self) -> usize {
+        self.inner.state.lock().waiters
+    }
+
+    /// Permits out, callers waiting, and the limit, read together.
+    pub(crate) fn counts(&self) -> (usize, usize, usize) {
+        let state = self.inner.state.lock();
+        (state.in_use, state.waiters, state.limit)
+    }
+
     /// Permits free now (0 while shrunk below the permits out).
     ///
     /// # Examples

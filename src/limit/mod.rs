@@ -18,6 +18,9 @@
 //! - `adaptive.rs`: [`AimdLimit`] and [`GradientLimit`] (adaptive concurrency
 //!   limits fed by latency and outcome) and [`AdaptiveRate`] (a rate that
 //!   lowers itself under load).
+//! - `metered.rs`: [`Metered`], any rate limiter counting its decisions for
+//!   a [`Metrics`](crate::observe::Metrics) collection, and the
+//!   concurrency limiter's metrics.
 //!
 //! The operations of the trait: [`allow`](RateLimiter::allow) /
 //! [`allow_n`](RateLimiter::allow_n) (non-blocking, all or nothing),
@@ -51,6 +54,7 @@ mod concurrency;
 mod gcra;
 mod keyed;
 mod leaky;
+mod metered;
 mod window;
 
 pub use adaptive::{AdaptiveRate, AimdLimit, GradientLimit, Outcome};
@@ -58,6 +62,7 @@ pub use concurrency::{AcquireError, ConcurrencyLimiter, OwnedPermit, Permit, Try
 pub use gcra::TokenBucket;
 pub use keyed::KeyedLimiter;
 pub use leaky::LeakyBucket;
+pub use metered::Metered;
 pub use window::{FixedWindow, SlidingCounter, SlidingLog};
 
 use crate::context::{CancelReason, Cancelled, Context};

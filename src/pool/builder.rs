@@ -7,6 +7,7 @@ use super::resource::ResourceLimits;
 use crate::config::{Config, ConfigError, QueueSize, Timeout};
 use crate::context::Context;
 use crate::limit::{KeyedLimiter, RateLimiter};
+use crate::observe::Metrics;
 use crate::queue::{FullPolicy, QueueKind};
 use crate::retry::RetryPolicy;
 use crate::task::TaskPanic;
@@ -42,6 +43,7 @@ pub(crate) type ThreadHook = Arc<dyn Fn(usize) + Send + Sync>;
 /// | [`rate_limit`](Builder::rate_limit) | none |
 /// | [`resource_limit`](Builder::resource_limit), [`resource_limits`](Builder::resource_limits) | none |
 /// | [`clock`](Builder::clock) | [`Clock::system`] |
+/// | [`metrics`](Builder::metrics) | none |
 ///
 /// Threads: a pool runs its workers (`<thread_name>-0`, `-1`, …) and, only
 /// once something needs them, a timer thread (`<thread_name>-timer`: task
@@ -94,6 +96,7 @@ impl Default for Builder {
                 retry_policy: None,
                 rate_limit: None,
                 resources: None,
+                metrics: None,
             },
         }
     }
@@ -537,6 +540,62 @@ impl Builder {
         self
     }
 
+    /// Reports the pool's metrics to `metrics`, under its prefix and with
+    /// its constant labels (give each pool a label of its own, as
+    /// `metrics.label("pool", "ingest")?`: two pools with the same labels
+    /// would repeat each other's series, and `build` refuses the second).
+    ///
+    /// | metric | kind | what |
+    /// |---|---|---|
+    /// | `tasks_scheduled_total` | counter | tasks accepted |
+    /// | `tasks_completed_total` | counter | tasks that returned a value |
+    /// | `tasks_failed_total` | counter | tasks that returned an error (after their last retry) |
+    /// | `tasks_panicked_total` | counter | tasks that panicked |
+    /// | `tasks_cancelled_total` | counter | tasks cancelled (by a handle, a context or a shutdown) |
+    /// | `tasks_timed_out_total` | counter | tasks that passed their deadline |
+    /// | `tasks_rejected_total` | counter | submissions refused (closed, full, wait ran out) |
+    /// | `retry_count_total` | counter | failed attempts scheduled for another try |
+    /// | `worker_busy_seconds_total` | counter | time workers spent running tasks, summed |
+    /// | `tasks_running` | gauge | tasks running now |
+    /// | `tasks_retrying` | gauge | tasks waiting for their next attempt |
+    /// | `queue_depth` | gauge | tasks waiting to start |
+    /// | `workers` | gauge | live worker threads |
+    /// | `workers_busy` | gauge | workers running a task |
+    /// | `task_latency_seconds` | histogram | submission until the outcome, per task |
+    /// | `task_run_seconds` | histogram | one attempt's body, per attempt |
+    ///
+    /// The counters and gauges are read from [`Pool::stats`] when a
+    /// snapshot is taken, so they reconcile as [`Stats`](crate::Stats)
+    /// does and cost the tasks nothing. The histograms cost each task two
+    /// to three clock readings and two histogram updates; a pool without
+    /// metrics reads no clock for them. Durations are on the pool's
+    /// [`clock`](Builder::clock), in seconds, counted into
+    /// [`Buckets::latency`](crate::observe::Buckets::latency). The
+    /// collection holds the pool weakly: its series end when the pool is
+    /// dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gosling::observe::Metrics;
+    /// use gosling::Pool;
+    ///
+    /// let metrics = Metrics::new();
+    /// let pool = Pool::builder().workers(1).metrics(metrics.label("pool", "a")?).build()?;
+    /// pool.submit(|_| ())?.wait()?;
+    /// let snap = metrics.snapshot();
+    /// assert_eq!(snap.value("tasks_completed_total", &[("pool", "a")]), Some(1.0));
+    /// assert_eq!(snap.histogram("task_latency_seconds", &[("pool", "a")]).unwrap().count(), 1);
+    ///
+    /// // A second pool with the same labels is refused.
+    /// assert!(Pool::builder().metrics(metrics.label("pool", "a")?).build().is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn metrics(mut self, metrics: Metrics) -> Self {
+        self.settings.metrics = Some(metrics);
+        self
+    }
+
     /// Ties the pool's life to `parent` (pond's pool context): when `parent`
     /// is cancelled or passes its deadline, the pool stops as
     /// [`Pool::shutdown_now`] does — it closes, queued tasks end
@@ -614,6 +673,7 @@ impl fmt::Debug for Builder {
             .field("rate_limit", &self.settings.rate_limit.is_some())
             .field("resources", &self.settings.resources)
             .field("clock", &self.clock)
+            .field("metrics", &self.settings.metrics.is_some())
             .finish_non_exhaustive()
     }
 }

@@ -124,15 +124,10 @@ impl Stats {
     }
 }
 
-impl Pool {
-    /// Counters and worker figures, read under the pool's lock.
-    ///
-    /// # Examples
-    ///
-    /// See [`Stats`].
-    #[must_use]
-    pub fn stats(&self) -> Stats {
-        let inner = &self.inner;
+impl Inner {
+    /// See [`Pool::stats`]; also what the pool's metrics read.
+    pub(crate) fn stats(&self) -> Stats {
+        let inner = self;
         let state = inner.state.lock();
         let mut totals = state.retired;
         let mut busy_nanos = state.retired_busy_nanos;
@@ -180,6 +175,18 @@ impl Pool {
             delayed_starts: state.delayed_starts,
             start_delay: state.start_delay,
         }
+    }
+}
+
+impl Pool {
+    /// Counters and worker figures, read under the pool's lock.
+    ///
+    /// # Examples
+    ///
+    /// See [`Stats`].
+    #[must_use]
+    pub fn stats(&self) -> Stats {
+        self.inner.stats()
     }
 
     /// Changes the number of workers while tasks run. Growing starts threads

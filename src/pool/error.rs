@@ -473,6 +473,7 @@ pub(crate) enum BuildErrorKind {
     ZeroCapacity,
     ZeroStackSize,
     Spawn(io::Error),
+    Metrics(crate::observe::MetricsError),
 }
 
 impl BuildError {
@@ -503,6 +504,7 @@ impl fmt::Display for BuildError {
             }
             BuildErrorKind::ZeroStackSize => f.write_str("a worker stack size must not be zero"),
             BuildErrorKind::Spawn(e) => write!(f, "could not start a worker thread: {e}"),
+            BuildErrorKind::Metrics(e) => write!(f, "could not register the pool's metrics: {e}"),
         }
     }
 }
@@ -511,6 +513,7 @@ impl Error for BuildError {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
         match &self.kind {
             BuildErrorKind::Spawn(e) => Some(e),
+            BuildErrorKind::Metrics(e) => Some(e),
             _ => None,
         }
     }

@@ -21,11 +21,13 @@ use super::state::State;
 use super::worker;
 use crate::context::Context;
 use crate::limit::RateLimiter;
+use crate::observe::{Collect, Metrics};
 use crate::queue::injector::Injector;
 use crate::queue::{FullPolicy, QueueKind, TaskQueue};
 use crate::retry::RetryPolicy;
-use crate::sync::{Condvar, Mutex, Wake};
+use crate::sync::{CachePadded, Condvar, Mutex, Wake};
 use crate::task::callbacks::Callbacks;
+use crate::task::env::TaskTimes;
 use crate::task::job::{Job, PanicHandler, PoolHooks, Tally};
 use crate::task::small::Queued;
 use crate::time::Clock;
@@ -60,11 +62,16 @@ pub(crate) struct Settings {
     pub(crate) rate_limit: Option<Arc<dyn RateLimiter>>,
     /// Limits per resource; `None` when there are none.
     pub(crate) resources: Option<ResourceLimits>,
+    /// Where the pool reports its metrics (`Builder::metrics`), if anywhere.
+    pub(crate) metrics: Option<Metrics>,
 }
 
 /// What the pool handle and its workers share.
 pub(crate) struct Inner {
-    pub(crate) state: Mutex<State>,
+    /// On cache lines of its own: workers write the lock word and the state
+    /// behind it all the time, and submitters read the fields around it
+    /// (`injector`, `config`) on every submission.
+    pub(crate) state: CachePadded<Mutex<State>>,
     /// Workers sleep here; notified under `state` rules (see `State::waking`).
     pub(crate) work_cv: Condvar,
     /// Submitters blocked on a full queue sleep here.
@@ -178,7 +185,7 @@ impl Inner {
         };
         let callbacks = Callbacks::new(format!("{}-callbacks", settings.thread_name));
         let inner = Arc::new(Inner {
-            state: Mutex::new(State {
+            state: CachePadded(Mutex::new(State {
                 queue: TaskQueue::new(settings.queue),
                 intake,
                 requeued: 0,
@@ -208,7 +215,7 @@ impl Inner {
                 retired_busy_nanos: 0,
                 exited: Vec::new(),
                 context_report: None,
-            }),
+            })),
             work_cv: Condvar::new(),
             room_cv: Condvar::new(),
             idle_cv: Condvar::new(),
@@ -219,7 +226,13 @@ impl Inner {
                 None => Context::with_clock(clock.clone()),
             },
             clock: clock.clone(),
-            tally: Arc::new(Tally::default()),
+            tally: Arc::new(Tally {
+                times: settings
+                    .metrics
+                    .as_ref()
+                    .map(|_| Arc::new(TaskTimes::new(clock.clone()))),
+                ..Tally::default()
+            }),
             config: settings,
             timer: OnceLock::new(),
             timer_start: Mutex::new(()),
@@ -235,6 +248,13 @@ impl Inner {
             let timer = Timer::start(clock.clone(), name)
                 .map_err(|e| BuildError::new(BuildErrorKind::Spawn(e)))?;
             let _ = inner.timer.set(Arc::new(timer));
+        }
+        if let Some(metrics) = &inner.config.metrics {
+            // Held weakly by the collection: the pool's series end with it.
+            let source: Arc<dyn Collect> = Arc::clone(&inner) as Arc<dyn Collect>;
+            metrics
+                .register_weak(&source)
+                .map_err(|e| BuildError::new(BuildErrorKind::Metrics(e)))?;
         }
         if let Some(parent) = &context {
             control::watch_context(&inner, parent);

@@ -18,14 +18,15 @@
 //! - `scope.rs`: [`Scope`], tasks that borrow from the caller's stack.
 //! - `builder.rs`: [`Builder`], the settings.
 //! - `link.rs`: the scheduler's weak link to a pool.
+//! - `metrics.rs`: the pool as a source of metrics (`Builder::metrics`).
 //! - `error.rs`: the errors of each operation.
 //!
 //! One mutex (`Inner::state`) guards the queue and every count that must
 //! agree with it; task bodies never run under it. See `README.md` beside
 //! this file for the sleep/wake and shutdown protocols.
 //!
-//! Imports: the queue, the task layer, contexts, time, sync, limiters and
-//! retry policies; nothing above the pool (the scheduler and groups import
+//! Imports: the queue, the task layer, contexts, time, sync, limiters,
+//! retry policies and `observe` (metrics); nothing above the pool (the scheduler and groups import
 //! it, not the other way round).
 
 mod builder;
@@ -34,6 +35,7 @@ mod error;
 mod help;
 mod inner;
 mod link;
+mod metrics;
 mod resource;
 mod scope;
 mod sleep;

@@ -109,6 +109,8 @@ impl Wake for ScopeState {
 struct ScopeJob<F> {
     body: Option<F>,
     scope: Arc<ScopeState>,
+    /// When it was submitted, for a pool with metrics (`Tally::run_started`).
+    submitted: u64,
 }
 
 impl<F> Drop for ScopeJob<F> {
@@ -127,7 +129,11 @@ where
         let Some(body) = self.body.take() else {
             return;
         };
-        match catch_unwind(AssertUnwindSafe(|| body(env.root))) {
+        let started = env.tally.run_started();
+        let outcome = catch_unwind(AssertUnwindSafe(|| body(env.root)));
+        env.tally.run_ended(started);
+        env.tally.task_ended(self.submitted);
+        match outcome {
             Ok(()) => env.tally.count_succeeded(),
             Err(payload) => {
                 if let Some(handler) = env.panic_handler {
@@ -153,6 +159,7 @@ where
         // Counted before the drop, which may let the scope return: whoever
         // reads the stats after the scope sees the cancellation.
         tally.count_cancelled();
+        tally.task_ended(self.submitted);
         drop(self);
         true
     }
@@ -206,6 +213,7 @@ impl<'scope> Scope<'scope, '_> {
         let job = Box::new(ScopeJob {
             body: Some(task),
             scope: Arc::clone(&self.state),
+            submitted: self.pool.inner.tally.run_started(),
         });
         match self.pool.inner.push_with(job, 0, Wait::Policy, erase) {
             Ok(()) => Ok(()),

@@ -22,7 +22,7 @@ use crate::task::builder::{BoxedBody, Deadline, TaskBody};
 use crate::task::handle::Shared;
 use crate::task::job::{Body, HandleJob, Job, Plain, PoolHooks, ResourceJob, RetryJob};
 use crate::task::record::Callback;
-use crate::task::small::Queued;
+use crate::task::small::{Queued, TimedSpawn};
 use crate::task::{Task, TaskHandle, TaskId};
 use crate::time::Clock;
 use std::sync::{Arc, Weak};
@@ -244,11 +244,30 @@ impl Inner {
                 .map(drop)
                 .map_err(|e| e.map(|b| b.0));
         }
+        if self.config.metrics.is_some() {
+            return self.spawn_timed(task, wait);
+        }
         // A small closure travels inline in the queue slot (no allocation);
         // the conversion runs only once the task is accepted, so a refused
         // one comes back as it was.
         self.push_with(task, 0, wait, Queued::spawn)
             .map_err(|(kind, task)| SubmitError::new(kind, task))
+    }
+
+    /// [`spawn`](Inner::spawn) in a pool with metrics: the latency
+    /// histogram needs the submission time. Out of line, so that the plain
+    /// path stays as small as it was.
+    #[inline(never)]
+    fn spawn_timed<F>(&self, task: F, wait: Wait) -> Result<(), SubmitError<F>>
+    where
+        F: FnOnce(&Context) + Send + 'static,
+    {
+        let job = TimedSpawn {
+            body: task,
+            submitted: self.tally.run_started(),
+        };
+        self.push_with(job, 0, wait, Queued::timed_spawn)
+            .map_err(|(kind, job)| SubmitError::new(kind, job.body))
     }
 
     /// The core of the batch forms (`submit_batch` and its `try_`,

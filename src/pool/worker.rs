@@ -75,10 +75,10 @@ pub(crate) struct WorkerSlot {
 }
 
 impl WorkerSlot {
-    fn new(index: usize) -> Self {
+    fn new(index: usize, pool_tally: &Tally) -> Self {
         WorkerSlot {
             index,
-            tally: CachePadded::default(),
+            tally: CachePadded(pool_tally.sharing_times()),
             current: Mutex::new(None),
             waiting: Mutex::new(Vec::new()),
             running_now: AtomicBool::new(false),
@@ -248,7 +248,7 @@ pub(crate) struct Claim {
 /// counted the worker in `live`.
 pub(crate) fn spawn_worker(inner: &Arc<Inner>, state: &mut State) -> io::Result<()> {
     let index = state.next_worker_index;
-    let slot = Arc::new(WorkerSlot::new(index));
+    let slot = Arc::new(WorkerSlot::new(index, &inner.tally));
     let mut builder = thread::Builder::new().name(format!("{}-{index}", inner.config.thread_name));
     if let Some(size) = inner.config.stack_size {
         builder = builder.stack_size(size);

@@ -8,7 +8,9 @@
 use super::TaskPanic;
 use super::callbacks::Callbacks;
 use crate::context::Context;
+use crate::observe::{Buckets, Histogram};
 use crate::sync::Mutex;
+use crate::time::Clock;
 use crate::time::timer::Timer;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
@@ -28,6 +30,42 @@ pub(crate) struct Tally {
     pub(crate) late_results: AtomicU64,
     /// Failed attempts that were scheduled for another try.
     pub(crate) retries: AtomicU64,
+    /// The pool's time histograms, when it has metrics
+    /// (`Builder::metrics`); the same for every tally of a pool.
+    pub(crate) times: Option<Arc<TaskTimes>>,
+}
+
+/// How long tasks took, for a pool with metrics: the histograms every job
+/// reports to, on the pool's clock (so a manual clock makes them exact).
+#[derive(Debug)]
+pub(crate) struct TaskTimes {
+    clock: Clock,
+    /// From submission until the outcome is delivered (a handle task) or
+    /// the body returns (a fire-and-forget one): one per finished task.
+    pub(crate) latency: Histogram,
+    /// How long one attempt's body ran: one per attempt that ran.
+    pub(crate) run: Histogram,
+}
+
+impl TaskTimes {
+    pub(crate) fn new(clock: Clock) -> TaskTimes {
+        TaskTimes {
+            clock,
+            latency: Histogram::new(Buckets::latency()),
+            run: Histogram::new(Buckets::latency()),
+        }
+    }
+
+    /// Now, on the pool's clock (`Clock::now_ns`).
+    #[inline]
+    pub(crate) fn now(&self) -> u64 {
+        self.clock.now_ns()
+    }
+
+    #[inline]
+    fn since(&self, start: u64) -> u64 {
+        self.now().saturating_sub(start)
+    }
 }
 
 impl Tally {
@@ -52,6 +90,42 @@ impl Tally {
 
     pub(crate) fn count_panicked(&self) {
         Tally::bump(&self.panicked);
+    }
+
+    /// A pool with metrics and a fresh count: the tally of one of its
+    /// workers.
+    pub(crate) fn sharing_times(&self) -> Tally {
+        Tally {
+            times: self.times.clone(),
+            ..Tally::default()
+        }
+    }
+
+    /// When the pool has metrics, now (for [`run_ended`](Tally::run_ended));
+    /// else 0, read from no clock.
+    #[inline]
+    pub(crate) fn run_started(&self) -> u64 {
+        match &self.times {
+            Some(times) => times.now(),
+            None => 0,
+        }
+    }
+
+    /// An attempt's body that began at `started` returned.
+    #[inline]
+    pub(crate) fn run_ended(&self, started: u64) {
+        if let Some(times) = &self.times {
+            times.run.observe_ns(times.since(started));
+        }
+    }
+
+    /// A task submitted at `submitted` (its [`run_started`](Tally::run_started)
+    /// reading at submission) reached its outcome.
+    #[inline]
+    pub(crate) fn task_ended(&self, submitted: u64) {
+        if let Some(times) = &self.times {
+            times.latency.observe_ns(times.since(submitted));
+        }
     }
 
     pub(crate) fn add_to(&self, totals: &mut [u64; 7]) {

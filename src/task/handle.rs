@@ -59,6 +59,9 @@ pub(crate) struct Shared<T, E> {
     /// For a task that may be retried: the pool to tell when a cancellation
     /// ends its backoff.
     pub(crate) retry_hooks: OnceLock<Weak<dyn PoolHooks>>,
+    /// When it was submitted, on the pool's clock, for a pool with metrics
+    /// (`Tally::run_started`; 0 otherwise).
+    submitted: u64,
 }
 
 struct Slot<T, E> {
@@ -110,11 +113,12 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
             cv: Condvar::new(),
             has_callback: on_complete.is_some(),
             on_complete: Mutex::new(on_complete),
-            tally,
             deadline_entry: OnceLock::new(),
             attempts: AtomicU32::new(0),
             started: OnceLock::new(),
             retry_hooks: OnceLock::new(),
+            submitted: tally.run_started(),
+            tally,
         })
     }
 
@@ -187,6 +191,7 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
             // the result from reaching the waiters.
             let _ = catch_unwind(AssertUnwindSafe(|| callback(&record)));
         }
+        self.tally.task_ended(self.submitted);
         before_publish();
         let mut slot = self.slot.lock();
         slot.result = Some(result);

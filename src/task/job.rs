@@ -41,7 +41,27 @@ impl RunEnv<'_> {
 /// caught, reported and counted.
 #[inline]
 pub(crate) fn run_spawn<F: FnOnce(&Context)>(body: F, env: &RunEnv<'_>) {
-    match catch_unwind(AssertUnwindSafe(|| body(env.root))) {
+    if env.tally.times.is_some() {
+        run_spawn_timed(body, env);
+        return;
+    }
+    let outcome = catch_unwind(AssertUnwindSafe(|| body(env.root)));
+    spawn_ended(outcome, env);
+}
+
+/// [`run_spawn`] in a pool with metrics, out of line so that the plain
+/// path stays as it was: the body's run time is measured.
+#[inline(never)]
+fn run_spawn_timed<F: FnOnce(&Context)>(body: F, env: &RunEnv<'_>) {
+    let started = env.tally.run_started();
+    let outcome = catch_unwind(AssertUnwindSafe(|| body(env.root)));
+    env.tally.run_ended(started);
+    spawn_ended(outcome, env);
+}
+
+#[inline]
+fn spawn_ended(outcome: std::thread::Result<()>, env: &RunEnv<'_>) {
+    match outcome {
         Ok(()) => Tally::bump(&env.tally.succeeded),
         Err(payload) => {
             env.report_panic(None, payload);
@@ -133,7 +153,9 @@ where
         shared.attempts.store(1, Ordering::Release);
         shared.mark_started();
         *env.current.lock() = Some(shared.ctx.clone());
+        let started = env.tally.run_started();
         let outcome = catch_unwind(AssertUnwindSafe(|| body.call(&shared.ctx)));
+        env.tally.run_ended(started);
         *env.current.lock() = None;
         let (to, counter, result) = match outcome {
             Ok(Ok(value)) => (SUCCEEDED, &env.tally.succeeded, Ok(value)),
@@ -311,7 +333,9 @@ where
         let ctx = shared.ctx.child();
         *env.current.lock() = Some(ctx.clone());
         let body = &mut self.body;
+        let run_started = env.tally.run_started();
         let outcome = catch_unwind(AssertUnwindSafe(|| body(&ctx)));
+        env.tally.run_ended(run_started);
         *env.current.lock() = None;
         drop(ctx);
         let (failure_is_panic, result) = match outcome {

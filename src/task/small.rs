@@ -73,6 +73,39 @@ impl<F: FnOnce(&Context) + Send> Job for SpawnBody<F> {
     }
 }
 
+/// A fire-and-forget body of a pool with metrics, and when it was
+/// submitted (`Tally::run_started`), for the latency histogram. A closure
+/// of up to two words still travels inline.
+pub(crate) struct TimedSpawn<F> {
+    pub(crate) body: F,
+    pub(crate) submitted: u64,
+}
+
+impl<F: FnOnce(&Context) + Send> InlineJob for TimedSpawn<F> {
+    #[inline]
+    fn run_inline(self, env: &RunEnv<'_>) {
+        run_spawn(self.body, env);
+        env.tally.task_ended(self.submitted);
+    }
+
+    fn abandon_inline(self, tally: &Tally, callbacks: Option<&Callbacks>) -> bool {
+        let submitted = self.submitted;
+        SpawnBody(self.body).abandon_inline(tally, callbacks);
+        tally.task_ended(submitted);
+        true
+    }
+}
+
+impl<F: FnOnce(&Context) + Send> Job for TimedSpawn<F> {
+    fn run(self: Box<Self>, env: &RunEnv<'_>) {
+        (*self).run_inline(env);
+    }
+
+    fn abandon(self: Box<Self>, tally: &Tally, callbacks: Option<&Callbacks>) -> bool {
+        (*self).abandon_inline(tally, callbacks)
+    }
+}
+
 impl<B, T, E> InlineJob for HandleJob<B, T, E>
 where
     B: Body<T, E>,
@@ -213,6 +246,16 @@ impl Queued {
         F: FnOnce(&Context) + Send + 'static,
     {
         Queued::new(SpawnBody(f))
+    }
+
+    /// A fire-and-forget closure of a pool with metrics (see
+    /// [`TimedSpawn`]).
+    #[inline]
+    pub(crate) fn timed_spawn<F>(job: TimedSpawn<F>) -> Queued
+    where
+        F: FnOnce(&Context) + Send + 'static,
+    {
+        Queued::new(job)
     }
 
     /// See [`Job::run`].
