@@ -548,6 +548,22 @@ impl Histogram {
         self.observe_ns(crate::time::duration_ns(d));
     }
 
+    /// Adds `other`'s counts and sum to this one's (same buckets).
+    pub(crate) fn absorb(&self, other: &Histogram) {
+        let (mine, theirs) = (&*self.core, &*other.core);
+        debug_assert_eq!(mine.bounds, theirs.bounds);
+        // ORDERING: see `count_in`.
+        for (to, from) in mine.counts.iter().zip(theirs.counts.iter()) {
+            to.fetch_add(from.load(Ordering::Relaxed), Ordering::Relaxed);
+        }
+        mine.sum_ns
+            .fetch_add(theirs.sum_ns.load(Ordering::Relaxed), Ordering::Relaxed);
+        add_f64(
+            &mine.sum,
+            f64::from_bits(theirs.sum.load(Ordering::Relaxed)),
+        );
+    }
+
     /// The counts now. Each bucket is read once; under concurrent
     /// observations the sum may lag the counts by the observations in
     /// flight.
@@ -660,6 +676,15 @@ impl HistogramSnapshot {
 
     pub(crate) fn buckets(&self) -> &[(f64, u64)] {
         &self.buckets
+    }
+
+    /// Adds `other`'s counts (same buckets) to these.
+    pub(crate) fn merge(&mut self, other: &HistogramSnapshot) {
+        debug_assert_eq!(self.buckets.len(), other.buckets.len());
+        for (mine, theirs) in self.buckets.iter_mut().zip(&other.buckets) {
+            mine.1 += theirs.1;
+        }
+        self.sum += other.sum;
     }
 
     /// How many values were observed.

@@ -275,6 +275,9 @@ impl Inner {
             let mut retired = state.retired;
             entry.slot.tally.add_to(&mut retired);
             state.retired = retired;
+            if let (Some(pool), Some(worker)) = (&self.tally.times, &entry.slot.tally.times) {
+                pool.absorb(worker);
+            }
             state.retired_busy_nanos = state
                 .retired_busy_nanos
                 .saturating_add(entry.slot.busy_nanos());

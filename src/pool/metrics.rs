@@ -1,9 +1,10 @@
 //! The pool as a source of metrics (`Builder::metrics`): the counters and
-//! gauges from one [`Inner::stats`] reading, the time histograms from the
-//! pool's `TaskTimes` (which the tasks feed; see `task/env.rs`).
+//! gauges from one [`Inner::stats`] reading, the time histograms summed
+//! over the pool's and its workers' `TaskTimes` (which the tasks feed; see
+//! `task/env.rs`).
 
 use super::Inner;
-use crate::observe::{Collect, Collector};
+use crate::observe::{Collect, Collector, HistogramSnapshot};
 
 impl Collect for Inner {
     fn collect(&self, out: &mut Collector<'_>) {
@@ -68,17 +69,32 @@ impl Collect for Inner {
         for (name, help, value) in gauges {
             out.gauge(name, help, value as f64);
         }
-        if let Some(times) = &self.tally.times {
+        if let Some((latency, run)) = self.task_times() {
             out.histogram(
                 "task_latency_seconds",
                 "Time from a task's submission until its outcome.",
-                &times.latency.snapshot(),
+                &latency,
             );
-            out.histogram(
-                "task_run_seconds",
-                "Time one attempt's body ran.",
-                &times.run.snapshot(),
-            );
+            out.histogram("task_run_seconds", "Time one attempt's body ran.", &run);
         }
+    }
+}
+
+impl Inner {
+    /// The latency and run-time histograms summed over the pool's own and
+    /// every live worker's, under the state lock (a worker that exits
+    /// hands its counts to the pool's under it).
+    fn task_times(&self) -> Option<(HistogramSnapshot, HistogramSnapshot)> {
+        let pool = self.tally.times.as_ref()?;
+        let state = self.state.lock();
+        let mut latency = pool.latency.snapshot();
+        let mut run = pool.run.snapshot();
+        for entry in &state.workers {
+            if let Some(times) = &entry.slot.tally.times {
+                latency.merge(&times.latency.snapshot());
+                run.merge(&times.run.snapshot());
+            }
+        }
+        Some((latency, run))
     }
 }

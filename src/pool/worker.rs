@@ -78,7 +78,7 @@ impl WorkerSlot {
     fn new(index: usize, pool_tally: &Tally) -> Self {
         WorkerSlot {
             index,
-            tally: CachePadded(pool_tally.sharing_times()),
+            tally: CachePadded(pool_tally.for_worker()),
             current: Mutex::new(None),
             waiting: Mutex::new(Vec::new()),
             running_now: AtomicBool::new(false),

@@ -30,8 +30,11 @@ pub(crate) struct Tally {
     pub(crate) late_results: AtomicU64,
     /// Failed attempts that were scheduled for another try.
     pub(crate) retries: AtomicU64,
-    /// The pool's time histograms, when it has metrics
-    /// (`Builder::metrics`); the same for every tally of a pool.
+    /// The time histograms, when the pool has metrics (`Builder::metrics`):
+    /// each worker's own (no cache line shared between workers on the hot
+    /// path), and the pool's for what is decided off the workers; the
+    /// pool sums them when its metrics are collected, and takes in a
+    /// worker's when it exits.
     pub(crate) times: Option<Arc<TaskTimes>>,
 }
 
@@ -54,6 +57,12 @@ impl TaskTimes {
             latency: Histogram::new(Buckets::latency()),
             run: Histogram::new(Buckets::latency()),
         }
+    }
+
+    /// Adds what `other` (a retiring worker's) counted.
+    pub(crate) fn absorb(&self, other: &TaskTimes) {
+        self.latency.absorb(&other.latency);
+        self.run.absorb(&other.run);
     }
 
     /// Now, on the pool's clock (`Clock::now_ns`).
@@ -92,11 +101,14 @@ impl Tally {
         Tally::bump(&self.panicked);
     }
 
-    /// A pool with metrics and a fresh count: the tally of one of its
-    /// workers.
-    pub(crate) fn sharing_times(&self) -> Tally {
+    /// A tally for a new worker of the pool whose tally this is: fresh
+    /// counts, and histograms of its own when the pool has metrics.
+    pub(crate) fn for_worker(&self) -> Tally {
         Tally {
-            times: self.times.clone(),
+            times: self
+                .times
+                .as_ref()
+                .map(|t| Arc::new(TaskTimes::new(t.clock.clone()))),
             ..Tally::default()
         }
     }
@@ -125,6 +137,18 @@ impl Tally {
     pub(crate) fn task_ended(&self, submitted: u64) {
         if let Some(times) = &self.times {
             times.latency.observe_ns(times.since(submitted));
+        }
+    }
+
+    /// A fire-and-forget body that began at `started` returned, ending the
+    /// task submitted at `submitted`: both histograms from one clock
+    /// reading.
+    #[inline]
+    pub(crate) fn spawn_ended(&self, started: u64, submitted: u64) {
+        if let Some(times) = &self.times {
+            let now = times.now();
+            times.run.observe_ns(now.saturating_sub(started));
+            times.latency.observe_ns(now.saturating_sub(submitted));
         }
     }
 

@@ -156,16 +156,20 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
     /// Runs the completion callback, stores the result and wakes waiters.
     /// Called once, by the winner of the terminal transition.
     pub(crate) fn deliver(&self, result: Result<T, TaskError<E>>) {
-        self.deliver_then(result, || {});
+        self.deliver_then(result, &self.tally, || {});
     }
 
-    /// As [`deliver`](Self::deliver), calling `before_publish` after the
+    /// As [`deliver`](Self::deliver), observing the task's latency in
+    /// `counted_in` (the delivering worker's tally: its own histograms, so
+    /// workers do not share a cache line per task), and calling
+    /// `before_publish` after the
     /// completion callback and just before the result becomes visible to
     /// the waiters (a worker uses it to count itself as looking for work
     /// before its submitter, woken by the result, submits again).
     pub(crate) fn deliver_then(
         &self,
         result: Result<T, TaskError<E>>,
+        counted_in: &Tally,
         before_publish: impl FnOnce(),
     ) {
         if let Some((timer, key)) = self.deadline_entry.get() {
@@ -191,7 +195,7 @@ impl<T: Send + 'static, E: Send + 'static> Shared<T, E> {
             // the result from reaching the waiters.
             let _ = catch_unwind(AssertUnwindSafe(|| callback(&record)));
         }
-        self.tally.task_ended(self.submitted);
+        counted_in.task_ended(self.submitted);
         before_publish();
         let mut slot = self.slot.lock();
         slot.result = Some(result);

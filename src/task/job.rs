@@ -59,6 +59,16 @@ fn run_spawn_timed<F: FnOnce(&Context)>(body: F, env: &RunEnv<'_>) {
     spawn_ended(outcome, env);
 }
 
+/// [`run_spawn`] for a fire-and-forget task of a pool with metrics
+/// (`TimedSpawn`): its run time and latency, from one clock reading at the
+/// end.
+pub(crate) fn run_spawn_stamped<F: FnOnce(&Context)>(body: F, env: &RunEnv<'_>, submitted: u64) {
+    let started = env.tally.run_started();
+    let outcome = catch_unwind(AssertUnwindSafe(|| body(env.root)));
+    env.tally.spawn_ended(started, submitted);
+    spawn_ended(outcome, env);
+}
+
 #[inline]
 fn spawn_ended(outcome: std::thread::Result<()>, env: &RunEnv<'_>) {
     match outcome {
@@ -284,7 +294,7 @@ fn finish<T: Send + 'static, E: Send + 'static>(
     }
     if shared.transition(RUNNING, to) {
         Tally::bump(counter);
-        shared.deliver_then(result, env.before_publish);
+        shared.deliver_then(result, env.tally, env.before_publish);
     } else {
         // Timed out while running: the outcome is final; this value is
         // dropped here, and counted.

@@ -22,7 +22,7 @@
 #![allow(unsafe_code)]
 
 use super::env::{Job, RunEnv, Tally};
-use super::job::{Body, HandleJob, run_spawn};
+use super::job::{Body, HandleJob, run_spawn, run_spawn_stamped};
 use crate::context::Context;
 use std::cell::Cell;
 use std::marker::PhantomData;
@@ -84,8 +84,7 @@ pub(crate) struct TimedSpawn<F> {
 impl<F: FnOnce(&Context) + Send> InlineJob for TimedSpawn<F> {
     #[inline]
     fn run_inline(self, env: &RunEnv<'_>) {
-        run_spawn(self.body, env);
-        env.tally.task_ended(self.submitted);
+        run_spawn_stamped(self.body, env, self.submitted);
     }
 
     fn abandon_inline(self, tally: &Tally, callbacks: Option<&Callbacks>) -> bool {
