@@ -13,7 +13,7 @@ use gosling::breaker::CircuitBreaker;
 use gosling::config::parse_duration;
 use gosling::context::signal;
 use gosling::limit::{Metered, Rate, RateLimiter, TokenBucket};
-use gosling::observe::{Metrics, MetricsServer};
+use gosling::observe::{Health, Metrics, MetricsServer};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -67,14 +67,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .label("breaker", "dependency")?
         .register(Arc::new(breaker.clone()))?;
 
-    let ready_pool = Arc::clone(&pool);
+    let health = Health::new();
+    health.check("pool", Duration::from_secs(1), pool.health_check(0.9))?;
+    health.check("dependency", Duration::from_secs(1), breaker.health_check())?;
     let server = MetricsServer::builder(&metrics)
         .address(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
-        .readiness(move || !ready_pool.is_closed())
+        .health(health)
         .start()?;
     let addr = server.local_addr();
     println!("serving metrics on http://{addr}/metrics");
     println!("try: curl -s http://{addr}/metrics | grep demo_tasks");
+    println!("     curl -s http://{addr}/ready");
     match run_for {
         Some(d) => println!("running for {d:?} (or until Ctrl-C)"),
         None => println!("running until Ctrl-C"),

@@ -7,7 +7,7 @@
 mod common;
 
 use common::{count, seeded};
-use gosling::observe::{MAX_HEAD, Metrics, MetricsServer};
+use gosling::observe::{CheckResult, Health, MAX_HEAD, Metrics, MetricsServer};
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::process::Command;
@@ -69,9 +69,19 @@ fn routes_answer_with_their_status_and_headers() {
     metrics.counter("hits_total", "Hits.").unwrap().add(5);
     let ready = Arc::new(AtomicBool::new(true));
     let seen = Arc::clone(&ready);
+    let health = Health::new();
+    health
+        .check("flag", Duration::from_secs(5), move || {
+            if seen.load(Ordering::SeqCst) {
+                CheckResult::healthy()
+            } else {
+                CheckResult::unhealthy("flag \"down\"")
+            }
+        })
+        .unwrap();
     let server = MetricsServer::builder(&metrics)
         .address("127.0.0.1:0".parse().unwrap())
-        .readiness(move || seen.load(Ordering::SeqCst))
+        .health(health)
         .start()
         .unwrap();
     let addr = server.local_addr();
@@ -90,9 +100,23 @@ fn routes_answer_with_their_status_and_headers() {
 
     assert_eq!(status(&get(addr, "/metrics?name=x")), 200);
     assert_eq!(body(&get(addr, "/health")), "ok\n");
-    assert_eq!(status(&get(addr, "/ready")), 200);
+    let reply = get(addr, "/ready");
+    assert_eq!(status(&reply), 200);
+    assert!(
+        reply.contains("\r\nContent-Type: application/json\r\n"),
+        "{reply}"
+    );
+    assert_eq!(
+        body(&reply),
+        r#"{"status":"healthy","checks":[{"name":"flag","status":"healthy","message":""}]}"#
+    );
     ready.store(false, Ordering::SeqCst);
-    assert_eq!(status(&get(addr, "/ready")), 503);
+    let reply = get(addr, "/ready");
+    assert_eq!(status(&reply), 503);
+    assert_eq!(
+        body(&reply),
+        r#"{"status":"unhealthy","checks":[{"name":"flag","status":"unhealthy","message":"flag \"down\""}]}"#
+    );
     assert_eq!(status(&get(addr, "/nope")), 404);
     let post = exchange(addr, b"POST /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
     assert_eq!(status(&post), 405);

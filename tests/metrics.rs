@@ -186,6 +186,15 @@ fn a_pool_reports_what_its_stats_say() {
     // the retried task three times.
     let run = snap.histogram("app_task_run_seconds", &labels).unwrap();
     assert_eq!(run.count(), 13 - 2 + 2);
+    // A worker that exits hands its counts to the pool: nothing is lost.
+    pool.resize(1).unwrap();
+    common::await_stats(&pool, "one worker left", |s| s.workers == 1);
+    let after = metrics.snapshot();
+    let latency = after
+        .histogram("app_task_latency_seconds", &labels)
+        .unwrap();
+    let run = after.histogram("app_task_run_seconds", &labels).unwrap();
+    assert_eq!((latency.count(), run.count()), (13, 13));
     // A refusal counts, and the series end with the pool.
     pool.close();
     assert!(pool.spawn(|_| ()).is_err());

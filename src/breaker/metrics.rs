@@ -7,7 +7,7 @@ use super::BreakerBuilder;
 use super::state::{BreakerState, HALF_OPEN, STATE_MASK};
 use super::window::{Sums, Window};
 use super::{CircuitBreaker, Inner};
-use crate::observe::{Collect, Collector};
+use crate::observe::{CheckResult, Collect, Collector};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A snapshot of a breaker's counters, from [`CircuitBreaker::metrics`].
@@ -202,6 +202,45 @@ where
                 "The window's failure rate, once it holds the minimum of calls.",
                 rate,
             );
+        }
+    }
+}
+
+impl<E: 'static> CircuitBreaker<E>
+where
+    CircuitBreaker<E>: Send + Sync,
+{
+    /// A health check of this breaker, for
+    /// [`Health::check`](crate::observe::Health::check): degraded while it
+    /// is open, half-open or forced open (the dependency it guards is
+    /// failing; the program still runs), healthy otherwise.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gosling::breaker::CircuitBreaker;
+    /// use gosling::observe::{Health, HealthStatus};
+    /// use std::time::Duration;
+    ///
+    /// let breaker = CircuitBreaker::<()>::builder().build()?;
+    /// let health = Health::new();
+    /// health.check("payments", Duration::from_secs(1), breaker.health_check())?;
+    /// breaker.force_open();
+    /// let report = health.run();
+    /// assert_eq!(report.status, HealthStatus::Degraded);
+    /// assert_eq!(report.checks[0].1.message, "the circuit breaker is forced open");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn health_check(&self) -> impl Fn() -> CheckResult + Send + Sync + 'static {
+        let breaker = self.clone();
+        move || {
+            let state = match breaker.state() {
+                BreakerState::Closed | BreakerState::Disabled => return CheckResult::healthy(),
+                BreakerState::Open => "open",
+                BreakerState::HalfOpen => "half-open",
+                BreakerState::ForcedOpen => "forced open",
+            };
+            CheckResult::degraded(format!("the circuit breaker is {state}"))
         }
     }
 }

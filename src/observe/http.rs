@@ -10,7 +10,7 @@
 //! client that sends slowly, too much or garbage costs a bounded buffer for
 //! a bounded time. Parsing (`parse_head`) is a pure function over the bytes.
 
-use super::Metrics;
+use super::{Health, HealthStatus, Metrics};
 use crate::sync::{Condvar, Mutex};
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -78,8 +78,6 @@ impl std::error::Error for ServeError {
     }
 }
 
-type Readiness = Box<dyn Fn() -> bool + Send + Sync>;
-
 /// Settings for a [`MetricsServer`]; made by [`MetricsServer::builder`].
 ///
 /// | setting | default |
@@ -90,7 +88,7 @@ type Readiness = Box<dyn Fn() -> bool + Send + Sync>;
 /// | [`max_connections`](ServerBuilder::max_connections) | 16 |
 /// | [`read_timeout`](ServerBuilder::read_timeout) | 5 s for the whole request head |
 /// | [`write_timeout`](ServerBuilder::write_timeout) | 5 s per write |
-/// | [`readiness`](ServerBuilder::readiness) | always ready |
+/// | [`health`](ServerBuilder::health) | no checks: always ready |
 ///
 /// # Examples
 ///
@@ -115,7 +113,7 @@ pub struct ServerBuilder {
     max_connections: usize,
     read_timeout: Duration,
     write_timeout: Duration,
-    readiness: Option<Readiness>,
+    health: Option<Health>,
 }
 
 impl fmt::Debug for ServerBuilder {
@@ -216,29 +214,29 @@ impl ServerBuilder {
         self
     }
 
-    /// What `/ready` asks: `200` when `ready` returns true, `503` when
-    /// false. It runs on the connection's thread and should be quick.
+    /// What `/ready` reports: the [`Health`] checks, run for each request —
+    /// `200` unless one is unhealthy (degraded is still ready), `503` then;
+    /// the body is the report's JSON. Without checks, `/ready` is always
+    /// `200`.
     ///
     /// # Examples
     ///
     /// ```
-    /// use gosling::observe::{Metrics, MetricsServer};
+    /// use gosling::observe::{Health, Metrics, MetricsServer};
     /// use gosling::Pool;
-    /// use std::sync::Arc;
+    /// use std::time::Duration;
     ///
-    /// let pool = Arc::new(Pool::new(1)?);
-    /// let seen = Arc::clone(&pool);
+    /// let pool = Pool::new(1)?;
+    /// let health = Health::new();
+    /// health.check("pool", Duration::from_secs(1), pool.health_check(0.9))?;
     /// let server = MetricsServer::builder(&Metrics::new())
     ///     .address("127.0.0.1:0".parse()?)
-    ///     .readiness(move || !seen.is_closed())
+    ///     .health(health)
     ///     .start()?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn readiness<F>(mut self, ready: F) -> Self
-    where
-        F: Fn() -> bool + Send + Sync + 'static,
-    {
-        self.readiness = Some(Box::new(ready));
+    pub fn health(mut self, health: Health) -> Self {
+        self.health = Some(health);
         self
     }
 
@@ -273,7 +271,7 @@ impl ServerBuilder {
             max_connections: self.max_connections,
             read_timeout: self.read_timeout,
             write_timeout: self.write_timeout,
-            readiness: self.readiness,
+            health: self.health,
             stop: AtomicBool::new(false),
             active: Mutex::new(0),
             idle: Condvar::new(),
@@ -295,7 +293,8 @@ impl ServerBuilder {
 /// Serves a [`Metrics`] collection over HTTP: `GET /metrics` (the
 /// Prometheus text format, `Content-Type: text/plain; version=0.0.4`),
 /// `GET /health` (`200` while the server runs) and `GET /ready` (`200` or
-/// `503`, see [`ServerBuilder::readiness`]); `HEAD` for each. Anything else
+/// `503`, with the JSON of the [`Health`] checks, see
+/// [`ServerBuilder::health`]); `HEAD` for each. Anything else
 /// is `404` (or `405` for another method on those paths); a malformed
 /// request `400`, an oversized head `431`, a long target `414`, a slow one
 /// `408`. Each connection answers one request.
@@ -340,7 +339,7 @@ struct Shared {
     max_connections: usize,
     read_timeout: Duration,
     write_timeout: Duration,
-    readiness: Option<Readiness>,
+    health: Option<Health>,
     stop: AtomicBool,
     /// Connections being served; `idle` is notified when one ends.
     active: Mutex<usize>,
@@ -373,7 +372,7 @@ impl MetricsServer {
             max_connections: 16,
             read_timeout: Duration::from_secs(5),
             write_timeout: Duration::from_secs(5),
-            readiness: None,
+            health: None,
         }
     }
 
@@ -743,18 +742,23 @@ fn route(shared: &Shared, request: &Request<'_>) -> Response {
             }
         }
         b"/health" => Response::text(200, "ok\n"),
-        _ => {
-            let ready = shared.readiness.as_ref().is_none_or(|ready| {
-                // A panicking check says "not ready" instead of taking the
-                // connection down without an answer.
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(ready)).unwrap_or(false)
-            });
-            if ready {
-                Response::text(200, "ready\n")
-            } else {
-                Response::text(503, "not ready\n")
+        _ => match &shared.health {
+            None => Response::text(200, "ready\n"),
+            Some(health) => {
+                let report = health.run();
+                let status = if report.status == HealthStatus::Unhealthy {
+                    503
+                } else {
+                    200
+                };
+                Response {
+                    status,
+                    content_type: "application/json",
+                    body: report.to_json().into_bytes(),
+                    extra: "",
+                }
             }
-        }
+        },
     }
 }
 

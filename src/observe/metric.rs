@@ -759,6 +759,22 @@ mod tests {
     }
 
     #[test]
+    fn absorbing_and_merging_add_every_count() {
+        let a = Histogram::new(Buckets::new(vec![1.0]).unwrap());
+        let b = Histogram::new(Buckets::new(vec![1.0]).unwrap());
+        a.observe(0.5);
+        b.observe(2.0);
+        b.observe_duration(Duration::from_millis(500));
+        let mut merged = a.snapshot();
+        merged.merge(&b.snapshot());
+        assert_eq!(merged.cumulative(), vec![(1.0, 2), (f64::INFINITY, 3)]);
+        assert_eq!(merged.sum(), 3.0);
+        a.absorb(&b);
+        assert_eq!(a.snapshot(), merged);
+        assert_eq!(b.snapshot().count(), 2); // the source keeps its counts
+    }
+
+    #[test]
     fn gauge_adds_exactly_under_contention() {
         let g = Gauge::new();
         std::thread::scope(|s| {

@@ -11,6 +11,7 @@
 //!   [`Builder::metrics`](crate::Builder::metrics), a breaker or a user's
 //!   own type through [`Collect`].
 //! - [`MetricsSnapshot`]: the values at one moment, and their text form.
+//! - [`Health`]: named checks with timeouts, aggregated as JSON.
 //! - [`MetricsServer`]: a small loopback HTTP endpoint serving `/metrics`,
 //!   `/health` and `/ready`.
 //!
@@ -36,17 +37,19 @@
 //!
 //! Files: `metric.rs` the primitives; `rate.rs` the meters; `registry.rs`
 //! [`Metrics`], [`Collect`] and the name rules; `snapshot.rs` the snapshot
-//! and the text format; `http.rs` the endpoint and its strict HTTP/1.1
-//! request parser. Imports: `sync` and `time` only — the components
+//! and the text format; `health.rs` the checks; `http.rs` the endpoint and
+//! its strict HTTP/1.1 request parser. Imports: `sync` and `time` only — the components
 //! that report metrics (the pool, the breaker) import this module, never
 //! the other way round.
 
+mod health;
 mod http;
 mod metric;
 mod rate;
 mod registry;
 mod snapshot;
 
+pub use health::{CheckResult, Health, HealthError, HealthReport, HealthStatus};
 pub use http::{MAX_HEAD, MetricsServer, ServeError, ServerBuilder};
 pub use metric::{Buckets, Counter, Gauge, Histogram, HistogramSnapshot};
 pub use rate::{Meter, WindowCounter};

@@ -1,10 +1,13 @@
-//! The pool as a source of metrics (`Builder::metrics`): the counters and
+//! The pool as a source of metrics (`Builder::metrics`) and its health
+//! check (`Pool::health_check`): the counters and
 //! gauges from one [`Inner::stats`] reading, the time histograms summed
 //! over the pool's and its workers' `TaskTimes` (which the tasks feed; see
 //! `task/env.rs`).
 
-use super::Inner;
+use super::{Inner, Pool};
+use crate::observe::CheckResult;
 use crate::observe::{Collect, Collector, HistogramSnapshot};
+use std::sync::Arc;
 
 impl Collect for Inner {
     fn collect(&self, out: &mut Collector<'_>) {
@@ -96,5 +99,58 @@ impl Inner {
             }
         }
         Some((latency, run))
+    }
+}
+
+impl Pool {
+    /// A health check of this pool, for [`Health::check`](crate::observe::Health::check):
+    /// unhealthy when the pool is closed, has no live worker or has been
+    /// dropped; degraded when its queue holds more than `saturation` (0 to
+    /// 1) of its capacity; healthy otherwise. It holds the pool weakly.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gosling::observe::{Health, HealthStatus};
+    /// use gosling::Pool;
+    /// use std::time::Duration;
+    ///
+    /// let pool = Pool::new(1)?;
+    /// let health = Health::new();
+    /// health.check("ingest", Duration::from_secs(1), pool.health_check(0.8))?;
+    /// assert_eq!(health.run().status, HealthStatus::Healthy);
+    /// pool.close();
+    /// let report = health.run();
+    /// assert_eq!(report.status, HealthStatus::Unhealthy);
+    /// assert_eq!(report.checks[0].1.message, "the pool is closed");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn health_check(
+        &self,
+        saturation: f64,
+    ) -> impl Fn() -> CheckResult + Send + Sync + 'static {
+        let inner = Arc::downgrade(&self.inner);
+        move || {
+            let Some(inner) = inner.upgrade() else {
+                return CheckResult::unhealthy("the pool was dropped");
+            };
+            let stats = inner.stats();
+            let (closed, capacity) = {
+                let state = inner.state.lock();
+                (state.closed, state.capacity)
+            };
+            if closed {
+                CheckResult::unhealthy("the pool is closed")
+            } else if stats.workers == 0 {
+                CheckResult::unhealthy("no live worker")
+            } else if capacity != usize::MAX && stats.queued as f64 > saturation * capacity as f64 {
+                CheckResult::degraded(format!(
+                    "{} queued of a capacity of {capacity}",
+                    stats.queued
+                ))
+            } else {
+                CheckResult::healthy()
+            }
+        }
     }
 }
