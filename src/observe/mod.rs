@@ -11,6 +11,8 @@
 //!   [`Builder::metrics`](crate::Builder::metrics), a breaker or a user's
 //!   own type through [`Collect`].
 //! - [`MetricsSnapshot`]: the values at one moment, and their text form.
+//! - [`Reporting`]: one thread pushing snapshots to [`Reporter`]s on an
+//!   interval — [`JsonLines`] to any writer, [`Statsd`] over UDP.
 //! - [`Health`]: named checks with timeouts, aggregated as JSON.
 //! - [`MetricsServer`]: a small loopback HTTP endpoint serving `/metrics`,
 //!   `/health` and `/ready`.
@@ -37,7 +39,7 @@
 //!
 //! Files: `metric.rs` the primitives; `rate.rs` the meters; `registry.rs`
 //! [`Metrics`], [`Collect`] and the name rules; `snapshot.rs` the snapshot
-//! and the text format; `health.rs` the checks; `http.rs` the endpoint and
+//! and the text format; `report.rs` the push reporters; `health.rs` the checks; `http.rs` the endpoint and
 //! its strict HTTP/1.1 request parser. Imports: `sync` and `time` only — the components
 //! that report metrics (the pool, the breaker) import this module, never
 //! the other way round.
@@ -47,6 +49,7 @@ mod http;
 mod metric;
 mod rate;
 mod registry;
+mod report;
 mod snapshot;
 
 pub use health::{CheckResult, Health, HealthError, HealthReport, HealthStatus};
@@ -54,4 +57,5 @@ pub use http::{MAX_HEAD, MetricsServer, ServeError, ServerBuilder};
 pub use metric::{Buckets, Counter, Gauge, Histogram, HistogramSnapshot};
 pub use rate::{Meter, WindowCounter};
 pub use registry::{Collect, Collector, Metrics, MetricsError};
+pub use report::{JsonLines, Reporter, Reporting, Statsd};
 pub use snapshot::{Family, MetricKind, MetricsSnapshot, Sample, Value};
