@@ -1,7 +1,7 @@
 //! Metrics (`gosling::observe`): exact counts under concurrency, a pool's
 //! metrics reconciling with its stats, exact task times on a manual clock,
 //! the exact text form, and `promtool check metrics` on the exposition of a
-//! busy pool, a breaker and limiters (the real tool: `.ci/run` installs it with the `prometheus`
+//! busy pool, a breaker, limiters and a scheduled job (the real tool: `.ci/run` installs it with the `prometheus`
 //! package; the test says so and checks nothing only where it is missing).
 
 mod common;
@@ -407,6 +407,18 @@ fn promtool_accepts_the_exposition_of_a_busy_pool() {
         .register(Arc::new(bulkhead.clone()))
         .unwrap();
     let _permit = bulkhead.try_acquire().unwrap();
+    // A scheduled job that ran once.
+    let job = gosling::schedule::Scheduler::new(&pool)
+        .every(Duration::from_secs(10))
+        .start(|_| Ok::<(), String>(()))
+        .unwrap();
+    metrics
+        .label("job", "sync")
+        .unwrap()
+        .register(job.metrics_source())
+        .unwrap();
+    manual.advance(Duration::from_secs(10));
+    assert!(job.wait_runs_timeout(1, Duration::from_secs(10)));
     let h: Histogram = metrics
         .histogram("empty_seconds", "Never observed.", Buckets::latency())
         .unwrap();
@@ -419,6 +431,7 @@ fn promtool_accepts_the_exposition_of_a_busy_pool() {
         "gosling_test_breaker_calls_total{breaker=\"payments\",outcome=\"rejected\"} 1\n",
         "gosling_test_limiter_denied_total{limiter=\"api\"} 1\n",
         "gosling_test_limiter_in_use{limiter=\"db\"} 1\n",
+        "gosling_test_job_runs_total{job=\"sync\",outcome=\"succeeded\"} 1\n",
     ] {
         assert!(text.contains(line), "no {line:?} in\n{text}");
     }

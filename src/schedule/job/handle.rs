@@ -37,7 +37,7 @@ use std::time::{Duration, Instant, SystemTime};
 /// ```
 #[must_use = "dropping the handle leaves the job running with no way to stop it but its context"]
 pub struct JobHandle {
-    core: Arc<JobCore>,
+    pub(super) core: Arc<JobCore>,
 }
 
 impl JobHandle {

@@ -6,6 +6,8 @@
 //! - `status.rs`: what a job reports — [`JobStatus`], [`RunOutcome`],
 //!   [`JobStats`].
 //! - `handle.rs`: [`JobHandle`], thin, forwarding to the core.
+//! - `metrics.rs`: the job as a source of metrics
+//!   ([`JobHandle::metrics_source`]).
 //! - `core.rs`: [`JobCore`] and the state its lock protects, the one timer
 //!   entry (`Fire`), and the transitions the handle asks for.
 //! - `fire.rs`: what a fire does on the timer thread — which fire times came,
@@ -14,7 +16,7 @@
 //!   completion, and the retries of a failed run.
 //!
 //! Imports the calendar (`../calendar/`, for cron cadences), the pool's
-//! link and timer, tasks, contexts, retry policies and `sync`; never the
+//! link and timer, tasks, contexts, retry policies, `observe` and `sync`; never the
 //! scheduler (`../scheduler.rs`) or chains (`../chain.rs`), which build on
 //! it.
 //!
@@ -34,6 +36,7 @@
 mod core;
 mod fire;
 mod handle;
+mod metrics;
 mod policy;
 mod run;
 mod status;
