@@ -70,17 +70,18 @@ fn w1_spawn_noop(c: &mut Criterion) {
     let counter = Counter::new();
     let mut group = c.benchmark_group("w1-spawn-noop");
     group.throughput(Throughput::Elements(N));
-    group.bench_function("gosling", |b| {
-        b.iter(|| {
-            counter.arm(N);
-            for _ in 0..N {
-                let counter = Arc::clone(&counter);
-                pool.spawn(move |_| counter.hit()).unwrap();
-            }
-            counter.wait();
-        })
-    });
+    group.bench_function("gosling", |b| b.iter(|| spawn_noops(&pool, &counter, N)));
     group.finish();
+}
+
+/// One W1 iteration: `n` counter tasks spawned, then waited for.
+fn spawn_noops(pool: &Pool, counter: &Arc<Counter>, n: u64) {
+    counter.arm(n);
+    for _ in 0..n {
+        let counter = Arc::clone(counter);
+        pool.spawn(move |_| counter.hit()).unwrap();
+    }
+    counter.wait();
 }
 
 /// W1 on the same pool with metrics off and on (`Builder::metrics`): what
@@ -99,16 +100,7 @@ fn w1_metrics(c: &mut Criterion) {
     let mut group = c.benchmark_group("w1-metrics");
     group.throughput(Throughput::Elements(N));
     for (name, pool) in [("off", &off), ("on", &on)] {
-        group.bench_function(name, |b| {
-            b.iter(|| {
-                counter.arm(N);
-                for _ in 0..N {
-                    let counter = Arc::clone(&counter);
-                    pool.spawn(move |_| counter.hit()).unwrap();
-                }
-                counter.wait();
-            })
-        });
+        group.bench_function(name, |b| b.iter(|| spawn_noops(pool, &counter, N)));
     }
     group.finish();
     black_box(metrics.render());

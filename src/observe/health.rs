@@ -366,9 +366,9 @@ impl HealthReport {
                 out.push(',');
             }
             out.push_str("{\"name\":");
-            json_string(&mut out, name);
+            super::json::string(&mut out, name);
             out.push_str(&format!(",\"status\":\"{}\",\"message\":", result.status));
-            json_string(&mut out, &result.message);
+            super::json::string(&mut out, &result.message);
             out.push('}');
         }
         out.push_str("]}");
@@ -376,33 +376,9 @@ impl HealthReport {
     }
 }
 
-/// Appends `s` as a JSON string.
-fn json_string(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn json_strings_are_escaped() {
-        let mut out = String::new();
-        json_string(&mut out, "a\"b\\c\nd\u{1}é");
-        assert_eq!(out, r#""a\"b\\c\nd\u0001é""#);
-    }
 
     #[test]
     #[cfg_attr(miri, ignore = "real-time timeouts of 200 ms; slow under Miri")]

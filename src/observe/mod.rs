@@ -46,6 +46,7 @@
 
 mod health;
 mod http;
+mod json;
 mod metric;
 mod rate;
 mod registry;

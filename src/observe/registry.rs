@@ -580,12 +580,7 @@ impl Metrics {
     /// ```
     pub fn counter(&self, name: &str, help: &str) -> Result<Counter, MetricsError> {
         let counter = Counter::new();
-        let read = counter.clone();
-        self.register(Arc::new(One {
-            name: name.to_string(),
-            help: help.to_string(),
-            read: Read::Counter(read),
-        }))?;
+        self.register_one(name, help, Read::Counter(counter.clone()))?;
         Ok(counter)
     }
 
@@ -608,12 +603,7 @@ impl Metrics {
     /// ```
     pub fn gauge(&self, name: &str, help: &str) -> Result<Gauge, MetricsError> {
         let gauge = Gauge::new();
-        let read = gauge.clone();
-        self.register(Arc::new(One {
-            name: name.to_string(),
-            help: help.to_string(),
-            read: Read::Gauge(read),
-        }))?;
+        self.register_one(name, help, Read::Gauge(gauge.clone()))?;
         Ok(gauge)
     }
 
@@ -642,11 +632,7 @@ impl Metrics {
     where
         F: Fn() -> f64 + Send + Sync + 'static,
     {
-        self.register(Arc::new(One {
-            name: name.to_string(),
-            help: help.to_string(),
-            read: Read::GaugeFn(Box::new(read)),
-        }))
+        self.register_one(name, help, Read::GaugeFn(Box::new(read)))
     }
 
     /// Registers a histogram under `name` (after this view's prefix).
@@ -674,13 +660,16 @@ impl Metrics {
         buckets: Buckets,
     ) -> Result<Histogram, MetricsError> {
         let histogram = Histogram::new(buckets);
-        let read = histogram.clone();
+        self.register_one(name, help, Read::Histogram(histogram.clone()))?;
+        Ok(histogram)
+    }
+
+    fn register_one(&self, name: &str, help: &str, read: Read) -> Result<(), MetricsError> {
         self.register(Arc::new(One {
             name: name.to_string(),
             help: help.to_string(),
-            read: Read::Histogram(read),
-        }))?;
-        Ok(histogram)
+            read,
+        }))
     }
 
     /// Registers a source of samples, kept alive by this collection, under

@@ -3,7 +3,7 @@
 //! [`JsonLines`] to any writer and [`Statsd`] over UDP (plain StatsD or
 //! DogStatsD tags). The pull side is [`MetricsServer`](super::MetricsServer).
 
-use super::{Metrics, MetricsSnapshot, Value};
+use super::{Metrics, MetricsSnapshot, Value, json};
 use crate::sync::{Condvar, Mutex};
 use std::collections::HashMap;
 use std::fmt;
@@ -288,32 +288,32 @@ impl<W: Write + Send> Reporter for JsonLines<W> {
             for sample in family.samples() {
                 line.clear();
                 line.push_str(&format!("{{\"ts_ms\":{ts},\"name\":"));
-                json_string(&mut line, family.name());
+                json::string(&mut line, family.name());
                 line.push_str(&format!(",\"type\":\"{}\",\"labels\":{{", family.kind()));
                 for (i, (l, v)) in sample.labels().iter().enumerate() {
                     if i > 0 {
                         line.push(',');
                     }
-                    json_string(&mut line, l);
+                    json::string(&mut line, l);
                     line.push(':');
-                    json_string(&mut line, v);
+                    json::string(&mut line, v);
                 }
                 line.push('}');
                 match sample.value() {
                     Value::Number(v) => {
                         line.push_str(",\"value\":");
-                        json_number(&mut line, *v);
+                        json::number(&mut line, *v);
                     }
                     Value::Histogram(h) => {
                         line.push_str(&format!(",\"count\":{},\"sum\":", h.count()));
-                        json_number(&mut line, h.sum());
+                        json::number(&mut line, h.sum());
                         line.push_str(",\"buckets\":[");
                         for (i, (le, n)) in h.buckets().iter().enumerate() {
                             if i > 0 {
                                 line.push(',');
                             }
                             line.push('[');
-                            json_number(&mut line, *le);
+                            json::number(&mut line, *le);
                             line.push_str(&format!(",{n}]"));
                         }
                         line.push(']');
@@ -325,34 +325,6 @@ impl<W: Write + Send> Reporter for JsonLines<W> {
         }
         self.out.flush()
     }
-}
-
-fn json_number(out: &mut String, v: f64) {
-    if v.is_nan() {
-        out.push_str("\"NaN\"");
-    } else if v == f64::INFINITY {
-        out.push_str("\"+Inf\"");
-    } else if v == f64::NEG_INFINITY {
-        out.push_str("\"-Inf\"");
-    } else {
-        out.push_str(&format!("{v}"));
-    }
-}
-
-fn json_string(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 /// The most bytes of one StatsD datagram (fits an Ethernet frame).
@@ -552,20 +524,5 @@ impl Reporter for Statsd {
             self.socket.send(datagram.as_bytes())?;
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn json_numbers_and_strings() {
-        let mut s = String::new();
-        json_number(&mut s, f64::NAN);
-        json_number(&mut s, 1.5);
-        json_number(&mut s, f64::INFINITY);
-        json_string(&mut s, "a\"\u{2}");
-        assert_eq!(s, "\"NaN\"1.5\"+Inf\"\"a\\\"\\u0002\"");
     }
 }

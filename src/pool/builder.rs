@@ -7,7 +7,7 @@ use super::resource::ResourceLimits;
 use crate::config::{Config, ConfigError, QueueSize, Timeout};
 use crate::context::Context;
 use crate::limit::{KeyedLimiter, RateLimiter};
-use crate::observe::Metrics;
+use crate::observe::{Buckets, Metrics};
 use crate::queue::{FullPolicy, QueueKind};
 use crate::retry::RetryPolicy;
 use crate::task::TaskPanic;
@@ -44,6 +44,7 @@ pub(crate) type ThreadHook = Arc<dyn Fn(usize) + Send + Sync>;
 /// | [`resource_limit`](Builder::resource_limit), [`resource_limits`](Builder::resource_limits) | none |
 /// | [`clock`](Builder::clock) | [`Clock::system`] |
 /// | [`metrics`](Builder::metrics) | none |
+/// | [`time_buckets`](Builder::time_buckets) | [`Buckets::latency`](crate::observe::Buckets::latency) |
 ///
 /// Threads: a pool runs its workers (`<thread_name>-0`, `-1`, …) and, only
 /// once something needs them, a timer thread (`<thread_name>-timer`: task
@@ -97,6 +98,7 @@ impl Default for Builder {
                 rate_limit: None,
                 resources: None,
                 metrics: None,
+                time_buckets: None,
             },
         }
     }
@@ -570,7 +572,7 @@ impl Builder {
     /// to three clock readings and two histogram updates; a pool without
     /// metrics reads no clock for them. Durations are on the pool's
     /// [`clock`](Builder::clock), in seconds, counted into
-    /// [`Buckets::latency`](crate::observe::Buckets::latency). The
+    /// [`time_buckets`](Builder::time_buckets). The
     /// collection holds the pool weakly: its series end when the pool is
     /// dropped.
     ///
@@ -593,6 +595,32 @@ impl Builder {
     /// ```
     pub fn metrics(mut self, metrics: Metrics) -> Self {
         self.settings.metrics = Some(metrics);
+        self
+    }
+
+    /// The buckets of the pool's `task_latency_seconds` and
+    /// `task_run_seconds` histograms (see [`metrics`](Builder::metrics)),
+    /// in seconds; [`Buckets::latency`](crate::observe::Buckets::latency)
+    /// (10 µs to 10 s) by default.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gosling::observe::{Buckets, Metrics};
+    /// use gosling::Pool;
+    ///
+    /// let metrics = Metrics::new();
+    /// let pool = Pool::builder()
+    ///     .metrics(metrics.clone())
+    ///     .time_buckets(Buckets::exponential(0.1, 10.0, 4)?) // 0.1 s to 100 s: batch jobs
+    ///     .build()?;
+    /// pool.submit(|_| ())?.wait()?;
+    /// let latency = metrics.snapshot().histogram("task_latency_seconds", &[]).cloned().unwrap();
+    /// assert_eq!(latency.cumulative().len(), 5); // four bounds and +Inf
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn time_buckets(mut self, buckets: Buckets) -> Self {
+        self.settings.time_buckets = Some(buckets);
         self
     }
 

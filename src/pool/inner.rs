@@ -21,7 +21,7 @@ use super::state::State;
 use super::worker;
 use crate::context::Context;
 use crate::limit::RateLimiter;
-use crate::observe::{Collect, Metrics};
+use crate::observe::{Buckets, Collect, Metrics};
 use crate::queue::injector::Injector;
 use crate::queue::{FullPolicy, QueueKind, TaskQueue};
 use crate::retry::RetryPolicy;
@@ -64,6 +64,8 @@ pub(crate) struct Settings {
     pub(crate) resources: Option<ResourceLimits>,
     /// Where the pool reports its metrics (`Builder::metrics`), if anywhere.
     pub(crate) metrics: Option<Metrics>,
+    /// The buckets of its time histograms (`Builder::time_buckets`).
+    pub(crate) time_buckets: Option<Buckets>,
 }
 
 /// What the pool handle and its workers share.
@@ -227,10 +229,10 @@ impl Inner {
             },
             clock: clock.clone(),
             tally: Arc::new(Tally {
-                times: settings
-                    .metrics
-                    .as_ref()
-                    .map(|_| Arc::new(TaskTimes::new(clock.clone()))),
+                times: settings.metrics.as_ref().map(|_| {
+                    let buckets = settings.time_buckets.clone().unwrap_or_default();
+                    Arc::new(TaskTimes::new(clock.clone(), buckets))
+                }),
                 ..Tally::default()
             }),
             config: settings,

@@ -43,6 +43,7 @@ pub(crate) struct Tally {
 #[derive(Debug)]
 pub(crate) struct TaskTimes {
     clock: Clock,
+    buckets: Buckets,
     /// From submission until the outcome is delivered (a handle task) or
     /// the body returns (a fire-and-forget one): one per finished task.
     pub(crate) latency: Histogram,
@@ -51,11 +52,12 @@ pub(crate) struct TaskTimes {
 }
 
 impl TaskTimes {
-    pub(crate) fn new(clock: Clock) -> TaskTimes {
+    pub(crate) fn new(clock: Clock, buckets: Buckets) -> TaskTimes {
         TaskTimes {
             clock,
-            latency: Histogram::new(Buckets::latency()),
-            run: Histogram::new(Buckets::latency()),
+            latency: Histogram::new(buckets.clone()),
+            run: Histogram::new(buckets.clone()),
+            buckets,
         }
     }
 
@@ -108,7 +110,7 @@ impl Tally {
             times: self
                 .times
                 .as_ref()
-                .map(|t| Arc::new(TaskTimes::new(t.clock.clone()))),
+                .map(|t| Arc::new(TaskTimes::new(t.clock.clone(), t.buckets.clone()))),
             ..Tally::default()
         }
     }
